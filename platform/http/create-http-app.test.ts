@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { createRoute, z } from '@hono/zod-openapi';
+import { ConflictError, NotAuthenticatedError, silentLogger, type Principal } from '../../core/index.ts';
+import { createHttpApp } from './create-http-app.ts';
+import { createRouter } from './create-router.ts';
+import { jsonBody, jsonResponse } from './openapi-helpers.ts';
+import { json } from '../../tests/support/json.ts';
+
+const principal: Principal = { userId: 'u1', userName: 'ada', isAdmin: false, tokenId: 't1' };
+
+function testApp(options: { ready?: boolean } = {}) {
+  const router = createRouter();
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/echo',
+      request: { body: jsonBody(z.strictObject({ n: z.number() })) },
+      responses: { 200: jsonResponse(z.object({ n: z.number(), user: z.string() }), 'echo') },
+    }),
+    (c) => c.json({ n: c.req.valid('json').n, user: c.get('principal').userName }, 200),
+  );
+  router.get('/conflict', () => {
+    throw new ConflictError('already there', { details: { name: 'x' } });
+  });
+  router.get('/crash', () => {
+    throw new Error('secret internal detail');
+  });
+  return createHttpApp({
+    logger: silentLogger,
+    authenticate: async (token) => {
+      if (token !== 'good') throw new NotAuthenticatedError('invalid or expired token');
+      return principal;
+    },
+    ready: async () => options.ready ?? true,
+    routers: [router],
+    maxBodyBytes: 1024,
+    version: '1.2.3',
+  });
+}
+const auth = { Authorization: 'Bearer good' };
+
+describe('the node HTTP app', () => {
+  it('answers health without a token and readiness from the ready check', async () => {
+    expect(await json(testApp().request('/healthz'))).toEqual({ status: 'ok' });
+    expect((await testApp().request('/readyz')).status).toBe(200);
+    const notReady = await testApp({ ready: false }).request('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(await json(notReady)).toEqual({ status: 'not-ready' });
+  });
+
+  it('passes the principal to routes and validates bodies', async () => {
+    const app = testApp();
+    const ok = await app.request('/api/v1/echo', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"n":7}' });
+    expect(await json(ok)).toEqual({ n: 7, user: 'ada' });
+    const bad = await app.request('/api/v1/echo', { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"n":"7"}' });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.details.issues[0]).toMatchObject({ path: 'json:n' });
+  });
+
+  it('maps taxonomy errors to their status and hides internal error messages', async () => {
+    const app = testApp();
+    const conflict = await app.request('/api/v1/conflict', { headers: auth });
+    expect(conflict.status).toBe(409);
+    expect(await json(conflict)).toEqual({ error: { code: 'conflict', message: 'already there', details: { name: 'x' } } });
+    const crash = await app.request('/api/v1/crash', { headers: auth });
+    expect(crash.status).toBe(500);
+    const text = await crash.text();
+    expect(text).not.toContain('secret internal detail');
+    expect(JSON.parse(text).error.code).toBe('internal');
+  });
+
+  it('gives every response a request id, echoing one the caller sent', async () => {
+    const app = testApp();
+    expect((await app.request('/healthz')).headers.get('X-Request-Id')).toMatch(/\S{8,}/);
+    expect((await app.request('/healthz', { headers: { 'X-Request-Id': 'abc-123' } })).headers.get('X-Request-Id')).toBe('abc-123');
+  });
+
+  it('rejects bodies over the limit with 413, before the route runs', async () => {
+    const response = await testApp().request('/api/v1/echo', {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ n: 1, pad: 'x'.repeat(5000) }),
+    });
+    expect(response.status).toBe(413);
+    expect((await json(response)).error).toMatchObject({ code: 'payload-too-large', details: { limitBytes: 1024 } });
+  });
+
+  it('counts requests by route pattern in Prometheus metrics', async () => {
+    const app = testApp();
+    await app.request('/healthz');
+    await app.request('/api/v1/conflict', { headers: auth });
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toMatch(/archipel_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
+    expect(metrics).toMatch(/archipel_http_requests_total\{method="GET",route="\/api\/v1\/conflict",status="409"\} 1/);
+    expect(metrics).toContain('archipel_http_request_duration_seconds_bucket');
+  });
+
+  it('serves the OpenAPI document without a token', async () => {
+    const doc = await json(testApp().request('/api/v1/openapi.json'));
+    expect(doc.info.version).toBe('1.2.3');
+    expect(doc.paths['/api/v1/echo'].post).toBeDefined();
+  });
+});
