@@ -1,0 +1,157 @@
+import type { Binding, CommandLineTool, CwlType, Parameter } from '../model.ts';
+import type { EvalContext, Evaluator } from './evaluation.ts';
+import { isFsObject } from './file-objects.ts';
+import { matchingType } from './types.ts';
+
+/** One command-line fragment before sorting: where it goes, the value, and how to render it. */
+interface BoundArg {
+  key: (number | string)[];
+  binding: Binding;
+  datum: unknown;
+}
+
+/** CWL sort keys compare element by element, numbers before strings, a shorter prefix first. */
+function compareKeys(a: (number | string)[], b: (number | string)[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    if (typeof x === 'number') return -1;
+    if (typeof y === 'number') return 1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+interface Schema {
+  type: CwlType;
+  inputBinding?: Binding;
+}
+
+/**
+ * Collects the bindings of one value and everything inside it (record fields, array items), each keyed
+ * by its position path, following the CWL specification's binding algorithm.
+ */
+function bindInput(schema: Schema, datum: unknown, lead: (number | string)[], tail: (number | string)[], ev: BindEval): BoundArg[] {
+  const bindings: BoundArg[] = [];
+  let own: BoundArg | undefined;
+  if (schema.inputBinding) {
+    let position: unknown = schema.inputBinding.position ?? 0;
+    if (typeof position === 'string') position = ev.evaluate(position, datum) ?? 0;
+    own = { key: [...lead, ...(Array.isArray(position) ? position : [position as number]), ...tail], binding: schema.inputBinding, datum };
+  }
+  const hasValueFrom = own?.binding.valueFrom !== undefined;
+  let type = schema.type;
+  if (Array.isArray(type)) {
+    const branch = matchingType(datum, type);
+    if (branch === undefined) return own ? [own] : [];
+    type = branch;
+  }
+  if (type === 'Any' && datum !== null && typeof datum === 'object' && !isFsObject(datum)) {
+    type = Array.isArray(datum) ? { type: 'array', items: 'Any' } : 'Any';
+  }
+  if (typeof type === 'object' && !Array.isArray(type)) {
+    if (type.type === 'record' && !hasValueFrom && datum && typeof datum === 'object') {
+      const record = datum as Record<string, unknown>;
+      for (const field of type.fields) {
+        const value = record[field.name];
+        if (value !== undefined && value !== null) {
+          bindings.push(...bindInput({ type: field.type, inputBinding: field.inputBinding }, value, lead, [field.name], ev));
+        }
+      }
+      if (type.inputBinding && !own) own = { key: [...lead, type.inputBinding.position as number ?? 0, ...tail], binding: type.inputBinding, datum };
+    } else if (type.type === 'array' && !hasValueFrom && Array.isArray(datum)) {
+      // An array bound without itemSeparator spreads its items, each with the array's own item binding.
+      const itemBinding = type.inputBinding ?? (own && own.binding.itemSeparator === undefined ? {} : undefined);
+      datum.forEach((item, n) => {
+        const itemKey = itemBinding ? { ...itemBinding, position: itemBinding.position ?? 0 } : undefined;
+        bindings.push(...bindInput({ type: type.items, ...(itemKey ? { inputBinding: itemKey } : {}) }, item, [n], tail, ev));
+      });
+    } else if ((type.type === 'enum' || type.type === 'record' || type.type === 'array') && type.inputBinding && !own) {
+      own = { key: [...lead, (type.inputBinding.position as number) ?? 0, ...tail], binding: type.inputBinding, datum };
+    }
+  }
+  if (own) {
+    for (const b of bindings) b.key = [...own.key, ...b.key];
+    bindings.push(own);
+  }
+  return bindings;
+}
+
+interface BindEval {
+  evaluate(text: unknown, self: unknown): unknown;
+}
+
+/** How a value appears on a command line: File/Directory by path, numbers and booleans as text. */
+export function toArgString(value: unknown): string {
+  if (isFsObject(value)) return String(value.path);
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function render(arg: BoundArg, ev: BindEval): string[] {
+  const { binding } = arg;
+  let value = arg.datum;
+  if (binding.valueFrom !== undefined) value = ev.evaluate(binding.valueFrom, value);
+  const prefix = binding.prefix;
+  const separate = binding.separate ?? true;
+  let items: unknown[];
+  if (Array.isArray(value)) {
+    if (binding.itemSeparator !== undefined && value.length) items = [value.map(toArgString).join(binding.itemSeparator)];
+    else if (binding.valueFrom !== undefined) return [...(prefix ? [prefix] : []), ...value.map(toArgString)];
+    else return prefix && value.length ? [prefix] : [];
+  } else if (isFsObject(value)) items = [value];
+  else if (value !== null && typeof value === 'object') return prefix ? [prefix] : [];
+  else if (value === true) return prefix ? [prefix] : [];
+  else if (value === false || value === null || value === undefined) return [];
+  else items = [value];
+  const out: string[] = [];
+  for (const item of items) {
+    if (prefix === undefined) out.push(toArgString(item));
+    else if (separate) out.push(prefix, toArgString(item));
+    else out.push(prefix + toArgString(item));
+  }
+  return out;
+}
+
+export interface CommandPart {
+  value: string;
+  /** False for `shellQuote: false` bindings under ShellCommandRequirement. */
+  quote: boolean;
+}
+
+/** The command line of a tool for its inputs: baseCommand, then arguments and input bindings in order. */
+export function buildCommandLine(tool: CommandLineTool, evaluator: Evaluator, context: EvalContext): CommandPart[] {
+  const ev: BindEval = { evaluate: (text, self) => evaluator.evaluate(text, { ...context, self }) };
+  const bound: BoundArg[] = [];
+  tool.arguments.forEach((arg, i) => {
+    if (typeof arg === 'string') bound.push({ key: [0, i], binding: { valueFrom: arg }, datum: null });
+    else {
+      let position: unknown = arg.position ?? 0;
+      if (typeof position === 'string') position = ev.evaluate(position, null) ?? 0;
+      bound.push({ key: [position as number, i], binding: arg, datum: null });
+    }
+  });
+  for (const param of tool.inputs as Parameter[]) {
+    const value = context.inputs[param.id];
+    // A missing value binds nothing, not even its valueFrom (as the reference runner does).
+    if (value === undefined || value === null) continue;
+    bound.push(...bindInput({ type: param.type, ...(param.inputBinding ? { inputBinding: param.inputBinding } : {}) }, value, [], [param.id], ev));
+  }
+  bound.sort((a, b) => compareKeys(a.key, b.key));
+  const parts: CommandPart[] = tool.baseCommand.map((value) => ({ value, quote: true }));
+  for (const arg of bound) {
+    const quote = arg.binding.shellQuote ?? true;
+    for (const value of render(arg, ev)) parts.push({ value, quote });
+  }
+  return parts;
+}
+
+/** POSIX shell quoting, leaving plainly safe words as they are (like Python's shlex.quote). */
+export function shellQuote(word: string): string {
+  if (word === '') return "''";
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'"'"'`)}'`;
+}

@@ -1,0 +1,240 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { silentLogger, type Logger } from '../../../core/index.ts';
+import { createExpressionEvaluator } from '../expressions/index.ts';
+import type { CommandLineTool, ExpressionTool, Process } from '../model.ts';
+import { buildCommandLine, shellQuote } from './command-line.ts';
+import { containerCommand, containerView, planContainer, toHostPath, type ContainerPlan } from './container.ts';
+import { checkOutputs, collectOutputs, resolveReported } from './collect-outputs.ts';
+import { JobInputError, ProcessFailedError, UnsupportedRequirementError } from './cwl-errors.ts';
+import type { EvalContext, Evaluator } from './evaluation.ts';
+import { isFsObject } from './file-objects.ts';
+import { prepareInputs } from './prepare-inputs.ts';
+import { relocateOutputs } from './relocate-outputs.ts';
+import { findRequirement, KNOWN_REQUIREMENTS } from './requirements.ts';
+import { stageInputs } from './stage-inputs.ts';
+import { visitFsObjects } from './types.ts';
+import { stageInitialWorkDir } from './stage-workdir.ts';
+
+export interface RunOptions {
+  /** Where final outputs are written. */
+  outdir: string;
+  /** Prefix of the temporary working directories (`/tmp/archipel-` by default). */
+  tmpdirPrefix?: string;
+  /** Directory relative paths of the job resolve against. */
+  jobDir: string;
+  logger?: Logger;
+  /** Keep working directories (for debugging). */
+  keepTemp?: boolean;
+  /** How long one JavaScript expression may run (the expression engine's default when unset). */
+  expressionTimeoutMs?: number;
+}
+
+let containerEngine: string | null | undefined;
+/** docker or podman, when one is installed and its engine answers; looked up once. */
+function findContainerEngine(): string | null {
+  if (containerEngine !== undefined) return containerEngine;
+  containerEngine = null;
+  for (const engine of ['docker', 'podman']) {
+    const probe = spawnSync(engine, ['info', '--format', '{{.ID}}'], { stdio: 'ignore', timeout: 5000 });
+    if (probe.status === 0) {
+      containerEngine = engine;
+      break;
+    }
+  }
+  return containerEngine;
+}
+
+function checkRequirements(process: Process) {
+  for (const req of process.requirements) {
+    if (!KNOWN_REQUIREMENTS.has(req.class)) throw new UnsupportedRequirementError(`unsupported requirement ${req.class}`);
+  }
+}
+
+/** Checked once the job is known to be valid: a bad job is reported as such, not as "unsupported". */
+function checkContainerEngine(process: Process) {
+  if (process.requirements.some((r) => r.class === 'DockerRequirement') && !findContainerEngine()) {
+    throw new UnsupportedRequirementError('DockerRequirement needs a container engine (docker or podman), and none answers here');
+  }
+}
+
+function resources(process: Process, evaluator: Evaluator, context: EvalContext) {
+  const req: Record<string, unknown> = findRequirement(process, 'ResourceRequirement') ?? {};
+  const pick = (min: string, max: string, fallback: number) => {
+    const lo = req[min] === undefined ? undefined : Number(evaluator.evaluate(req[min], context));
+    const hi = req[max] === undefined ? undefined : Number(evaluator.evaluate(req[max], context));
+    const value = lo ?? (hi !== undefined ? Math.min(hi, fallback) : fallback);
+    return Math.ceil(value);
+  };
+  return {
+    cores: pick('coresMin', 'coresMax', 1),
+    ram: pick('ramMin', 'ramMax', 256),
+    outdirSize: pick('outdirMin', 'outdirMax', 1024),
+    tmpdirSize: pick('tmpdirMin', 'tmpdirMax', 1024),
+  };
+}
+
+function timeLimitSeconds(process: Process, evaluator: Evaluator, context: EvalContext): number {
+  const req = findRequirement(process, 'ToolTimeLimit');
+  if (!req || req.timelimit === undefined) return 0;
+  const value = Number(evaluator.evaluate(req.timelimit, context));
+  if (!Number.isFinite(value) || value < 0) throw new JobInputError(`ToolTimeLimit: timelimit must be a non-negative number, got ${String(req.timelimit)}`);
+  return value;
+}
+
+/** The expression engine a process needs: JavaScript and its library when InlineJavascriptRequirement is in force. */
+export function expressionOptions(process: Pick<Process, 'requirements' | 'hints'>, timeoutMs?: number) {
+  const req = findRequirement(process, 'InlineJavascriptRequirement');
+  const lib = Array.isArray(req?.expressionLib) ? (req.expressionLib as unknown[]).map(String) : [];
+  return { javascript: req !== undefined, expressionLib: lib, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+}
+
+async function execute(
+  tool: CommandLineTool,
+  evaluator: Evaluator,
+  hostContext: EvalContext,
+  dirs: { outdir: string; tmpdir: string },
+  logger: Logger,
+  container: ContainerPlan | undefined,
+) {
+  // In a container the tool sees its own paths: the command line and environment are built from them.
+  const context: EvalContext = container
+    ? { inputs: containerView(hostContext.inputs, container), self: null, runtime: { ...hostContext.runtime, outdir: container.outdir, tmpdir: container.tmpdir } }
+    : hostContext;
+  const toolDirs = container ? { outdir: container.outdir, tmpdir: container.tmpdir } : dirs;
+  const parts = buildCommandLine(tool, evaluator, context);
+  if (parts.length === 0) throw new ProcessFailedError('the tool has no command line (no baseCommand, arguments or bound inputs)');
+  const shell = findRequirement(tool, 'ShellCommandRequirement') !== undefined;
+  const argv = shell ? ['/bin/sh', '-c', parts.map((p) => (p.quote ? shellQuote(p.value) : p.value)).join(' ')] : parts.map((p) => p.value);
+
+  const env: Record<string, string> = { HOME: toolDirs.outdir, TMPDIR: toolDirs.tmpdir };
+  if (!container) env.PATH = process.env.PATH ?? '/usr/bin:/bin';
+  const envReq = findRequirement(tool, 'EnvVarRequirement');
+  const envDefs = envReq?.envDef;
+  const defs = Array.isArray(envDefs)
+    ? (envDefs as { envName: string; envValue: unknown }[])
+    : envDefs && typeof envDefs === 'object'
+      ? Object.entries(envDefs).map(([envName, envValue]) => (typeof envValue === 'object' && envValue !== null ? { envName, ...(envValue as object) } : { envName, envValue }) as { envName: string; envValue: unknown })
+      : [];
+  for (const def of defs) env[def.envName] = String(evaluator.evaluate(def.envValue, context));
+
+  const stream = (expr: string | undefined, flags: string) => {
+    if (expr === undefined) return undefined;
+    const name = String(evaluator.evaluate(expr, context));
+    if (flags === 'r') return openSync(path.resolve(dirs.outdir, container ? toHostPath(container, name) : name), 'r');
+    if (path.isAbsolute(name) || name.split('/').includes('..')) throw new ProcessFailedError(`${flags === 'w' ? 'stdout/stderr' : ''} file name "${name}" must be relative`);
+    mkdirSync(path.dirname(path.join(dirs.outdir, name)), { recursive: true });
+    return openSync(path.join(dirs.outdir, name), 'w');
+  };
+  const stdin = stream(tool.stdin, 'r');
+  const stdout = stream(tool.stdout, 'w');
+  const stderr = stream(tool.stderr, 'w');
+  const limit = timeLimitSeconds(tool, evaluator, context);
+  const name = `archipel-${randomBytes(6).toString('hex')}`;
+  const command = container
+    ? containerCommand(container, argv, env, { name, ...(process.getuid ? { uid: process.getuid(), gid: process.getgid!() } : {}) })
+    : argv;
+  logger.info('running', { command: command.join(' '), cwd: dirs.outdir });
+
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const child = spawn(command[0]!, command.slice(1), {
+        cwd: dirs.outdir,
+        // The container engine's client needs the caller's environment (DOCKER_HOST, ...); the tool gets `env`.
+        env: container ? process.env : env,
+        // A tool's own output goes to our stderr: stdout carries only the output object.
+        stdio: [stdin ?? 'ignore', stdout ?? 2, stderr ?? 2],
+        detached: true,
+      });
+      let timer: NodeJS.Timeout | undefined;
+      if (limit > 0) {
+        timer = setTimeout(() => {
+          if (container) spawnSync(container.engine, ['kill', name], { stdio: 'ignore', timeout: 10_000 });
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+          reject(new ProcessFailedError(`the tool exceeded its time limit of ${limit} s (ToolTimeLimit)`));
+        }, limit * 1000);
+      }
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new ProcessFailedError(`cannot run ${argv[0]}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, 'permanentFail', { cause: error }));
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(code ?? (signal ? 128 + 9 : 1));
+      });
+    });
+  } finally {
+    for (const fd of [stdin, stdout, stderr]) if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Runs a CommandLineTool or ExpressionTool on a job: prepares and checks inputs, stages the working
+ * directory, runs the command, collects, checks and relocates the outputs. Throws
+ * `UnsupportedRequirementError`, `JobInputError` or `ProcessFailedError` with a message for the user.
+ */
+export async function runProcess(process: Process, job: Record<string, unknown>, options: RunOptions): Promise<Record<string, unknown>> {
+  const logger = options.logger ?? silentLogger;
+  if (process.class === 'Workflow') throw new UnsupportedRequirementError('workflows are not supported by this runner yet');
+  checkRequirements(process);
+  const prefix = options.tmpdirPrefix ?? path.join(tmpdir(), 'archipel-');
+  mkdirSync(path.dirname(prefix), { recursive: true });
+  const workdir = mkdtempSync(prefix);
+  const dirs = { outdir: path.join(workdir, 'out'), tmpdir: path.join(workdir, 'tmp'), literals: path.join(workdir, 'literals'), staging: path.join(workdir, 'inputs') };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+
+  const evaluator = await createExpressionEvaluator(expressionOptions(process, options.expressionTimeoutMs));
+  try {
+    const inputs = prepareInputs(process, job, evaluator, { jobDir: options.jobDir, literalDir: dirs.literals });
+    checkContainerEngine(process);
+    stageInputs(inputs, dirs.staging);
+    const context: EvalContext = { inputs, self: null, runtime: { outdir: dirs.outdir, tmpdir: dirs.tmpdir } };
+    Object.assign(context.runtime, resources(process, evaluator, context));
+
+    let outputs: Record<string, unknown>;
+    if (process.class === 'ExpressionTool') {
+      outputs = runExpressionTool(process, evaluator, context);
+    } else {
+      const engine = findRequirement(process, 'DockerRequirement') ? findContainerEngine() : null;
+      const staged = stageInitialWorkDir(process, evaluator, context, dirs.outdir, dirs.literals, engine !== null);
+      const container = engine ? planContainer(process, engine, context.inputs, dirs) : undefined;
+      const exitCode = await execute(process, evaluator, context, dirs, logger, container);
+      if (process.temporaryFailCodes.includes(exitCode)) throw new ProcessFailedError(`the tool exited with ${exitCode} (temporary failure)`, 'temporaryFail');
+      if (process.permanentFailCodes.includes(exitCode) || !process.successCodes.includes(exitCode)) {
+        throw new ProcessFailedError(`the tool exited with ${exitCode}`);
+      }
+      context.runtime.exitCode = exitCode;
+      outputs = collectOutputs(process, evaluator, context, dirs.outdir, [workdir, ...inputPaths(inputs), ...staged], container && ((p) => toHostPath(container, p)));
+    }
+    checkOutputs(process, outputs);
+    return await relocateOutputs(outputs, [dirs.outdir, dirs.tmpdir, dirs.literals], options.outdir);
+  } finally {
+    evaluator.close();
+    if (!options.keepTemp) rmSync(workdir, { recursive: true, force: true });
+  }
+}
+
+/** The real paths of every input File and Directory: outputs may link to them. */
+function inputPaths(inputs: Record<string, unknown>): string[] {
+  const paths: string[] = [];
+  visitFsObjects(inputs, (obj) => {
+    if (typeof obj.path === 'string' && existsSync(obj.path)) paths.push(realpathSync(obj.path));
+  });
+  return paths;
+}
+
+function runExpressionTool(tool: ExpressionTool, evaluator: Evaluator, context: EvalContext): Record<string, unknown> {
+  const result = evaluator.evaluate(tool.expression, context);
+  if (result === null || typeof result !== 'object' || Array.isArray(result) || isFsObject(result)) {
+    throw new ProcessFailedError(`the expression must return an object of outputs, got ${JSON.stringify(result)?.slice(0, 200)}`);
+  }
+  const resolved = resolveReported(result, String(context.runtime.outdir)) as Record<string, unknown>;
+  return Object.fromEntries(tool.outputs.map((p) => [p.id, resolved[p.id] ?? null]));
+}
