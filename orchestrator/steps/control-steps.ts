@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidInputError, NotFoundError, type ObjectStore } from '../../core/index.ts';
+import { createExpressionEvaluator, type ExpressionEvaluator } from '../cwl/expressions/index.ts';
+import type { Workflow, WorkflowStep } from '../cwl/model.ts';
+import { prepareInputs } from '../cwl/runtime/prepare-inputs.ts';
+import { expressionOptions } from '../cwl/runtime/run-process.ts';
+import { parseSource, type SourceRef } from '../workflow/link-values.ts';
+import { gatherStepOutputs, planStepJobs, workflowOutputs } from '../workflow/step-jobs.ts';
+import { inheritRequirements } from '../workflow/run-workflow.ts';
+
+/**
+ * The control steps of a translated Workflow (see docs/argo.md): they run on the origin cluster, read
+ * and write the run's state in its object store under `scope`, and decide what Argo must see.
+ */
+export interface ControlContext {
+  store: ObjectStore;
+  /** The whole CWL workflow of the run. */
+  root: Workflow;
+  /** The run's root scope (`runs/<id>`). */
+  rootScope: string;
+}
+
+/** A JSON object of the run's state. */
+export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
+  const { body } = await store.get(key);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+}
+
+const writeJson = (store: ObjectStore, key: string, value: unknown) =>
+  store.put(key, Buffer.from(JSON.stringify(value)), { contentType: 'application/json' });
+
+/** A step by its path (`outer/inner`), with the workflow that holds it and the requirements it inherits. */
+export function locateStep(root: Workflow, stepPath: string): { workflow: Workflow; step: WorkflowStep } {
+  let workflow: Workflow = root;
+  const parts = stepPath.split('/');
+  for (const [i, id] of parts.entries()) {
+    const step = workflow.steps.find((s) => s.id === id);
+    if (!step) throw new NotFoundError(`no step "${parts.slice(0, i + 1).join('/')}" in workflow ${root.id}`);
+    if (i === parts.length - 1) return { workflow, step };
+    if (step.run.class !== 'Workflow') throw new InvalidInputError(`step "${parts.slice(0, i + 1).join('/')}" is not a subworkflow`);
+    workflow = { ...step.run, ...inheritRequirements(workflow, step) };
+  }
+  throw new InvalidInputError('empty step path');
+}
+
+/** The workflow a scope runs: the root, or the subworkflow named by the scope's `<step>/<item>` pairs. */
+export function workflowOfScope(ctx: ControlContext, scope: string): Workflow {
+  const relative = scope === ctx.rootScope ? '' : scope.startsWith(`${ctx.rootScope}/`) ? scope.slice(ctx.rootScope.length + 1) : undefined;
+  if (relative === undefined) throw new InvalidInputError(`scope ${scope} is not inside the run's scope ${ctx.rootScope}`);
+  const segments = relative ? relative.split('/') : [];
+  const steps = segments.filter((_, i) => i % 2 === 0);
+  if (!steps.length) return ctx.root;
+  const { workflow, step } = locateStep(ctx.root, steps.join('/'));
+  if (step.run.class !== 'Workflow') throw new InvalidInputError(`scope ${scope} does not run a workflow`);
+  return { ...step.run, ...inheritRequirements(workflow, step) };
+}
+
+/** The inputs of the workflow running in `scope`, with its defaults applied and its files resolved. */
+async function scopeInputs(ctx: ControlContext, workflow: Workflow, scope: string, evaluator: ExpressionEvaluator) {
+  const job = await readJson<Record<string, unknown>>(ctx.store, `${scope}/job.json`);
+  const literalDir = mkdtempSync(path.join(tmpdir(), 'archipel-control-'));
+  try {
+    return prepareInputs(workflow, job, evaluator, { jobDir: path.dirname(workflow.sourceFile), literalDir });
+  } finally {
+    rmSync(literalDir, { recursive: true, force: true });
+  }
+}
+
+function resolver(ctx: ControlContext, scope: string, inputs: Record<string, unknown>) {
+  const outputs = new Map<string, Record<string, unknown>>();
+  return {
+    async load(refs: SourceRef[]) {
+      for (const ref of refs) {
+        if (ref.kind === 'step' && !outputs.has(ref.step)) outputs.set(ref.step, await readJson(ctx.store, `${scope}/${ref.step}/outputs.json`));
+      }
+    },
+    resolve(ref: SourceRef): unknown {
+      return ref.kind === 'input' ? (inputs[ref.name] ?? null) : (outputs.get(ref.step)?.[ref.output] ?? null);
+    },
+  };
+}
+
+export interface PrepareDecision {
+  run: boolean;
+  items: number[];
+}
+
+/** `archipel step prepare`: writes the step's jobs and says which of them Argo must run. */
+export async function prepareStep(ctx: ControlContext, scope: string, stepPath: string): Promise<PrepareDecision> {
+  const { workflow, step } = locateStep(ctx.root, stepPath);
+  const evaluator = await createExpressionEvaluator(expressionOptions(workflow));
+  try {
+    const inputs = await scopeInputs(ctx, workflow, scope, evaluator);
+    const sources = resolver(ctx, scope, inputs);
+    await sources.load(step.in.flatMap((i) => i.source.map((s) => parseSource(s, workflow))));
+    const { jobs, shape } = planStepJobs(workflow, step, (ref) => sources.resolve(ref), evaluator);
+    for (const [i, job] of jobs.entries()) await writeJson(ctx.store, `${scope}/${step.id}/${i}/job.json`, job.inputs);
+    const run = jobs.map((j) => j.run);
+    await writeJson(ctx.store, `${scope}/${step.id}/plan.json`, { shape, run });
+    const items = run.flatMap((r, i) => (r ? [i] : []));
+    return { run: items.length > 0, items };
+  } finally {
+    evaluator.close();
+  }
+}
+
+/** `archipel step gather`: merges the outputs of a step's jobs (null for skipped ones). */
+export async function gatherStep(ctx: ControlContext, scope: string, stepPath: string): Promise<Record<string, unknown>> {
+  const { step } = locateStep(ctx.root, stepPath);
+  const plan = await readJson<{ shape: number[]; run: boolean[] }>(ctx.store, `${scope}/${step.id}/plan.json`);
+  const jobOutputs: (Record<string, unknown> | null)[] = [];
+  for (const [i, ran] of plan.run.entries()) {
+    jobOutputs.push(ran ? await readJson<Record<string, unknown>>(ctx.store, `${scope}/${step.id}/${i}/outputs.json`) : null);
+  }
+  const outputs = gatherStepOutputs(step, plan.shape, jobOutputs);
+  await writeJson(ctx.store, `${scope}/${step.id}/outputs.json`, outputs);
+  return outputs;
+}
+
+/** `archipel step finish`: writes the output object of the workflow running in `scope`. */
+export async function finishScope(ctx: ControlContext, scope: string): Promise<Record<string, unknown>> {
+  const workflow = workflowOfScope(ctx, scope);
+  const evaluator = await createExpressionEvaluator(expressionOptions(workflow));
+  try {
+    const inputs = await scopeInputs(ctx, workflow, scope, evaluator);
+    const sources = resolver(ctx, scope, inputs);
+    await sources.load(workflow.outputs.flatMap((o) => (o.outputSource ?? []).map((s) => parseSource(s, workflow))));
+    const outputs = workflowOutputs(workflow, (ref) => sources.resolve(ref));
+    await writeJson(ctx.store, `${scope}/outputs.json`, outputs);
+    return outputs;
+  } finally {
+    evaluator.close();
+  }
+}

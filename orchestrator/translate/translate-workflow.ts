@@ -1,0 +1,307 @@
+import { InvalidInputError } from '../../core/index.ts';
+import type { CommandLineTool, Process, Requirement, Workflow, WorkflowStep } from '../cwl/model.ts';
+import { parseSource } from '../workflow/link-values.ts';
+import { createNamer } from './argo-names.ts';
+
+/** An Argo `Workflow` as a plain object (io.argoproj.workflow.v1alpha1.Workflow). */
+export type ArgoWorkflowManifest = Record<string, unknown> & { apiVersion: 'argoproj.io/v1alpha1'; kind: 'Workflow' };
+
+export interface TranslateOptions {
+  /** Names the run's object-store prefix (`runs/<runId>`) and labels the Workflow. */
+  runId: string;
+  /** Step path (`step`, or `outer/inner` in subworkflows) → the cluster that runs it. */
+  placement?: Record<string, string>;
+  /** Image of the Archipel step runtime, for control steps and the stage/collect containers. */
+  runtimeImage?: string;
+  /** Image of tools without a DockerRequirement. */
+  defaultToolImage?: string;
+  namespace?: string;
+  /** The job (input object), carried in the Workflow's `job` parameter for the root prepare step. */
+  job?: Record<string, unknown>;
+}
+
+export const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/archipel/archipel:latest';
+export const DEFAULT_TOOL_IMAGE = 'docker.io/library/debian:stable-slim';
+const WORK = '/archipel/work';
+export const ANNOTATION_TARGET_CLUSTER = 'archipel.io/target-cluster';
+export const LABEL_RUN = 'archipel.io/run-id';
+
+/** The requirements in force for a step: the process's own over the step's over the enclosing ones. */
+function effective(inherited: Requirement[], step: WorkflowStep): Requirement[] {
+  const byClass = new Map<string, Requirement>();
+  for (const r of [...inherited, ...step.hints, ...step.requirements, ...step.run.hints, ...step.run.requirements]) byClass.set(r.class, r);
+  return [...byClass.values()];
+}
+
+/** The step a source reads from (undefined: a workflow input). */
+const sourceStep = (source: string, workflow: Workflow): string | undefined => {
+  const ref = parseSource(source, workflow);
+  return ref.kind === 'step' ? ref.step : undefined;
+};
+
+const quantity = (value: unknown, unit: string) => (typeof value === 'number' ? `${Math.ceil(value)}${unit}` : undefined);
+
+/** ResourceRequirement as container resources (static values; expressions are left to the step runtime). */
+function resources(requirements: Requirement[]) {
+  const r = requirements.find((x) => x.class === 'ResourceRequirement');
+  if (!r) return undefined;
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  const cpu = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : `${Math.ceil(v * 1000)}m`) : undefined);
+  const set = (target: Record<string, string>, key: string, value: string | undefined) => value !== undefined && (target[key] = value);
+  set(requests, 'cpu', cpu(r.coresMin));
+  set(limits, 'cpu', cpu(r.coresMax));
+  set(requests, 'memory', quantity(r.ramMin, 'Mi'));
+  set(limits, 'memory', quantity(r.ramMax, 'Mi'));
+  set(requests, 'ephemeral-storage', quantity(typeof r.outdirMin === 'number' && typeof r.tmpdirMin === 'number' ? r.outdirMin + r.tmpdirMin : undefined, 'Mi'));
+  if (!Object.keys(requests).length && !Object.keys(limits).length) return undefined;
+  return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
+}
+
+function timeLimit(requirements: Requirement[]): number | undefined {
+  const t = requirements.find((x) => x.class === 'ToolTimeLimit')?.timelimit;
+  return typeof t === 'number' && t > 0 ? t : undefined;
+}
+
+function toolImage(requirements: Requirement[], fallback: string): string {
+  const docker = requirements.find((x) => x.class === 'DockerRequirement');
+  const image = docker?.dockerPull ?? docker?.dockerImageId;
+  return typeof image === 'string' ? image : fallback;
+}
+
+/** Admiralty's annotations that send a pod to another cluster, plus Archipel's own naming the target. */
+export function placementAnnotations(cluster: string): Record<string, string> {
+  return {
+    'multicluster.admiralty.io/elect': '',
+    'multicluster.admiralty.io/proxy-pod-scheduling-constraints': JSON.stringify({
+      nodeSelector: { 'multicluster.admiralty.io/cluster-target-name': cluster },
+    }),
+    [ANNOTATION_TARGET_CLUSTER]: cluster,
+  };
+}
+
+/**
+ * Translates a CWL workflow into one Argo Workflow: a DAG template per CWL Workflow (nested for
+ * subworkflows) in which each step is three tasks — `prepare` (a control step on the origin cluster:
+ * evaluates the step's inputs, `when` and `scatter`, writes one job per scatter item to the run's object
+ * store and tells Argo the items and whether to run), the step itself (withParam over the items; a
+ * tool runs as a containerSet: stage / the tool's image / collect, sharing a volume; a subworkflow as its
+ * DAG), and `gather` (a control step merging the items' outputs). Step results travel through the
+ * object store, never through Argo output parameters of remote pods. Pure: no I/O.
+ */
+export function translateWorkflow(workflow: Workflow, options: TranslateOptions): ArgoWorkflowManifest {
+  const runtimeImage = options.runtimeImage ?? DEFAULT_RUNTIME_IMAGE;
+  const defaultToolImage = options.defaultToolImage ?? DEFAULT_TOOL_IMAGE;
+  const placement = options.placement ?? {};
+  const name = createNamer();
+  const templates: Record<string, unknown>[] = [];
+  const used = new Set<string>();
+
+  /** A container running an `archipel step` command of the runtime image, with the run's coordinates. */
+  const control = (command: string, extra: string[] = [], volumeMounts?: unknown[]) => ({
+    image: runtimeImage,
+    command: ['archipel', 'step', command],
+    args: [
+      '--store', '{{workflow.parameters.store}}',
+      '--document', '{{workflow.parameters.document}}',
+      '--root', '{{workflow.parameters.scope}}',
+      '--scope', '{{inputs.parameters.scope}}',
+      ...extra,
+    ],
+    ...(volumeMounts ? { volumeMounts } : {}),
+  });
+
+  // The control templates are shared by every step.
+  templates.push(
+    {
+      name: 'archipel-prepare',
+      inputs: { parameters: [{ name: 'scope' }, { name: 'step' }] },
+      // Its decision files become output parameters that Argo's `when` and `withParam` read.
+      container: control('prepare', ['--step', '{{inputs.parameters.step}}', '--out', `${WORK}/decision`], [{ name: 'work', mountPath: WORK }]),
+      outputs: {
+        parameters: [
+          { name: 'run', valueFrom: { path: `${WORK}/decision/run` } },
+          { name: 'items', valueFrom: { path: `${WORK}/decision/items` } },
+        ],
+      },
+      volumes: [{ name: 'work', emptyDir: {} }],
+    },
+    {
+      name: 'archipel-gather',
+      inputs: { parameters: [{ name: 'scope' }, { name: 'step' }] },
+      container: control('gather', ['--step', '{{inputs.parameters.step}}']),
+    },
+    {
+      name: 'archipel-finish',
+      inputs: { parameters: [{ name: 'scope' }] },
+      container: control('finish'),
+    },
+    {
+      name: 'archipel-expression',
+      inputs: { parameters: [{ name: 'scope' }, { name: 'step' }, { name: 'item' }] },
+      container: control('expression', ['--step', '{{inputs.parameters.step}}', '--item', '{{inputs.parameters.item}}']),
+    },
+  );
+
+  const toolTemplate = (path: string, tool: CommandLineTool, requirements: Requirement[]) => {
+    const templateName = name(`tool-${path}`);
+    const cluster = placement[path];
+    if (cluster !== undefined) used.add(path);
+    const deadline = timeLimit(requirements);
+    const res = resources(requirements);
+    const runtime = (command: string, deps: string[]) => ({
+      name: command,
+      ...control(command, ['--step', path, '--item', '{{inputs.parameters.item}}', '--work', WORK]),
+      ...(deps.length ? { dependencies: deps } : {}),
+    });
+    templates.push({
+      name: templateName,
+      inputs: { parameters: [{ name: 'scope' }, { name: 'item' }] },
+      metadata: {
+        labels: { 'archipel.io/step': name(path) },
+        annotations: { 'archipel.io/cwl-step': path, 'archipel.io/cwl-tool': tool.id, ...(cluster !== undefined ? placementAnnotations(cluster) : {}) },
+      },
+      // IntOrString in Argo's schema: a string always validates.
+      ...(deadline !== undefined ? { activeDeadlineSeconds: String(deadline) } : {}),
+      volumes: [{ name: 'work', emptyDir: {} }],
+      containerSet: {
+        volumeMounts: [{ name: 'work', mountPath: WORK }],
+        containers: [
+          runtime('stage', []),
+          {
+            // The stage container wrote the command line; the tool's exit code is recorded for collect.
+            name: 'main',
+            image: toolImage(requirements, defaultToolImage),
+            command: ['/bin/sh', `${WORK}/run.sh`],
+            dependencies: ['stage'],
+            ...(res ? { resources: res } : {}),
+          },
+          runtime('collect', ['main']),
+        ],
+      },
+    });
+    return templateName;
+  };
+
+  const dagTemplate = (wf: Workflow, path: string, inherited: Requirement[]): string => {
+    const templateName = name(path ? `wf-${path}` : 'main');
+    const own = [...inherited, ...wf.hints, ...wf.requirements];
+    const tasks: Record<string, unknown>[] = [];
+    const scope = '{{inputs.parameters.scope}}';
+    const gatherTask = new Map<string, string>();
+    for (const step of wf.steps) gatherTask.set(step.id, name(`${step.id}-gather`));
+
+    for (const step of wf.steps) {
+      const stepPath = path ? `${path}/${step.id}` : step.id;
+      const upstream = [...new Set(step.in.flatMap((i) => i.source.map((s) => sourceStep(s, wf)).filter((s): s is string => s !== undefined)))];
+      for (const dep of upstream) {
+        if (!gatherTask.has(dep)) throw new InvalidInputError(`step ${stepPath} reads from unknown step "${dep}"`, [{ path: `steps.${stepPath}.in`, message: `unknown step "${dep}"` }]);
+      }
+      const prepare = name(`${step.id}-prepare`);
+      const run = name(step.id);
+      const requirements = effective(own, step);
+      tasks.push({
+        name: prepare,
+        template: 'archipel-prepare',
+        ...(upstream.length ? { dependencies: upstream.map((d) => gatherTask.get(d)!) } : {}),
+        arguments: { parameters: [{ name: 'scope', value: scope }, { name: 'step', value: stepPath }] },
+      });
+      const itemScope = `${scope}/${step.id}/{{item}}`;
+      let template: string;
+      let parameters: { name: string; value: string }[];
+      if (step.run.class === 'Workflow') {
+        template = dagTemplate(step.run, stepPath, requirements);
+        parameters = [{ name: 'scope', value: itemScope }];
+      } else if (step.run.class === 'ExpressionTool') {
+        template = 'archipel-expression';
+        parameters = [{ name: 'scope', value: scope }, { name: 'step', value: stepPath }, { name: 'item', value: '{{item}}' }];
+      } else {
+        template = toolTemplate(stepPath, step.run, requirements);
+        parameters = [{ name: 'scope', value: scope }, { name: 'item', value: '{{item}}' }];
+      }
+      tasks.push({
+        name: run,
+        template,
+        dependencies: [prepare],
+        when: `{{tasks.${prepare}.outputs.parameters.run}} == true`,
+        withParam: `{{tasks.${prepare}.outputs.parameters.items}}`,
+        arguments: { parameters },
+      });
+      tasks.push({
+        name: gatherTask.get(step.id)!,
+        template: 'archipel-gather',
+        dependencies: [run],
+        arguments: { parameters: [{ name: 'scope', value: scope }, { name: 'step', value: stepPath }] },
+      });
+    }
+    const finalDeps = [...new Set(wf.outputs.flatMap((o) => (o.outputSource ?? []).map((s) => sourceStep(s, wf)).filter((s): s is string => s !== undefined)))];
+    tasks.push({
+      name: 'finish',
+      template: 'archipel-finish',
+      ...(finalDeps.length ? { dependencies: finalDeps.map((d) => gatherTask.get(d)!) } : {}),
+      arguments: { parameters: [{ name: 'scope', value: scope }] },
+    });
+    templates.push({ name: templateName, inputs: { parameters: [{ name: 'scope' }] }, dag: { tasks } });
+    return templateName;
+  };
+
+  const entry = dagTemplate(workflow, '', []);
+  const unknown = Object.keys(placement).filter((p) => !used.has(p));
+  if (unknown.length) {
+    throw new InvalidInputError(`--place names steps that are not command-line tool steps of this workflow: ${unknown.join(', ')}`, unknown.map((p) => ({ path: `--place ${p}`, message: 'no such command-line tool step' })));
+  }
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Workflow',
+    metadata: {
+      generateName: `${name(workflow.id.replace(/\.cwl$/, '')).slice(0, 40)}-`,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      labels: { [LABEL_RUN]: options.runId, 'app.kubernetes.io/managed-by': 'archipel' },
+      annotations: { 'archipel.io/cwl-process': workflow.id },
+    },
+    spec: {
+      entrypoint: 'run',
+      arguments: {
+        parameters: [
+          { name: 'store', description: 'URL of the run\'s object store (s3://bucket/prefix)' },
+          { name: 'document', value: `runs/${options.runId}/process.json`, description: 'Object-store key of the normalised CWL process' },
+          { name: 'scope', value: `runs/${options.runId}` },
+          ...(options.job ? [{ name: 'job', value: JSON.stringify(options.job), description: 'The CWL input object' }] : []),
+        ],
+      },
+      templates: [
+        {
+          name: 'run',
+          dag: {
+            tasks: [{ name: 'workflow', template: entry, arguments: { parameters: [{ name: 'scope', value: '{{workflow.parameters.scope}}' }] } }],
+          },
+        },
+        ...templates,
+      ],
+    },
+  };
+}
+
+/** Wraps a single tool into a one-step workflow, so that `argo export` and runs treat it alike. */
+export function asWorkflow(process: Process): Workflow {
+  if (process.class === 'Workflow') return process;
+  return {
+    ...process,
+    class: 'Workflow',
+    id: process.id.replace(/\.cwl$/, ''),
+    requirements: [],
+    hints: [],
+    steps: [
+      {
+        id: 'tool',
+        in: process.inputs.map((i) => ({ id: i.id, source: [i.id] })),
+        out: process.outputs.map((o) => o.id),
+        run: process,
+        requirements: [],
+        hints: [],
+        scatter: [],
+      },
+    ],
+    outputs: process.outputs.map((o) => ({ id: o.id, type: o.type, outputSource: [`tool/${o.id}`] })),
+  };
+}
