@@ -1,0 +1,80 @@
+import { Option, type Command } from 'commander';
+import { createLogger } from '../platform/logging/index.ts';
+import type { ConfigFlags } from './config.ts';
+import { createProgram, runProgram } from './program.ts';
+import { registerArgoCommand } from './argo-command.ts';
+import { registerRunCommand } from './run-command.ts';
+import { registerStepCommand } from './step-command.ts';
+
+async function up(flags: ConfigFlags) {
+  // Each command loads only what it uses: `run` must start fast, and the node pulls in every adapter.
+  const [{ loadConfig }, { startNode }] = await Promise.all([import('./config.ts'), import('./node.ts')]);
+  const config = loadConfig(flags, process.env, process.cwd());
+  const format = config.log.format === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : config.log.format;
+  const logger = createLogger({ level: config.log.level, format });
+  const node = await startNode(config, logger);
+
+  const lines = [
+    `Archipel node "${node.name}" is up`,
+    `  API:      ${node.url}/api/v1  (OpenAPI: ${node.url}/api/v1/openapi.json)`,
+    `  health:   ${node.url}/healthz`,
+    `  data:     ${node.dataDir}`,
+    `  database: ${node.database}`,
+  ];
+  if (node.adminTokenFile) lines.push(`  admin token written to ${node.adminTokenFile} (send it as "Authorization: Bearer <token>")`);
+  process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn('second signal: exiting without a clean stop', { signal });
+        process.exit(130);
+      }
+      stopping = true;
+      logger.info('stopping', { signal });
+      node.stop().then(resolve, (error) => {
+        logger.error('stop failed', { err: error });
+        resolve();
+      });
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  process.stdout.write('Archipel node stopped.\n');
+}
+
+export function buildProgram(): Command {
+  const program = createProgram();
+
+  program
+    .command('up')
+    .description('start an embedded node: API, portal, database and object store in one process')
+    .option('--data-dir <dir>', 'where the node keeps its state (default ./.archipel)')
+    .option('--name <name>', 'the cluster name shown to peers (default: host name)')
+    .option('--http-port <n>', 'HTTP port (default 8080; 0 picks a free port)')
+    .addOption(new Option('--http-host <host>', 'HTTP listen address (default 127.0.0.1)'))
+    .option('--p2p-port <n>', 'libp2p TCP port for the federation (default 4001)')
+    .option('--config <file>', 'YAML or JSON configuration file')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']))
+    .action(async (options: Record<string, string | undefined>) => {
+      await up({
+        configFile: options.config,
+        name: options.name,
+        dataDir: options.dataDir,
+        httpHost: options.httpHost,
+        httpPort: options.httpPort,
+        p2pPort: options.p2pPort,
+        logLevel: options.logLevel,
+      });
+    });
+
+  registerRunCommand(program);
+  registerArgoCommand(program);
+  registerStepCommand(program);
+  return program;
+}
+
+export function main(argv: string[]): Promise<number> {
+  return runProgram(buildProgram(), argv);
+}

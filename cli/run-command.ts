@@ -1,0 +1,122 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { InvalidInputError, isArchipelError, type Logger } from '../core/index.ts';
+import { createTextLogger } from '../platform/logging/index.ts';
+import { formatFailure } from './format-failure.ts';
+import {
+  formatOutputJson,
+  loadCwlProcess,
+  parseInputOptions,
+  readJobFile,
+  runProcess,
+  runWorkflow,
+  type StructureCheckCache,
+  UnsupportedRequirementError,
+  withJobRequirements,
+} from '../orchestrator/index.ts';
+
+/**
+ * The structure-check cache in a directory (one empty file per document that passed), best effort:
+ * a cache that cannot be read or written only costs time.
+ */
+function createStructureCache(dir: string | undefined): StructureCheckCache | undefined {
+  if (!dir) return undefined;
+  const folder = path.join(dir, 'cwl-checked');
+  return {
+    has: (key) => existsSync(path.join(folder, key)),
+    add: (key) => {
+      try {
+        mkdirSync(folder, { recursive: true });
+        writeFileSync(path.join(folder, key), '');
+      } catch {
+        // Read-only or full disk: nothing to remember.
+      }
+    },
+  };
+}
+
+/** `$ARCHIPEL_CACHE_DIR`, else `$XDG_CACHE_HOME/archipel`, else `~/.cache/archipel`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ARCHIPEL_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'archipel');
+}
+
+export interface RunCommandOptions {
+  /** Where to remember documents that passed the structure check; none disables it. */
+  cacheDir?: string;
+  outdir?: string;
+  /** Seconds one JavaScript expression may run (cwltool's --eval-timeout). */
+  evalTimeout?: string;
+  tmpdirPrefix?: string;
+  keepTemp?: boolean;
+}
+
+function parseSeconds(text: string, option: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError(`${option}: expected a positive number of seconds, got "${text}"`);
+  return seconds;
+}
+
+/** Exit codes of `archipel run`, as the CWL reference runner's. */
+export const EXIT = { success: 0, failure: 1, unsupported: 33 } as const;
+
+/**
+ * `archipel run tool.cwl [job.yml] [--input value ...]`: runs a CWL process locally and prints its
+ * output object as JSON on stdout; logs go to stderr.
+ */
+export async function runCommand(tool: string, rest: string[], options: RunCommandOptions, logger: Logger): Promise<number> {
+  const cwd = process.cwd();
+  try {
+    let proc = await loadCwlProcess(tool, cwd, { structureCache: createStructureCache(options.cacheDir) });
+    let job: Record<string, unknown> = {};
+    let jobDir = cwd;
+    let optionArgs = rest;
+    if (rest[0] !== undefined && !rest[0].startsWith('--')) {
+      const jobFile = path.resolve(cwd, rest[0]);
+      const read = readJobFile(jobFile);
+      job = read.job;
+      proc = withJobRequirements(proc, read.requirements);
+      jobDir = path.dirname(jobFile);
+      optionArgs = rest.slice(1);
+    }
+    Object.assign(job, parseInputOptions(proc, optionArgs, cwd));
+    const runOptions = {
+      outdir: path.resolve(cwd, options.outdir ?? '.'),
+      jobDir,
+      logger,
+      ...(options.tmpdirPrefix ? { tmpdirPrefix: path.resolve(cwd, options.tmpdirPrefix) } : {}),
+      ...(options.keepTemp ? { keepTemp: true } : {}),
+      ...(options.evalTimeout !== undefined ? { expressionTimeoutMs: parseSeconds(options.evalTimeout, '--eval-timeout') * 1000 } : {}),
+    };
+    const outputs = proc.class === 'Workflow' ? await runWorkflow(proc, job, runOptions) : await runProcess(proc, job, runOptions);
+    process.stdout.write(`${formatOutputJson(outputs)}\n`);
+    return EXIT.success;
+  } catch (error) {
+    if (!isArchipelError(error)) throw error;
+    process.stderr.write(formatFailure(error));
+    return error instanceof UnsupportedRequirementError ? EXIT.unsupported : EXIT.failure;
+  }
+}
+
+/** Adds `archipel run` to a program (the full CLI, and the fast-starting one in `run-main.ts`). */
+export function registerRunCommand(program: Command) {
+  program
+    .command('run')
+    .description('run a CWL CommandLineTool or ExpressionTool locally; prints the output object as JSON (exit 0 ok, 1 failure, 33 unsupported requirement)')
+    .argument('<tool>', 'the CWL document, optionally with #id of a process in a packed ($graph) document')
+    .argument('[job-and-inputs...]', 'a job file (YAML or JSON), then tool inputs as --name value')
+    .option('--outdir <dir>', 'where output files go (default: the current directory)')
+    .option('--tmpdir-prefix <prefix>', 'prefix of temporary working directories')
+    .option('--keep-temp', 'keep the working directories (for debugging)')
+    .option('--no-cache', 'check the document afresh instead of trusting an earlier check of the same content')
+    .option('--eval-timeout <seconds>', 'time limit of one JavaScript expression (default 20)')
+    .option('--quiet', 'only log warnings and errors')
+    .option('--debug', 'log every step')
+    .passThroughOptions()
+    .allowUnknownOption()
+    .action(async (tool: string, rest: string[], options: RunCommandOptions & { quiet?: boolean; debug?: boolean; cache?: boolean }) => {
+      const logger = createTextLogger({ level: options.debug ? 'debug' : options.quiet ? 'warn' : 'info' });
+      process.exitCode = await runCommand(tool, rest, { ...options, cacheDir: options.cache === false ? undefined : defaultCacheDir() }, logger);
+    });
+}
