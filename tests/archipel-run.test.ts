@@ -1,0 +1,146 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runArchipel } from './support/archipel-process.ts';
+
+/** `archipel run` as a user runs it: its own process, a tool file, a job file or --name value inputs. */
+const root = mkdtempSync(path.join(tmpdir(), 'archipel-run-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let folders = 0;
+function folder(files: Record<string, string>): string {
+  const dir = path.join(root, String(folders++));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+async function archipelRun(dir: string, args: string[]) {
+  const child = runArchipel(['run', '--tmpdir-prefix', path.join(dir, 'work-'), ...args], { cwd: dir });
+  const code = await child.exited;
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
+}
+
+const noStackTrace = (stderr: string) => expect(stderr).not.toMatch(/^\s+at /m);
+
+// Prints its two inputs; the output is the printed text, read back without JavaScript.
+const greet = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [printf, '%s x%s']
+inputs:
+  greeting: {type: string, inputBinding: {position: 1}}
+  count: {type: int, default: 1, inputBinding: {position: 2}}
+stdout: greeting.txt
+outputs:
+  text:
+    type: string
+    outputBinding:
+      glob: greeting.txt
+      loadContents: true
+      outputEval: $(self[0].contents)
+  file: stdout
+`;
+
+describe('archipel run', () => {
+  it('prints only the output object as JSON on stdout and exits 0', async () => {
+    const dir = folder({ 'tool.cwl': greet, 'job.yml': 'greeting: hello\ncount: 2\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['--outdir', 'results', 'tool.cwl', 'job.yml']);
+    expect(code, stderr).toBe(0);
+    const outputs = JSON.parse(stdout) as { text: string; file: { class: string; path: string; size: number } };
+    expect(outputs.text).toBe('hello x2');
+    expect(outputs.file).toMatchObject({ class: 'File', path: path.join(dir, 'results', 'greeting.txt'), size: 8 });
+    expect(readFileSync(outputs.file.path, 'utf8')).toBe('hello x2');
+    // The working directory is cleaned up.
+    expect(readdirSync(dir).filter((name) => name.startsWith('work-'))).toEqual([]);
+  });
+
+  it("sends the tool's own uncaptured output to stderr, keeping stdout for the output object", async () => {
+    const dir = folder({ 'noisy.cwl': 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [echo, noise from the tool]\ninputs: []\noutputs: []\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['noisy.cwl']);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({});
+    expect(stderr).toContain('noise from the tool');
+  });
+
+  it('takes inputs as --name value after the tool, alone or overriding a job file', async () => {
+    const dir = folder({ 'tool.cwl': greet, 'job.yml': 'greeting: hello\ncount: 2\n' });
+    const alone = await archipelRun(dir, ['--outdir', 'a', 'tool.cwl', '--greeting', 'hi there', '--count', '3']);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect((JSON.parse(alone.stdout) as { text: string }).text).toBe('hi there x3');
+
+    const withJob = await archipelRun(dir, ['--outdir', 'b', 'tool.cwl', 'job.yml', '--count=5']);
+    expect(withJob.code, withJob.stderr).toBe(0);
+    expect((JSON.parse(withJob.stdout) as { text: string }).text).toBe('hello x5');
+  });
+
+  it('reports a malformed document in one line with its file and line, without a stack trace, and exits 1', async () => {
+    const dir = folder({ 'tool.cwl': 'cwlVersion: v1.2\nclass: CommandLineTool\ninputs:\n  x: string\n   y: int\noutputs: []\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const lines = stderr.split('\n').filter((l) => l.trim());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`${path.join(dir, 'tool.cwl')}:5`);
+    noStackTrace(stderr);
+  });
+
+  it('rejects a job with a wrong type, naming the input, and exits 1', async () => {
+    const dir = folder({ 'tool.cwl': greet, 'job.yml': 'greeting: hello\ncount: many\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl', 'job.yml']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/count: expected int/);
+    noStackTrace(stderr);
+
+    const option = await archipelRun(dir, ['tool.cwl', '--greeting', 'hi', '--count', 'many']);
+    expect(option.code).toBe(1);
+    expect(option.stderr).toContain('--count');
+    noStackTrace(option.stderr);
+  });
+
+  it('exits 33 when the process requires something this runner does not support', async () => {
+    const dir = folder({ 'tool.cwl': greet, 'job.yml': 'greeting: hello\ncwl:requirements:\n  - class: QuantumRequirement\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl', 'job.yml']);
+    expect(code).toBe(33);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('QuantumRequirement');
+    noStackTrace(stderr);
+  });
+
+  it('exits 33 for an unknown requirement class in the document itself, while unknown hints are ignored', async () => {
+    const dir = folder({
+      'required.cwl': 'cwlVersion: v1.2\nclass: CommandLineTool\nrequirements:\n  QuantumRequirement: {}\ninputs: []\noutputs: []\nbaseCommand: "true"\n',
+      'hinted.cwl': 'cwlVersion: v1.2\nclass: CommandLineTool\nhints:\n  QuantumRequirement: {}\ninputs: []\noutputs: []\nbaseCommand: "true"\n',
+    });
+    const required = await archipelRun(dir, ['required.cwl']);
+    expect(required.code).toBe(33);
+    expect(required.stderr).toContain('unsupported requirement QuantumRequirement');
+    const hinted = await archipelRun(dir, ['hinted.cwl']);
+    expect(hinted.code).toBe(0);
+    expect(JSON.parse(hinted.stdout)).toEqual({});
+  });
+
+  it('stops an expression that loops forever after --eval-timeout, with a message naming it', async () => {
+    const dir = folder({
+      'loop.cwl':
+        'cwlVersion: v1.2\nclass: ExpressionTool\nrequirements:\n  InlineJavascriptRequirement: {}\ninputs: []\noutputs: []\nexpression: "${ while (true) {} }"\n',
+    });
+    const started = Date.now();
+    const { code, stdout, stderr } = await archipelRun(dir, ['--eval-timeout', '1', 'loop.cwl']);
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/expression timed out after 1000 ms: \$\{ while \(true\) \{\} \}/);
+    noStackTrace(stderr);
+  });
+
+  it('names the wrong class of a document', async () => {
+    const dir = folder({ 'typo.cwl': 'cwlVersion: v1.2\nclass: CommandLinTool\ninputs: []\noutputs: []\n' });
+    const { code, stderr } = await archipelRun(dir, ['typo.cwl']);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${path.join(dir, 'typo.cwl')}:2: class: expected one of CommandLineTool, ExpressionTool, Workflow, Operation, got "CommandLinTool"`);
+  });
+});
