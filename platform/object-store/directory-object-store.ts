@@ -130,7 +130,7 @@ export function createDirectoryObjectStore(options: DirectoryObjectStoreOptions)
         // A failed pipeline destroys the stream, but its file may still be opening: removing the
         // file before the stream has closed could leave it behind.
         const stream = out;
-        if (stream && !stream.closed) await new Promise((resolve) => stream.once('close', resolve));
+        if (stream && !stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
         await rm(tmp, { force: true });
         throw signal?.aborted ? signal.reason : error === sourceError ? error : unavailable(error);
       }
