@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `archipel` command. `archipel run` starts from the prebuilt bundle when it matches the sources
+// The `archipel` command. `archipel run` and `archipel step` start from the prebuilt bundle when it matches the sources
 // (see build-fast-path.mjs); everything else runs the TypeScript through tsx (Node 20 cannot strip
 // types), after the Node 20 polyfills.
 import { readFileSync, statSync } from 'node:fs';
@@ -20,7 +20,7 @@ function freshBundle() {
   }
 }
 
-const bundle = argv[0] === 'run' && !process.env.ARCHIPEL_NO_BUNDLE ? freshBundle() : undefined;
+const bundle = (argv[0] === 'run' || argv[0] === 'step') && !process.env.ARCHIPEL_NO_BUNDLE ? freshBundle() : undefined;
 if (bundle) {
   const { main } = await import(bundle);
   process.exitCode = await main(argv);

@@ -1,8 +1,8 @@
-// Prebuilds `archipel run` into one ES module (.build/run-main.mjs) so that it starts without compiling
+// Prebuilds `archipel run` and `archipel step` into one ES module (.build/run-main.mjs) so that it starts without compiling
 // TypeScript at run time; bin/archipel.js uses it only while every source it was built from is
 // unchanged, and falls back to tsx otherwise. Run by `npm install` (prepare) and `npm run build`.
 // Never fails the install: without the bundle, everything still works, only slower to start.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,11 +19,20 @@ try {
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    outfile: path.join(outdir, 'run-main.mjs'),
+    // Split: what only some commands need (the engine and its database, the S3 SDK) loads when used.
+    splitting: true,
+    outdir,
+    entryNames: '[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     metafile: true,
     logLevel: 'warning',
   });
-  const sources = Object.fromEntries(Object.keys(result.metafile.inputs).map((file) => [file, statSync(path.join(root, file)).mtimeMs]));
+  // The SQL migrations are read at run time beside the module that applies them (a chunk).
+  const migrations = 'platform/sql/migrations';
+  cpSync(path.join(root, migrations), path.join(outdir, 'chunks', 'migrations'), { recursive: true });
+  const files = [...Object.keys(result.metafile.inputs), ...readdirSync(path.join(root, migrations)).map((f) => `${migrations}/${f}`)];
+  const sources = Object.fromEntries(files.map((file) => [file, statSync(path.join(root, file)).mtimeMs]));
   mkdirSync(outdir, { recursive: true });
   writeFileSync(path.join(outdir, 'manifest.json'), JSON.stringify({ entry: 'run-main.mjs', sources }, null, 1));
 } catch (error) {

@@ -11,7 +11,6 @@ import {
   parseInputOptions,
   readJobFile,
   runProcess,
-  runWorkflow,
   type StructureCheckCache,
   UnsupportedRequirementError,
   withJobRequirements,
@@ -89,7 +88,8 @@ export async function runCommand(tool: string, rest: string[], options: RunComma
       ...(options.keepTemp ? { keepTemp: true } : {}),
       ...(options.evalTimeout !== undefined ? { expressionTimeoutMs: parseSeconds(options.evalTimeout, '--eval-timeout') * 1000 } : {}),
     };
-    const outputs = proc.class === 'Workflow' ? await runWorkflow(proc, job, runOptions) : await runProcess(proc, job, runOptions);
+    // Loaded only for workflows: the engine and its database are not needed to run a tool.
+    const outputs = proc.class === 'Workflow' ? await (await import('./run-workflow-locally.ts')).runWorkflowLocally(proc, job, { ...runOptions, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) }) : await runProcess(proc, job, runOptions);
     process.stdout.write(`${formatOutputJson(outputs)}\n`);
     return EXIT.success;
   } catch (error) {
@@ -103,7 +103,7 @@ export async function runCommand(tool: string, rest: string[], options: RunComma
 export function registerRunCommand(program: Command) {
   program
     .command('run')
-    .description('run a CWL CommandLineTool or ExpressionTool locally; prints the output object as JSON (exit 0 ok, 1 failure, 33 unsupported requirement)')
+    .description('run a CWL tool or workflow locally (a workflow through its Argo translation and the local engine); prints the output object as JSON (exit 0 ok, 1 failure, 33 unsupported requirement)')
     .argument('<tool>', 'the CWL document, optionally with #id of a process in a packed ($graph) document')
     .argument('[job-and-inputs...]', 'a job file (YAML or JSON), then tool inputs as --name value')
     .option('--outdir <dir>', 'where output files go (default: the current directory)')

@@ -3,17 +3,29 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InvalidInputError, type ObjectStore } from '../core/index.ts';
-import { finishScope, gatherStep, prepareStep, readJson, type ControlContext, type Workflow } from '../orchestrator/index.ts';
-import { createDirectoryObjectStore, createS3ObjectStore } from '../platform/object-store/index.ts';
+import {
+  collectStep,
+  expressionStep,
+  finishScope,
+  gatherStep,
+  prepareStep,
+  readJson,
+  stageStep,
+  type ControlContext,
+  type Workflow,
+} from '../orchestrator/index.ts';
+import { createDirectoryObjectStore } from '../platform/object-store/index.ts';
 
 /**
  * The object store a step command works in, from its URL: `file:///dir` (the embedded node's directory
  * store) or `s3://bucket/prefix` (endpoint and credentials from the usual S3_* variables).
  */
-export function openStore(url: string, env: NodeJS.ProcessEnv = process.env): ObjectStore {
+export async function openStore(url: string, env: NodeJS.ProcessEnv = process.env): Promise<ObjectStore> {
   if (url.startsWith('file://')) return createDirectoryObjectStore({ root: fileURLToPath(url) });
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (s3) {
+    // Loaded only for S3: the SDK takes a noticeable part of a step's start otherwise.
+    const { createS3ObjectStore } = await import('../platform/object-store/index.ts');
     return createS3ObjectStore({
       bucket: s3[1]!,
       ...(s3[2] ? { prefix: s3[2] } : {}),
@@ -26,7 +38,7 @@ export function openStore(url: string, env: NodeJS.ProcessEnv = process.env): Ob
 }
 
 async function context(options: { store: string; document: string; root: string }): Promise<ControlContext> {
-  const store = openStore(options.store);
+  const store = await openStore(options.store);
   const root = await readJson<Workflow>(store, options.document);
   if (root.class !== 'Workflow') throw new InvalidInputError(`${options.document} does not hold a CWL workflow`);
   return { store, root, rootScope: options.root };
@@ -39,9 +51,25 @@ interface ControlOptions {
   scope: string;
   step: string;
   out?: string;
+  item?: string;
+  items?: string;
+  work?: string;
 }
 
-/** `archipel step prepare|gather|finish`: the control steps a translated Workflow runs (docs/argo.md). */
+function parseItems(text: string): string[] {
+  let items: unknown;
+  try {
+    items = JSON.parse(text);
+  } catch {
+    items = undefined;
+  }
+  if (!Array.isArray(items) || !items.every((i) => Number.isInteger(i) && i >= 0)) {
+    throw new InvalidInputError(`--items ${text}: expected a JSON list of item numbers, like [0,2]`);
+  }
+  return items.map(String);
+}
+
+/** `archipel step prepare|gather|finish|stage|collect|expression`: the steps a translated Workflow runs (docs/argo.md). */
 export function registerStepCommand(program: Command) {
   const step = program.command('step').description('steps of a translated Argo Workflow (run by the workflow engine, not by hand)');
   const common = (command: Command) =>
@@ -70,4 +98,24 @@ export function registerStepCommand(program: Command) {
     const outputs = await finishScope(await context(options), options.scope);
     process.stdout.write(`${JSON.stringify(outputs)}\n`);
   });
+  common(step.command('stage').description('stage an item of a tool step in the work volume and write its run.sh'))
+    .requiredOption('--step <path>', 'the step path (outer/inner)')
+    .requiredOption('--item <n>', 'the item (scatter index; 0 without scatter)')
+    .requiredOption('--work <dir>', 'the pod’s work volume')
+    .action(async (options: ControlOptions) => {
+      await stageStep(await context(options), options.scope, options.step, options.item!, path.resolve(options.work!));
+    });
+  common(step.command('collect').description('collect an item’s outputs after run.sh and publish them to the store'))
+    .requiredOption('--step <path>', 'the step path (outer/inner)')
+    .requiredOption('--item <n>', 'the item (scatter index; 0 without scatter)')
+    .requiredOption('--work <dir>', 'the pod’s work volume')
+    .action(async (options: ControlOptions) => {
+      await collectStep(await context(options), options.scope, options.step, options.item!, path.resolve(options.work!));
+    });
+  common(step.command('expression').description('run the items of an ExpressionTool step'))
+    .requiredOption('--step <path>', 'the step path (outer/inner)')
+    .requiredOption('--items <json>', 'the items to run, as the JSON list `step prepare` wrote')
+    .action(async (options: ControlOptions) => {
+      await expressionStep(await context(options), options.scope, options.step, parseItems(options.items!));
+    });
 }

@@ -144,3 +144,72 @@ describe('archipel run', () => {
     expect(stderr).toContain(`${path.join(dir, 'typo.cwl')}:2: class: expected one of CommandLineTool, ExpressionTool, Workflow, Operation, got "CommandLinTool"`);
   });
 });
+
+// A workflow whose steps pass a file: greet writes it, count reads it (scattered over two inputs).
+const count = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [wc, -c]
+inputs:
+  file: {type: File, inputBinding: {position: 1}}
+stdout: count.txt
+outputs:
+  bytes:
+    type: int
+    outputBinding: {glob: count.txt, loadContents: true, outputEval: '$(parseInt(self[0].contents))'}
+`;
+const pipeline = `cwlVersion: v1.2
+class: Workflow
+requirements:
+  ScatterFeatureRequirement: {}
+  InlineJavascriptRequirement: {}
+inputs:
+  greetings: string[]
+outputs:
+  files: {type: 'File[]', outputSource: greet/file}
+  bytes: {type: 'int[]', outputSource: count/bytes}
+steps:
+  greet:
+    run: greet.cwl
+    scatter: greeting
+    in: {greeting: greetings}
+    out: [file]
+  count:
+    run: count.cwl
+    scatter: file
+    in: {file: greet/file}
+    out: [bytes]
+`;
+
+describe('archipel run workflow.cwl (through the Argo translation and the local engine)', () => {
+  it('runs the steps, passing files between them, and puts the output files in --outdir', async () => {
+    const dir = folder({ 'greet.cwl': greet, 'count.cwl': count, 'wf.cwl': pipeline, 'job.yml': 'greetings: [hi, hello]\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['--outdir', 'out', 'wf.cwl', 'job.yml']);
+    expect(code, stderr).toBe(0);
+    const outputs = JSON.parse(stdout) as { files: { path: string; basename: string }[]; bytes: number[] };
+    expect(outputs.bytes).toEqual([5, 8]);
+    expect(outputs.files.map((f) => readFileSync(f.path, 'utf8'))).toEqual(['hi x1', 'hello x1']);
+    for (const f of outputs.files) expect(path.dirname(f.path)).toBe(path.join(dir, 'out'));
+    expect(readdirSync(dir).filter((name) => name.startsWith('work-'))).toEqual([]);
+  });
+
+  it('fails with exit 1 naming the failed step, and shows what the tool said', async () => {
+    const fails = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "echo broken pipe >&2; exit 3"]\ninputs: []\noutputs: []\n';
+    const wf = 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  breaks: {run: fails.cwl, in: {}, out: []}\n';
+    const dir = folder({ 'fails.cwl': fails, 'wf.cwl': wf });
+    const { code, stderr } = await archipelRun(dir, ['wf.cwl']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('breaks');
+    expect(stderr).toContain('the tool exited with 3');
+    expect(stderr).toContain('broken pipe');
+    noStackTrace(stderr);
+  });
+
+  it('exits 33 before running anything when a step requires a container', async () => {
+    const docker = 'cwlVersion: v1.2\nclass: CommandLineTool\nrequirements: {DockerRequirement: {dockerPull: debian}}\nbaseCommand: [touch, ran]\ninputs: []\noutputs: []\n';
+    const wf = 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  boxed: {run: docker.cwl, in: {}, out: []}\n';
+    const dir = folder({ 'docker.cwl': docker, 'wf.cwl': wf });
+    const { code, stderr } = await archipelRun(dir, ['wf.cwl']);
+    expect(code, stderr).toBe(33);
+    expect(stderr).toContain('DockerRequirement');
+  });
+});

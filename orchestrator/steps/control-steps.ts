@@ -1,14 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, NotFoundError, type ObjectStore } from '../../core/index.ts';
 import { createExpressionEvaluator, type ExpressionEvaluator } from '../cwl/expressions/index.ts';
 import type { Workflow, WorkflowStep } from '../cwl/model.ts';
+import { checkOutputs } from '../cwl/runtime/collect-outputs.ts';
 import { prepareInputs } from '../cwl/runtime/prepare-inputs.ts';
 import { expressionOptions } from '../cwl/runtime/run-process.ts';
 import { parseSource, type SourceRef } from '../workflow/link-values.ts';
 import { gatherStepOutputs, planStepJobs, workflowOutputs } from '../workflow/step-jobs.ts';
-import { inheritRequirements } from '../workflow/run-workflow.ts';
+import { inheritRequirements } from '../workflow/inherit-requirements.ts';
+import { createStoreMirror, type StoreMirror } from './store-files.ts';
 
 /**
  * The control steps of a translated Workflow (see docs/argo.md): they run on the origin cluster, read
@@ -22,6 +24,16 @@ export interface ControlContext {
   rootScope: string;
 }
 
+/** Runs work with a mirror of the store in a temporary directory, removed afterwards. */
+export async function withMirror<T>(store: ObjectStore, work: (mirror: StoreMirror, scratch: string) => Promise<T>): Promise<T> {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'archipel-step-'));
+  try {
+    return await work(createStoreMirror(store, path.join(scratch, 'objects')), scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /** A JSON object of the run's state. */
 export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
   const { body } = await store.get(key);
@@ -30,7 +42,7 @@ export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
-const writeJson = (store: ObjectStore, key: string, value: unknown) =>
+export const writeJson = (store: ObjectStore, key: string, value: unknown) =>
   store.put(key, Buffer.from(JSON.stringify(value)), { contentType: 'application/json' });
 
 /** A step by its path (`outer/inner`), with the workflow that holds it and the requirements it inherits. */
@@ -59,23 +71,23 @@ export function workflowOfScope(ctx: ControlContext, scope: string): Workflow {
   return { ...step.run, ...inheritRequirements(workflow, step) };
 }
 
-/** The inputs of the workflow running in `scope`, with its defaults applied and its files resolved. */
-async function scopeInputs(ctx: ControlContext, workflow: Workflow, scope: string, evaluator: ExpressionEvaluator) {
-  const job = await readJson<Record<string, unknown>>(ctx.store, `${scope}/job.json`);
-  const literalDir = mkdtempSync(path.join(tmpdir(), 'archipel-control-'));
-  try {
-    return prepareInputs(workflow, job, evaluator, { jobDir: path.dirname(workflow.sourceFile), literalDir });
-  } finally {
-    rmSync(literalDir, { recursive: true, force: true });
-  }
+/**
+ * The inputs of the workflow running in `scope`, with its defaults applied and its files materialized
+ * in the mirror (literal files in `scratch`).
+ */
+async function scopeInputs(ctx: ControlContext, workflow: Workflow, scope: string, evaluator: ExpressionEvaluator, mirror: StoreMirror, scratch: string) {
+  const job = await mirror.materialize(await readJson<Record<string, unknown>>(ctx.store, `${scope}/job.json`));
+  const literalDir = path.join(scratch, 'literals');
+  mkdirSync(literalDir, { recursive: true });
+  return prepareInputs(workflow, job, evaluator, { jobDir: path.dirname(workflow.sourceFile), literalDir });
 }
 
-function resolver(ctx: ControlContext, scope: string, inputs: Record<string, unknown>) {
+function resolver(ctx: ControlContext, scope: string, inputs: Record<string, unknown>, mirror: StoreMirror) {
   const outputs = new Map<string, Record<string, unknown>>();
   return {
     async load(refs: SourceRef[]) {
       for (const ref of refs) {
-        if (ref.kind === 'step' && !outputs.has(ref.step)) outputs.set(ref.step, await readJson(ctx.store, `${scope}/${ref.step}/outputs.json`));
+        if (ref.kind === 'step' && !outputs.has(ref.step)) outputs.set(ref.step, await mirror.materialize(await readJson(ctx.store, `${scope}/${ref.step}/outputs.json`)));
       }
     },
     resolve(ref: SourceRef): unknown {
@@ -94,15 +106,20 @@ export async function prepareStep(ctx: ControlContext, scope: string, stepPath: 
   const { workflow, step } = locateStep(ctx.root, stepPath);
   const evaluator = await createExpressionEvaluator(expressionOptions(workflow));
   try {
-    const inputs = await scopeInputs(ctx, workflow, scope, evaluator);
-    const sources = resolver(ctx, scope, inputs);
+    return await withMirror(ctx.store, async (mirror, scratch) => {
+    const inputs = await scopeInputs(ctx, workflow, scope, evaluator, mirror, scratch);
+    const sources = resolver(ctx, scope, inputs, mirror);
     await sources.load(step.in.flatMap((i) => i.source.map((s) => parseSource(s, workflow))));
     const { jobs, shape } = planStepJobs(workflow, step, (ref) => sources.resolve(ref), evaluator);
-    for (const [i, job] of jobs.entries()) await writeJson(ctx.store, `${scope}/${step.id}/${i}/job.json`, job.inputs);
+    for (const [i, job] of jobs.entries()) {
+      const key = `${scope}/${step.id}/${i}`;
+      await writeJson(ctx.store, `${key}/job.json`, await mirror.publish(job.inputs, `${key}/inputs`));
+    }
     const run = jobs.map((j) => j.run);
     await writeJson(ctx.store, `${scope}/${step.id}/plan.json`, { shape, run });
     const items = run.flatMap((r, i) => (r ? [i] : []));
     return { run: items.length > 0, items };
+    });
   } finally {
     evaluator.close();
   }
@@ -126,12 +143,16 @@ export async function finishScope(ctx: ControlContext, scope: string): Promise<R
   const workflow = workflowOfScope(ctx, scope);
   const evaluator = await createExpressionEvaluator(expressionOptions(workflow));
   try {
-    const inputs = await scopeInputs(ctx, workflow, scope, evaluator);
-    const sources = resolver(ctx, scope, inputs);
-    await sources.load(workflow.outputs.flatMap((o) => (o.outputSource ?? []).map((s) => parseSource(s, workflow))));
-    const outputs = workflowOutputs(workflow, (ref) => sources.resolve(ref));
-    await writeJson(ctx.store, `${scope}/outputs.json`, outputs);
-    return outputs;
+    return await withMirror(ctx.store, async (mirror, scratch) => {
+      const inputs = await scopeInputs(ctx, workflow, scope, evaluator, mirror, scratch);
+      const sources = resolver(ctx, scope, inputs, mirror);
+      await sources.load(workflow.outputs.flatMap((o) => (o.outputSource ?? []).map((s) => parseSource(s, workflow))));
+      const outputs = workflowOutputs(workflow, (ref) => sources.resolve(ref));
+      checkOutputs(workflow, outputs);
+      const published = await mirror.publish(outputs, `${scope}/outputs`);
+      await writeJson(ctx.store, `${scope}/outputs.json`, published);
+      return published;
+    });
   } finally {
     evaluator.close();
   }

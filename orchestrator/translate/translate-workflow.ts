@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../../core/index.ts';
-import type { CommandLineTool, Process, Requirement, Workflow, WorkflowStep } from '../cwl/model.ts';
+import type { CommandLineTool, Process, Requirement, Workflow } from '../cwl/model.ts';
+import { inheritRequirements } from '../workflow/inherit-requirements.ts';
 import { parseSource } from '../workflow/link-values.ts';
 import { createNamer } from './argo-names.ts';
 
@@ -25,13 +26,6 @@ export const DEFAULT_TOOL_IMAGE = 'docker.io/library/debian:stable-slim';
 const WORK = '/archipel/work';
 export const ANNOTATION_TARGET_CLUSTER = 'archipel.io/target-cluster';
 export const LABEL_RUN = 'archipel.io/run-id';
-
-/** The requirements in force for a step: the process's own over the step's over the enclosing ones. */
-function effective(inherited: Requirement[], step: WorkflowStep): Requirement[] {
-  const byClass = new Map<string, Requirement>();
-  for (const r of [...inherited, ...step.hints, ...step.requirements, ...step.run.hints, ...step.run.requirements]) byClass.set(r.class, r);
-  return [...byClass.values()];
-}
 
 /** The step a source reads from (undefined: a workflow input). */
 const sourceStep = (source: string, workflow: Workflow): string | undefined => {
@@ -137,9 +131,10 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
       container: control('finish'),
     },
     {
+      // Expression tools are cheap: one pod evaluates all the items of a step, on the origin cluster.
       name: 'archipel-expression',
-      inputs: { parameters: [{ name: 'scope' }, { name: 'step' }, { name: 'item' }] },
-      container: control('expression', ['--step', '{{inputs.parameters.step}}', '--item', '{{inputs.parameters.item}}']),
+      inputs: { parameters: [{ name: 'scope' }, { name: 'step' }, { name: 'items' }] },
+      container: control('expression', ['--step', '{{inputs.parameters.step}}', '--items', '{{inputs.parameters.items}}']),
     },
   );
 
@@ -183,9 +178,9 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
     return templateName;
   };
 
-  const dagTemplate = (wf: Workflow, path: string, inherited: Requirement[]): string => {
+  /** `wf` carries the requirements and hints it inherits, as a step's process does in the runtime. */
+  const dagTemplate = (wf: Workflow, path: string): string => {
     const templateName = name(path ? `wf-${path}` : 'main');
-    const own = [...inherited, ...wf.hints, ...wf.requirements];
     const tasks: Record<string, unknown>[] = [];
     const scope = '{{inputs.parameters.scope}}';
     const gatherTask = new Map<string, string>();
@@ -199,7 +194,9 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
       }
       const prepare = name(`${step.id}-prepare`);
       const run = name(step.id);
-      const requirements = effective(own, step);
+      const inherited = inheritRequirements(wf, step);
+      // Hints first: a requirement of the same class wins.
+      const requirements = [...inherited.hints, ...inherited.requirements];
       tasks.push({
         name: prepare,
         template: 'archipel-prepare',
@@ -210,11 +207,11 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
       let template: string;
       let parameters: { name: string; value: string }[];
       if (step.run.class === 'Workflow') {
-        template = dagTemplate(step.run, stepPath, requirements);
+        template = dagTemplate({ ...step.run, ...inherited }, stepPath);
         parameters = [{ name: 'scope', value: itemScope }];
       } else if (step.run.class === 'ExpressionTool') {
         template = 'archipel-expression';
-        parameters = [{ name: 'scope', value: scope }, { name: 'step', value: stepPath }, { name: 'item', value: '{{item}}' }];
+        parameters = [{ name: 'scope', value: scope }, { name: 'step', value: stepPath }, { name: 'items', value: `{{tasks.${prepare}.outputs.parameters.items}}` }];
       } else {
         template = toolTemplate(stepPath, step.run, requirements);
         parameters = [{ name: 'scope', value: scope }, { name: 'item', value: '{{item}}' }];
@@ -224,7 +221,7 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
         template,
         dependencies: [prepare],
         when: `{{tasks.${prepare}.outputs.parameters.run}} == true`,
-        withParam: `{{tasks.${prepare}.outputs.parameters.items}}`,
+        ...(step.run.class === 'ExpressionTool' ? {} : { withParam: `{{tasks.${prepare}.outputs.parameters.items}}` }),
         arguments: { parameters },
       });
       tasks.push({
@@ -245,7 +242,7 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
     return templateName;
   };
 
-  const entry = dagTemplate(workflow, '', []);
+  const entry = dagTemplate(workflow, '');
   const unknown = Object.keys(placement).filter((p) => !used.has(p));
   if (unknown.length) {
     throw new InvalidInputError(`--place names steps that are not command-line tool steps of this workflow: ${unknown.join(', ')}`, unknown.map((p) => ({ path: `--place ${p}`, message: 'no such command-line tool step' })));

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC, type QuickJSWASMModule } from 'quickjs-emscripten';
+import type { QuickJSWASMModule } from 'quickjs-emscripten';
 
 const PAGE_BYTES = 64 * 1024;
 /** The release build's INITIAL_MEMORY (its data, C stack and first heap); a memory cannot start smaller. */
@@ -43,5 +43,7 @@ export async function instantiateQuickJs(memoryLimitBytes: number): Promise<Quic
   const wasmModule = await compileQuickJs();
   const maximum = Math.ceil(Math.max(memoryLimitBytes, INITIAL_BYTES) / PAGE_BYTES);
   const wasmMemory = new (wasm().Memory)({ initial: INITIAL_BYTES / PAGE_BYTES, maximum });
+  // Loaded on first use: a process that evaluates no JavaScript never pays for it.
+  const { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } = await import('quickjs-emscripten');
   return newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }));
 }

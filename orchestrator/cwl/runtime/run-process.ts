@@ -48,20 +48,20 @@ function findContainerEngine(): string | null {
   return containerEngine;
 }
 
-function checkRequirements(process: Process) {
+export function checkRequirements(process: Process) {
   for (const req of process.requirements) {
     if (!KNOWN_REQUIREMENTS.has(req.class)) throw new UnsupportedRequirementError(`unsupported requirement ${req.class}`);
   }
 }
 
 /** Checked once the job is known to be valid: a bad job is reported as such, not as "unsupported". */
-function checkContainerEngine(process: Process) {
+export function checkContainerEngine(process: Process) {
   if (process.requirements.some((r) => r.class === 'DockerRequirement') && !findContainerEngine()) {
     throw new UnsupportedRequirementError('DockerRequirement needs a container engine (docker or podman), and none answers here');
   }
 }
 
-function resources(process: Process, evaluator: Evaluator, context: EvalContext) {
+export function resources(process: Process, evaluator: Evaluator, context: EvalContext) {
   const req: Record<string, unknown> = findRequirement(process, 'ResourceRequirement') ?? {};
   const pick = (min: string, max: string, fallback: number) => {
     const lo = req[min] === undefined ? undefined : Number(evaluator.evaluate(req[min], context));
@@ -92,14 +92,28 @@ export function expressionOptions(process: Pick<Process, 'requirements' | 'hints
   return { javascript: req !== undefined, expressionLib: lib, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
 }
 
-async function execute(
+/** A tool's command, ready to run: its words, environment, working directory and redirections (host paths). */
+export interface CommandPlan {
+  /** As the tool sees it (container paths in a container); not wrapped in the container engine's command. */
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  stdin?: string;
+  stdout?: string;
+  stderr?: string;
+  /** Seconds (ToolTimeLimit); 0: none. */
+  timeLimit: number;
+}
+
+/** Builds the command of a tool from its evaluated context; creates the folders of its stdout and stderr. */
+export function planCommand(
   tool: CommandLineTool,
   evaluator: Evaluator,
   hostContext: EvalContext,
   dirs: { outdir: string; tmpdir: string },
-  logger: Logger,
   container: ContainerPlan | undefined,
-) {
+  basePath: string,
+): CommandPlan {
   // In a container the tool sees its own paths: the command line and environment are built from them.
   const context: EvalContext = container
     ? { inputs: containerView(hostContext.inputs, container), self: null, runtime: { ...hostContext.runtime, outdir: container.outdir, tmpdir: container.tmpdir } }
@@ -111,7 +125,7 @@ async function execute(
   const argv = shell ? ['/bin/sh', '-c', parts.map((p) => (p.quote ? shellQuote(p.value) : p.value)).join(' ')] : parts.map((p) => p.value);
 
   const env: Record<string, string> = { HOME: toolDirs.outdir, TMPDIR: toolDirs.tmpdir };
-  if (!container) env.PATH = process.env.PATH ?? '/usr/bin:/bin';
+  if (!container) env.PATH = basePath;
   const envReq = findRequirement(tool, 'EnvVarRequirement');
   const envDefs = envReq?.envDef;
   const defs = Array.isArray(envDefs)
@@ -121,30 +135,54 @@ async function execute(
       : [];
   for (const def of defs) env[def.envName] = String(evaluator.evaluate(def.envValue, context));
 
-  const stream = (expr: string | undefined, flags: string) => {
+  const stream = (expr: string | undefined, kind: 'stdin' | 'stdout' | 'stderr') => {
     if (expr === undefined) return undefined;
     const name = String(evaluator.evaluate(expr, context));
-    if (flags === 'r') return openSync(path.resolve(dirs.outdir, container ? toHostPath(container, name) : name), 'r');
-    if (path.isAbsolute(name) || name.split('/').includes('..')) throw new ProcessFailedError(`${flags === 'w' ? 'stdout/stderr' : ''} file name "${name}" must be relative`);
+    if (kind === 'stdin') return path.resolve(dirs.outdir, container ? toHostPath(container, name) : name);
+    if (path.isAbsolute(name) || name.split('/').includes('..')) throw new ProcessFailedError(`${kind} file name "${name}" must be relative`);
     mkdirSync(path.dirname(path.join(dirs.outdir, name)), { recursive: true });
-    return openSync(path.join(dirs.outdir, name), 'w');
+    return path.join(dirs.outdir, name);
   };
-  const stdin = stream(tool.stdin, 'r');
-  const stdout = stream(tool.stdout, 'w');
-  const stderr = stream(tool.stderr, 'w');
-  const limit = timeLimitSeconds(tool, evaluator, context);
+  const redirections = { stdin: stream(tool.stdin, 'stdin'), stdout: stream(tool.stdout, 'stdout'), stderr: stream(tool.stderr, 'stderr') };
+  return {
+    argv,
+    env,
+    cwd: dirs.outdir,
+    ...Object.fromEntries(Object.entries(redirections).filter(([, v]) => v !== undefined)),
+    timeLimit: timeLimitSeconds(tool, evaluator, context),
+  };
+}
+
+/** Whether an exit code is a success, by the tool's success, temporary and permanent fail codes. */
+export function checkExitCode(tool: CommandLineTool, exitCode: number, timeLimit = 0) {
+  if (timeLimit > 0 && exitCode === TIMED_OUT) throw new ProcessFailedError(`the tool exceeded its time limit of ${timeLimit} s (ToolTimeLimit)`);
+  if (tool.temporaryFailCodes.includes(exitCode)) throw new ProcessFailedError(`the tool exited with ${exitCode} (temporary failure)`, 'temporaryFail');
+  if (tool.permanentFailCodes.includes(exitCode) || !tool.successCodes.includes(exitCode)) {
+    throw new ProcessFailedError(`the tool exited with ${exitCode}`);
+  }
+}
+
+/** The exit code a run script reports when the tool ran out of time (as coreutils' `timeout`). */
+export const TIMED_OUT = 124;
+
+async function execute(plan: CommandPlan, logger: Logger, container: ContainerPlan | undefined) {
+  const open = (file: string | undefined, flags: string) => (file === undefined ? undefined : openSync(file, flags));
+  const stdin = open(plan.stdin, 'r');
+  const stdout = open(plan.stdout, 'w');
+  const stderr = open(plan.stderr, 'w');
+  const limit = plan.timeLimit;
   const name = `archipel-${randomBytes(6).toString('hex')}`;
   const command = container
-    ? containerCommand(container, argv, env, { name, ...(process.getuid ? { uid: process.getuid(), gid: process.getgid!() } : {}) })
-    : argv;
-  logger.info('running', { command: command.join(' '), cwd: dirs.outdir });
+    ? containerCommand(container, plan.argv, plan.env, { name, ...(process.getuid ? { uid: process.getuid(), gid: process.getgid!() } : {}) })
+    : plan.argv;
+  logger.info('running', { command: command.join(' '), cwd: plan.cwd });
 
   try {
     return await new Promise<number>((resolve, reject) => {
       const child = spawn(command[0]!, command.slice(1), {
-        cwd: dirs.outdir,
+        cwd: plan.cwd,
         // The container engine's client needs the caller's environment (DOCKER_HOST, ...); the tool gets `env`.
-        env: container ? process.env : env,
+        env: container ? process.env : plan.env,
         // A tool's own output goes to our stderr: stdout carries only the output object.
         stdio: [stdin ?? 'ignore', stdout ?? 2, stderr ?? 2],
         detached: true,
@@ -163,7 +201,7 @@ async function execute(
       }
       child.on('error', (error) => {
         clearTimeout(timer);
-        reject(new ProcessFailedError(`cannot run ${argv[0]}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, 'permanentFail', { cause: error }));
+        reject(new ProcessFailedError(`cannot run ${plan.argv[0]}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, 'permanentFail', { cause: error }));
       });
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
@@ -205,11 +243,9 @@ export async function runProcess(process: Process, job: Record<string, unknown>,
       const engine = findRequirement(process, 'DockerRequirement') ? findContainerEngine() : null;
       const staged = stageInitialWorkDir(process, evaluator, context, dirs.outdir, dirs.literals, engine !== null);
       const container = engine ? planContainer(process, engine, context.inputs, dirs) : undefined;
-      const exitCode = await execute(process, evaluator, context, dirs, logger, container);
-      if (process.temporaryFailCodes.includes(exitCode)) throw new ProcessFailedError(`the tool exited with ${exitCode} (temporary failure)`, 'temporaryFail');
-      if (process.permanentFailCodes.includes(exitCode) || !process.successCodes.includes(exitCode)) {
-        throw new ProcessFailedError(`the tool exited with ${exitCode}`);
-      }
+      const plan = planCommand(process, evaluator, context, dirs, container, globalThis.process.env.PATH ?? '/usr/bin:/bin');
+      const exitCode = await execute(plan, logger, container);
+      checkExitCode(process, exitCode);
       context.runtime.exitCode = exitCode;
       outputs = collectOutputs(process, evaluator, context, dirs.outdir, [workdir, ...inputPaths(inputs), ...staged], container && ((p) => toHostPath(container, p)));
     }
@@ -222,7 +258,7 @@ export async function runProcess(process: Process, job: Record<string, unknown>,
 }
 
 /** The real paths of every input File and Directory: outputs may link to them. */
-function inputPaths(inputs: Record<string, unknown>): string[] {
+export function inputPaths(inputs: Record<string, unknown>): string[] {
   const paths: string[] = [];
   visitFsObjects(inputs, (obj) => {
     if (typeof obj.path === 'string' && existsSync(obj.path)) paths.push(realpathSync(obj.path));

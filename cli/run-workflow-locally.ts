@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { silentLogger, type Logger, type SqlDatabase } from '../core/index.ts';
+import {
+  checkProcessRequirements,
+  createLocalEngine,
+  createProcessRunner,
+  createStoreMirror,
+  prepareWorkflowJob,
+  ProcessFailedError,
+  readJson,
+  relocateOutputs,
+  translateWorkflow,
+  UnsupportedRequirementError,
+  writeJson,
+  type LocalEngine,
+  type RunOptions,
+  type RunState,
+  type Workflow,
+} from '../orchestrator/index.ts';
+import { createDirectoryObjectStore } from '../platform/object-store/index.ts';
+import { createEphemeralPgliteDatabase } from '../platform/sql/index.ts';
+import { archipelBin } from './version.ts';
+
+export interface LocalWorkflowRunOptions extends RunOptions {
+  /** Where the engine's database snapshot is kept between runs. */
+  cacheDir?: string;
+}
+
+/** The exit code with which `archipel step` reports an unsupported requirement (as `archipel run`). */
+const UNSUPPORTED_EXIT = '33';
+
+/**
+ * `archipel run workflow.cwl`: translates the workflow into an Argo Workflow and runs it on the local
+ * engine, with the run's state and files in a directory object store and the engine's records in an
+ * in-memory database; the steps are `archipel step` commands and the tools run as local processes.
+ * The output files are then moved from the store to `outdir`.
+ */
+export async function runWorkflowLocally(workflow: Workflow, job: Record<string, unknown>, options: LocalWorkflowRunOptions): Promise<Record<string, unknown>> {
+  const logger = options.logger ?? silentLogger;
+  checkProcessRequirements(workflow, { containers: false });
+  const prefix = options.tmpdirPrefix ?? path.join(tmpdir(), 'archipel-');
+  mkdirSync(path.dirname(prefix), { recursive: true });
+  const workdir = mkdtempSync(prefix);
+  const runId = randomUUID();
+  const scope = `runs/${runId}`;
+  let db: SqlDatabase | undefined;
+  let engine: LocalEngine | undefined;
+  try {
+    const storeDir = path.join(workdir, 'store');
+    const store = createDirectoryObjectStore({ root: storeDir });
+    const mirror = createStoreMirror(store, path.join(workdir, 'objects'));
+    const inputs = await prepareWorkflowJob(workflow, job, { jobDir: options.jobDir, literalDir: path.join(workdir, 'literals'), ...(options.expressionTimeoutMs !== undefined ? { expressionTimeoutMs: options.expressionTimeoutMs } : {}) });
+    await writeJson(store, `${scope}/job.json`, await mirror.publish(inputs, `${scope}/inputs`));
+    await writeJson(store, `${scope}/process.json`, workflow);
+
+    db = await createEphemeralPgliteDatabase({ snapshotDir: path.join(options.cacheDir ?? path.join(workdir, 'cache'), 'engine-db') });
+    engine = createLocalEngine({
+      db,
+      workRoot: path.join(workdir, 'engine'),
+      logger: logger.child({ component: 'engine' }),
+      runContainer: createProcessRunner({
+        // This checkout's CLI runs the steps; tools find what the caller's PATH has.
+        commandMap: { archipel: [process.execPath, archipelBin()] },
+        baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      }),
+    });
+    const { name } = await engine.submit(translateWorkflow(workflow, { runId }), { parameters: { store: pathToFileURL(storeDir).href } });
+    const state = await engine.wait(name);
+    if (state.phase !== 'Succeeded') await explainFailure(engine, state, logger);
+
+    const outputs = await mirror.materialize(await readJson<Record<string, unknown>>(store, `${scope}/outputs.json`));
+    return await relocateOutputs(outputs, [mirror.dir], options.outdir);
+  } finally {
+    await engine?.close();
+    await db?.close();
+    if (!options.keepTemp) rmSync(workdir, { recursive: true, force: true });
+    else logger.info('kept the run’s files', { dir: workdir });
+  }
+}
+
+/** Throws the failure of a run: the failed steps with the end of their logs. */
+async function explainFailure(engine: LocalEngine, state: RunState, logger: Logger): Promise<never> {
+  const failed = Object.values(state.nodes).filter((n) => n.type === 'Pod' && (n.phase === 'Failed' || n.phase === 'Error'));
+  let unsupported = false;
+  for (const node of failed) {
+    for (const container of ['stage', 'main', 'collect']) {
+      const log = await engine.logs(state.name, node.id, { container }).catch(() => '');
+      if (log.trim()) logger.error(`step ${node.displayName} (${container}) said:\n${log.trimEnd().split('\n').slice(-20).join('\n')}`);
+    }
+    if (node.outputs?.exitCode === UNSUPPORTED_EXIT || /exit code 33\b/.test(node.message ?? '')) unsupported = true;
+  }
+  const what = failed.map((n) => `${n.displayName}: ${n.message ?? n.phase}`).join('; ') || state.message || state.phase;
+  if (unsupported) throw new UnsupportedRequirementError(`the workflow needs a requirement this runner does not support (${what})`);
+  throw new ProcessFailedError(`the workflow failed: ${what}`);
+}

@@ -1,0 +1,103 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { InvalidInputError, NotFoundError } from '../../core/index.ts';
+import type { CommandLineTool, Process } from '../cwl/model.ts';
+import { ProcessFailedError } from '../cwl/runtime/cwl-errors.ts';
+import { relocateOutputs } from '../cwl/runtime/relocate-outputs.ts';
+import { runProcess } from '../cwl/runtime/run-process.ts';
+import { collectTool, runScript, stageTool, type StagedTool } from '../cwl/runtime/staged-tool.ts';
+import { inheritRequirements } from '../workflow/inherit-requirements.ts';
+import { locateStep, readJson, withMirror, writeJson, type ControlContext } from './control-steps.ts';
+import { createStoreMirror } from './store-files.ts';
+
+/**
+ * The steps that run a tool step's item (see docs/argo.md). A command-line tool's pod runs `stage`
+ * (materializes the item's job from the store into the work volume, stages it and writes `run.sh`),
+ * then the tool's own image runs `run.sh`, then `collect` (collects the outputs, publishes their files
+ * to the store and writes the item's `outputs.json`). An ExpressionTool step's items run together in `expression`.
+ */
+export interface ToolStepOptions {
+  /** PATH of the tool's environment (the image's PATH in a pod). */
+  path?: string;
+  expressionTimeoutMs?: number;
+}
+
+const RUN_SCRIPT = 'run.sh';
+const EXIT_CODE = 'exit-code';
+const STATE = 'staged.json';
+
+/** The process of a step with the requirements it inherits. */
+function stepProcess(ctx: ControlContext, stepPath: string): Process {
+  const { workflow, step } = locateStep(ctx.root, stepPath);
+  return { ...step.run, ...inheritRequirements(workflow, step) } as Process;
+}
+
+function commandLineTool(ctx: ControlContext, stepPath: string): CommandLineTool {
+  const process = stepProcess(ctx, stepPath);
+  if (process.class !== 'CommandLineTool') throw new InvalidInputError(`step ${stepPath} runs a ${process.class}, not a CommandLineTool`);
+  return process;
+}
+
+const itemKey = (scope: string, stepPath: string, item: string) => `${scope}/${stepPath.split('/').at(-1)}/${item}`;
+
+/** `archipel step stage`: prepares an item of a tool step in `work` and writes the script that runs it. */
+export async function stageStep(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions = {}): Promise<string> {
+  const tool = commandLineTool(ctx, stepPath);
+  const key = itemKey(scope, stepPath, item);
+  const mirror = createStoreMirror(ctx.store, path.join(work, 'objects'));
+  const job = await mirror.materialize(await readJson<Record<string, unknown>>(ctx.store, `${key}/job.json`));
+  const staged = await stageTool(tool, job, {
+    workdir: path.join(work, 'job'),
+    jobDir: path.dirname(tool.sourceFile),
+    path: options.path ?? process.env.PATH ?? '/usr/bin:/bin',
+    ...(options.expressionTimeoutMs !== undefined ? { expressionTimeoutMs: options.expressionTimeoutMs } : {}),
+  });
+  writeFileSync(path.join(work, STATE), JSON.stringify(staged));
+  const script = path.join(work, RUN_SCRIPT);
+  writeFileSync(script, runScript(staged.command, path.join(work, EXIT_CODE)), { mode: 0o755 });
+  return script;
+}
+
+/** `archipel step collect`: collects an item's outputs after `run.sh`, publishes them, writes `outputs.json`. */
+export async function collectStep(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions = {}): Promise<Record<string, unknown>> {
+  const tool = commandLineTool(ctx, stepPath);
+  const key = itemKey(scope, stepPath, item);
+  const stateFile = path.join(work, STATE);
+  if (!existsSync(stateFile)) throw new NotFoundError(`${stateFile} is missing: did \`archipel step stage\` run in this work volume?`);
+  const staged = JSON.parse(readFileSync(stateFile, 'utf8')) as StagedTool;
+  const exitFile = path.join(work, EXIT_CODE);
+  if (!existsSync(exitFile)) throw new ProcessFailedError(`the tool did not run: ${exitFile} is missing`);
+  const exitCode = Number(readFileSync(exitFile, 'utf8').trim());
+  const outputs = await collectTool(tool, staged, exitCode, options);
+  const mirror = createStoreMirror(ctx.store, path.join(work, 'objects'));
+  await mirror.pushChanges();
+  const final = path.join(work, 'final');
+  mkdirSync(final, { recursive: true });
+  const relocated = await relocateOutputs(outputs, [staged.dirs.outdir, staged.dirs.tmpdir, staged.dirs.literals], final);
+  const published = await mirror.publish(relocated, `${key}/files`);
+  await writeJson(ctx.store, `${key}/outputs.json`, published);
+  return published;
+}
+
+/** `archipel step expression`: runs items of an ExpressionTool step, writing each item's `outputs.json`. */
+export async function expressionStep(ctx: ControlContext, scope: string, stepPath: string, items: string[], options: ToolStepOptions = {}): Promise<Record<string, unknown>[]> {
+  const process = stepProcess(ctx, stepPath);
+  if (process.class !== 'ExpressionTool') throw new InvalidInputError(`step ${stepPath} runs a ${process.class}, not an ExpressionTool`);
+  return withMirror(ctx.store, async (mirror, scratch) => {
+    const results: Record<string, unknown>[] = [];
+    for (const item of items) {
+      const key = itemKey(scope, stepPath, item);
+      const job = await mirror.materialize(await readJson<Record<string, unknown>>(ctx.store, `${key}/job.json`));
+      const outputs = await runProcess(process, job, {
+        outdir: path.join(scratch, 'out', item),
+        tmpdirPrefix: path.join(scratch, 'work-'),
+        jobDir: path.dirname(process.sourceFile),
+        ...(options.expressionTimeoutMs !== undefined ? { expressionTimeoutMs: options.expressionTimeoutMs } : {}),
+      });
+      const published = await mirror.publish(outputs, `${key}/files`);
+      await writeJson(ctx.store, `${key}/outputs.json`, published);
+      results.push(published);
+    }
+    return results;
+  });
+}
