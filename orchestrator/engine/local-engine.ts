@@ -128,7 +128,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       writer.runChanged();
       await writer.flush();
       active.delete(name);
-      runLogger.info('run finished', { phase: summary.phase, message: summary.message });
+      runLogger.info('run finished', { phase: summary.phase, ...(summary.message ? { message: summary.message } : {}) });
     })();
     active.set(name, { summary, execution, controller, done });
   }

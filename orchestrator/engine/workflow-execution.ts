@@ -250,6 +250,7 @@ export class WorkflowExecution {
     node.phase = 'Running';
     delete node.message;
     this.changed(node);
+    this.options.logger.info('pod started', { node: node.displayName });
     // Kubernetes counts a pod's activeDeadlineSeconds from its start, not from its creation.
     const guarded = withDeadline(call.signal, deadlineMs, messages.podDeadline);
     try {
@@ -263,6 +264,7 @@ export class WorkflowExecution {
         runner: this.options.runner,
         signal: guarded.signal,
       });
+      this.options.logger.info('pod finished', { node: node.displayName, phase: result.phase, ...(result.message ? { message: result.message } : {}) });
       return this.finish(node, result.phase, { message: result.message, outputs: result.outputs });
     } catch (error) {
       this.options.logger.warn('pod could not run', { node: node.name, error: describeError(error) });

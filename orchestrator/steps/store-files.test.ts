@@ -71,7 +71,8 @@ describe('files through the object store', () => {
     const tree = materialized.tree.path as string;
     expect(readFileSync(path.join(tree, 'sub/a.txt'), 'utf8')).toBe('A');
     expect(statSync(path.join(tree, 'empty')).isDirectory()).toBe(true);
-    expect(materialized.tree.listing![0]!.listing![0]!.path).toBe(path.join(tree, 'sub/a.txt'));
+    // The listing is left for the reader to make from the copy (the store may hold more by now).
+    expect(materialized.tree.listing).toBeUndefined();
 
     // Publishing what was materialized names the same objects again, without uploading copies.
     const again = await other.publish(materialized, 'runs/r/next/0/inputs');

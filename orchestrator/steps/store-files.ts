@@ -90,7 +90,10 @@ export function createStoreMirror(store: ObjectStore, dir: string): StoreMirror 
         out.dirname = path.dirname(local);
       }
       if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await materializeValue(value.secondaryFiles, signal);
-      if (Array.isArray(value.listing)) out.listing = await materializeValue(value.listing, signal);
+      // A stored directory's listing is what the store holds now (a step may have added to it in
+      // place): it is listed again from the copy, as the reading process's loadListing asks.
+      if (key !== undefined && value.class === 'Directory') delete out.listing;
+      else if (Array.isArray(value.listing)) out.listing = await materializeValue(value.listing, signal);
       return out;
     }
     if (value !== null && typeof value === 'object') {
