@@ -1,9 +1,11 @@
 /**
- * Wall time of the CWL tool conformance selection through `archipel run` and through the reference
- * runner (`cwltool --no-container`), run one after the other on the same machine with the same
- * settings. Prints a markdown section for docs/benchmarks.md.
+ * Wall time of a CWL conformance selection through `archipel run` and through the reference runner
+ * (`cwltool --no-container`), run one after the other on the same machine with the same settings.
+ * Prints a markdown section for docs/benchmarks.md. `tools` is the CommandLineTool/ExpressionTool
+ * selection; `workflows` the workflow tests, which `archipel run` runs through the Argo translation
+ * and the local engine (so their difference is the engine's per-step overhead).
  *
- *   npx tsx bench/cwl-conformance-vs-cwltool.ts [-j N]
+ *   npx tsx bench/cwl-conformance-vs-cwltool.ts [tools|workflows] [-j N]
  *
  * Needs Debian's cwltool (`apt-get install -y cwltool`) and ../shared/conformance beside the repository.
  */
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const jobs = args.includes('-j') ? args[args.indexOf('-j') + 1]! : '2';
+const selection = args[0] === 'workflows' ? 'workflows' : 'tools';
 
 interface Result {
   id: string;
@@ -30,7 +33,7 @@ function runSelection(label: string, runner: string[]): { passed: number; failed
   const started = performance.now();
   const child = spawnSync(
     process.execPath,
-    [path.join(repo, 'node_modules/.bin/tsx'), path.join(repo, 'tests/conformance/run-conformance.ts'), 'tools', '-j', jobs, '--results', results, '--runner', ...runner],
+    [path.join(repo, 'node_modules/.bin/tsx'), path.join(repo, 'tests/conformance/run-conformance.ts'), selection, '-j', jobs, '--results', results, '--runner', ...runner],
     // A cold structure-check cache: only tools used by several tests of this run hit it.
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ARCHIPEL_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'archipel-bench-cache-')) } },
   );
@@ -56,7 +59,7 @@ const row = (name: string, r: typeof archipel) =>
 
 process.stdout.write(
   [
-    `Selection: the ${archipel.passed + archipel.failed} CommandLineTool/ExpressionTool conformance tests (tests/conformance/run-conformance.ts "tools"), -j ${jobs}, ${new Date().toISOString().slice(0, 10)}.`,
+    `Selection: the ${archipel.passed + archipel.failed} ${selection === 'tools' ? 'CommandLineTool/ExpressionTool' : 'workflow'} conformance tests (tests/conformance/run-conformance.ts "${selection}"), -j ${jobs}, ${new Date().toISOString().slice(0, 10)}.`,
     '',
     '| runner | result | wall (s) | sum of per-test (s) | median per test (s) | p90 per test (s) |',
     '|---|---|---:|---:|---:|---:|',

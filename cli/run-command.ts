@@ -49,6 +49,8 @@ export interface RunCommandOptions {
   evalTimeout?: string;
   tmpdirPrefix?: string;
   keepTemp?: boolean;
+  /** Workflows: run Archipel's step containers as processes, as a cluster would. */
+  isolateSteps?: boolean;
 }
 
 function parseSeconds(text: string, option: string): number {
@@ -89,7 +91,7 @@ export async function runCommand(tool: string, rest: string[], options: RunComma
       ...(options.evalTimeout !== undefined ? { expressionTimeoutMs: parseSeconds(options.evalTimeout, '--eval-timeout') * 1000 } : {}),
     };
     // Loaded only for workflows: the engine and its database are not needed to run a tool.
-    const outputs = proc.class === 'Workflow' ? await (await import('./run-workflow-locally.ts')).runWorkflowLocally(proc, job, { ...runOptions, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) }) : await runProcess(proc, job, runOptions);
+    const outputs = proc.class === 'Workflow' ? await (await import('./run-workflow-locally.ts')).runWorkflowLocally(proc, job, { ...runOptions, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.isolateSteps ? { isolateSteps: true } : {}) }) : await runProcess(proc, job, runOptions);
     process.stdout.write(`${formatOutputJson(outputs)}\n`);
     return EXIT.success;
   } catch (error) {
@@ -109,6 +111,7 @@ export function registerRunCommand(program: Command) {
     .option('--outdir <dir>', 'where output files go (default: the current directory)')
     .option('--tmpdir-prefix <prefix>', 'prefix of temporary working directories')
     .option('--keep-temp', 'keep the working directories (for debugging)')
+    .option('--isolate-steps', 'workflows: run each `archipel step` container as its own process, as on a cluster (slower)')
     .option('--no-cache', 'check the document afresh instead of trusting an earlier check of the same content')
     .option('--eval-timeout <seconds>', 'time limit of one JavaScript expression (default 20)')
     .option('--quiet', 'only log warnings and errors')

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { InvalidInputError, type ObjectStore } from '../core/index.ts';
+import { formatFailure } from './format-failure.ts';
 import {
   collectStep,
   expressionStep,
@@ -70,7 +71,7 @@ function parseItems(text: string): string[] {
 }
 
 /** `archipel step prepare|gather|finish|stage|collect|expression`: the steps a translated Workflow runs (docs/argo.md). */
-export function registerStepCommand(program: Command) {
+export function registerStepCommand(program: Command, stdout: (text: string) => void = (text) => process.stdout.write(text)) {
   const step = program.command('step').description('steps of a translated Argo Workflow (run by the workflow engine, not by hand)');
   const common = (command: Command) =>
     command
@@ -96,7 +97,7 @@ export function registerStepCommand(program: Command) {
     });
   common(step.command('finish').description('write the output object of a workflow instance')).action(async (options: ControlOptions) => {
     const outputs = await finishScope(await context(options), options.scope);
-    process.stdout.write(`${JSON.stringify(outputs)}\n`);
+    stdout(`${JSON.stringify(outputs)}\n`);
   });
   common(step.command('stage').description('stage an item of a tool step in the work volume and write its run.sh'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
@@ -118,4 +119,23 @@ export function registerStepCommand(program: Command) {
     .action(async (options: ControlOptions) => {
       await expressionStep(await context(options), options.scope, options.step, parseItems(options.items!));
     });
+}
+
+/**
+ * Runs `archipel step <args>` inside this process, writing what the command would print to `io`;
+ * resolves with the exit code the command would have. The local engine uses it for Archipel's own
+ * step containers (their start would cost more than their work); tools still run as processes.
+ */
+export async function runStepInProcess(args: string[], io: { stdout(text: string): void; stderr(text: string): void }): Promise<number> {
+  const program = new Command('archipel').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerStepCommand(program, io.stdout);
+  for (const command of program.commands.flatMap((c) => [c, ...c.commands])) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  try {
+    await program.parseAsync(['step', ...args], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    io.stderr(formatFailure(error));
+    return error instanceof InvalidInputError ? 2 : 1;
+  }
 }

@@ -192,6 +192,13 @@ describe('archipel run workflow.cwl (through the Argo translation and the local 
     expect(readdirSync(dir).filter((name) => name.startsWith('work-'))).toEqual([]);
   });
 
+  it('runs the same way with every step container as its own process (--isolate-steps)', async () => {
+    const dir = folder({ 'greet.cwl': greet, 'count.cwl': count, 'wf.cwl': pipeline, 'job.yml': 'greetings: [hey]\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['--isolate-steps', '--outdir', 'out', 'wf.cwl', 'job.yml']);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ bytes: [6], files: [{ basename: 'greeting.txt' }] });
+  });
+
   it('fails with exit 1 naming the failed step, and shows what the tool said', async () => {
     const fails = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, "echo broken pipe >&2; exit 3"]\ninputs: []\noutputs: []\n';
     const wf = 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  breaks: {run: fails.cwl, in: {}, out: []}\n';
