@@ -103,7 +103,8 @@ export async function runWorkflowLocally(workflow: Workflow, job: Record<string,
     if (state.phase !== 'Succeeded') await explainFailure(engine, state, logger);
 
     const outputs = await mirror.materialize(await readJson<Record<string, unknown>>(store, `${scope}/outputs.json`));
-    return await relocateOutputs(outputs, [mirror.dir], options.outdir);
+    // Outputs naming the same file name the same file in outdir, as with the reference runner.
+    return await relocateOutputs(outputs, [mirror.dir], options.outdir, { sameFileOnce: true });
   } finally {
     await engine?.close();
     await db?.close();

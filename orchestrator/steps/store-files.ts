@@ -145,6 +145,8 @@ export function createStoreMirror(store: ObjectStore, dir: string): StoreMirror 
       let counter = 0;
       // Local folders already published in this call, and their keys: their contents need no upload.
       const published: { folder: string; key: string }[] = [];
+      // A file named by several objects is uploaded once.
+      const uploaded = new Map<string, string>();
       const keyOfMirrored = (file: string) => {
         const real = existsSync(file) ? realpathSync(file) : file;
         return real.startsWith(`${realDir}/`) ? real.slice(realDir.length + 1) : undefined;
@@ -164,10 +166,11 @@ export function createStoreMirror(store: ObjectStore, dir: string): StoreMirror 
           const out: FsObject = { ...v };
           const local = localPath(v);
           if (local !== undefined) {
-            let key = keyOfMirrored(local) ?? keyInPublished(local);
+            let key = keyOfMirrored(local) ?? keyInPublished(local) ?? uploaded.get(local);
             if (key === undefined) {
               const basename = typeof v.basename === 'string' && v.basename ? v.basename : path.basename(local);
               key = `${prefix}/${counter++}/${basename}`;
+              uploaded.set(local, key);
               if (v.class === 'File') await upload(local, key, signal);
               else {
                 await uploadTree(local, key, signal);

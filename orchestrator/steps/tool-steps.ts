@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, NotFoundError } from '../../core/index.ts';
 import type { CommandLineTool, Process } from '../cwl/model.ts';
 import { ProcessFailedError } from '../cwl/runtime/cwl-errors.ts';
+import type { FsObject } from '../cwl/runtime/file-objects.ts';
 import { relocateOutputs } from '../cwl/runtime/relocate-outputs.ts';
 import { runProcess } from '../cwl/runtime/run-process.ts';
 import { collectTool, runScript, stageTool, type StagedTool } from '../cwl/runtime/staged-tool.ts';
@@ -73,7 +74,10 @@ export async function collectStep(ctx: ControlContext, scope: string, stepPath: 
   await mirror.pushChanges();
   const final = path.join(work, 'final');
   mkdirSync(final, { recursive: true });
-  const relocated = await relocateOutputs(outputs, [staged.dirs.outdir, staged.dirs.tmpdir, staged.dirs.literals], final);
+  // An input updated in place and passed on as an output stays the input's object (pushed above).
+  const mirrorDir = realpathSync(mirror.dir);
+  const mirrored = (obj: FsObject) => typeof obj.path === 'string' && existsSync(obj.path) && realpathSync(obj.path).startsWith(`${mirrorDir}/`);
+  const relocated = await relocateOutputs(outputs, [staged.dirs.outdir, staged.dirs.tmpdir, staged.dirs.literals], final, { keep: mirrored });
   const published = await mirror.publish(relocated, `${key}/files`);
   await writeJson(ctx.store, `${key}/outputs.json`, published);
   return published;
@@ -88,9 +92,12 @@ export async function expressionStep(ctx: ControlContext, scope: string, stepPat
     for (const item of items) {
       const key = itemKey(scope, stepPath, item);
       const job = await mirror.materialize(await readJson<Record<string, unknown>>(ctx.store, `${key}/job.json`));
+      // Not relocated: what the expression passes on is published from where it is (inputs keep their keys).
       const outputs = await runProcess(process, job, {
         outdir: path.join(scratch, 'out', item),
         tmpdirPrefix: path.join(scratch, 'work-'),
+        relocate: false,
+        keepTemp: true,
         jobDir: path.dirname(process.sourceFile),
         ...(options.expressionTimeoutMs !== undefined ? { expressionTimeoutMs: options.expressionTimeoutMs } : {}),
       });

@@ -30,9 +30,22 @@ function freeName(outdir: string, basename: string, taken: Set<string>): string 
  * Moves a process's output files from its working directories to `outdir` and gives them the fields
  * CWL prints: location, path, basename, size and a SHA-1 checksum for files, listings for directories.
  */
-export async function relocateOutputs(outputs: Record<string, unknown>, workDirs: string[], outdir: string): Promise<Record<string, unknown>> {
+export async function relocateOutputs(
+  outputs: Record<string, unknown>,
+  workDirs: string[],
+  outdir: string,
+  options: {
+    /** Objects to leave where they are, as they are (files a caller will name otherwise). */
+    keep?: (obj: FsObject) => boolean;
+    /** Outputs naming the same file get the same file in outdir (else each gets its own copy). */
+    sameFileOnce?: boolean;
+  } = {},
+): Promise<Record<string, unknown>> {
   mkdirSync(outdir, { recursive: true });
   const taken = new Set<string>();
+  const keep = options.keep ?? (() => false);
+  const placedAt = new Map<string, string>();
+  const sameKey = (basename: string, source: string) => (options.sameFileOnce ? `${basename}\0${existsSync(source) ? realpathSync(source) : source}` : undefined);
   // Only what really lives in the job's own folders is moved; anything reached through a symlink (an
   // input, a folder the tool linked) is copied, so that inputs are never taken away.
   const realDirs = workDirs.filter(existsSync).map((d) => realpathSync(d));
@@ -64,10 +77,16 @@ export async function relocateOutputs(outputs: Record<string, unknown>, workDirs
       return out;
     }
     if (isFsObject(value)) {
+      if (keep(value)) return value;
       const source = typeof value.path === 'string' ? value.path : undefined;
       const basename = String(value.basename ?? (source ? path.basename(source) : value.class === 'File' ? 'file' : 'directory'));
-      const target = parentTarget ? path.join(parentTarget, basename) : freeName(outdir, basename, taken);
-      if (source) {
+      const same = !parentTarget && source ? sameKey(basename, source) : undefined;
+      const sameAs = same === undefined ? undefined : placedAt.get(same);
+      const target = sameAs ?? (parentTarget ? path.join(parentTarget, basename) : freeName(outdir, basename, taken));
+      if (same !== undefined && !sameAs) placedAt.set(same, target);
+      if (sameAs) {
+        // Already placed for an earlier output.
+      } else if (source) {
         if (!parentTarget || !existsSync(target)) place(source, target);
       } else if (value.class === 'File') {
         // A literal made by an expression: its contents become the file.

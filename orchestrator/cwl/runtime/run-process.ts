@@ -27,8 +27,10 @@ export interface RunOptions {
   /** Directory relative paths of the job resolve against. */
   jobDir: string;
   logger?: Logger;
-  /** Keep working directories (for debugging). */
+  /** Keep working directories (for debugging, or for a caller that reads unrelocated outputs). */
   keepTemp?: boolean;
+  /** false: return the outputs where the process left them, without moving them to `outdir`. */
+  relocate?: boolean;
   /** How long one JavaScript expression may run (the expression engine's default when unset). */
   expressionTimeoutMs?: number;
 }
@@ -250,6 +252,7 @@ export async function runProcess(process: Process, job: Record<string, unknown>,
       outputs = collectOutputs(process, evaluator, context, dirs.outdir, [workdir, ...inputPaths(inputs), ...staged], container && ((p) => toHostPath(container, p)));
     }
     checkOutputs(process, outputs);
+    if (options.relocate === false) return outputs;
     return await relocateOutputs(outputs, [dirs.outdir, dirs.tmpdir, dirs.literals], options.outdir);
   } finally {
     evaluator.close();
