@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { silentLogger, type Logger, type SqlDatabase } from '../core/index.ts';
+import { silentLogger, type Logger, type RunState, type SqlDatabase } from '../core/index.ts';
 import {
   checkProcessRequirements,
   createLocalEngine,
@@ -19,7 +19,6 @@ import {
   writeJson,
   type LocalEngine,
   type RunOptions,
-  type RunState,
   type Workflow,
 } from '../orchestrator/index.ts';
 import { createDirectoryObjectStore } from '../platform/object-store/index.ts';

@@ -6,3 +6,4 @@ export * from './ports/sql.ts';
 export * from './ports/object-store.ts';
 export * from './ports/resource-store.ts';
 export * from './domain/identity.ts';
+export * from './ports/workflow-engine.ts';

@@ -1,4 +1,4 @@
-import type { NodePhase } from './types.ts';
+import type { NodePhase } from '../../core/index.ts';
 
 /**
  * Argo's DAG `depends` logic: task names, optionally with a result (`A.Succeeded`, `B.Failed`, ...),

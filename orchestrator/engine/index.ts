@@ -17,17 +17,3 @@ export {
   type ResourceScheduler,
 } from './resource-scheduler.ts';
 export { parseCpu, parseMemoryMiB } from './quantity.ts';
-export type {
-  LogsOptions,
-  NodeOutputs,
-  NodeParameter,
-  NodePhase,
-  NodeState,
-  NodeType,
-  RunPhase,
-  RunState,
-  RunSummary,
-  SignalOptions,
-  SubmitOptions,
-  WorkflowEngine,
-} from './types.ts';

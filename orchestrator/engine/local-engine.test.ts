@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, NotImplementedError } from '../../core/index.ts';
+import { InvalidInputError, NotImplementedError, type NodeState, type RunState } from '../../core/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../platform/sql/testing.ts';
-import { createLocalEngine, type LocalEngine, type LocalEngineOptions, type NodeState, type RunState } from './index.ts';
+import { createLocalEngine, type LocalEngine, type LocalEngineOptions } from './index.ts';
 
 let database: TestDatabase;
 let root: string;

@@ -20,7 +20,7 @@ import type { WorkflowManifest } from './manifest.ts';
 import { createProcessRunner, type ContainerRunner } from './process-runner.ts';
 import { createResourceScheduler, type ResourceCapacity, type ResourceRequest } from './resource-scheduler.ts';
 import { createRunStore, createRunWriter } from './run-store.ts';
-import type { LogsOptions, NodePhase, NodeState, RunState, RunSummary, SignalOptions, SubmitOptions, WorkflowEngine } from './types.ts';
+import type { LogsOptions, NodePhase, NodeState, RunState, RunSummary, SignalOptions, SubmitOptions, WorkflowEngine } from '../../core/index.ts';
 import { WorkflowExecution } from './workflow-execution.ts';
 
 export interface LocalEngineOptions {

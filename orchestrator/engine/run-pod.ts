@@ -5,7 +5,7 @@ import type { Container, Template, Volume, VolumeMount, WorkflowManifest } from 
 import type { ContainerRunner } from './process-runner.ts';
 import { parseCpu, parseMemoryMiB } from './quantity.ts';
 import type { ResourceRequest } from './resource-scheduler.ts';
-import type { NodeOutputs } from './types.ts';
+import type { NodeOutputs } from '../../core/index.ts';
 
 export interface PodContainer extends Container {
   name: string;

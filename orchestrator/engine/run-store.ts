@@ -1,5 +1,5 @@
 import { describeError, type Logger, type SqlDatabase, type SqlExecutor } from '../../core/index.ts';
-import type { NodeState, RunState, RunSummary } from './types.ts';
+import type { NodeState, RunState, RunSummary } from '../../core/index.ts';
 
 interface RunRow {
   name: string;

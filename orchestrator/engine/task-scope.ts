@@ -1,5 +1,5 @@
 import type { Scope } from './substitute.ts';
-import type { NodeState } from './types.ts';
+import type { NodeState } from '../../core/index.ts';
 
 /**
  * What a DAG task may reference of the tasks that finished before it: `tasks.T.outputs.parameters.P`,

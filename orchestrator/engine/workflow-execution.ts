@@ -19,7 +19,7 @@ import { InsufficientCapacityError, createResourceScheduler, type ResourceReques
 import { DEFAULT_REQUEST, podRequest, runPod } from './run-pod.ts';
 import { LEAF_PREFIXES, itemLabel, itemScope, substitute, substituteDeep, unresolvedTags, type Scope } from './substitute.ts';
 import { taskScope } from './task-scope.ts';
-import type { NodeParameter, NodePhase, NodeState, NodeType } from './types.ts';
+import type { NodeParameter, NodePhase, NodeState, NodeType } from '../../core/index.ts';
 import { WhenExpressionError, evaluateWhen } from './when-expression.ts';
 
 export interface ExecutionOptions {

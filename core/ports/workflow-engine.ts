@@ -1,7 +1,8 @@
 /**
- * The workflow-engine port as the local engine serves it: submit an Argo `Workflow` manifest (a plain
- * object), then watch its run. Phases, node types and node naming follow Argo's `status.nodes`, so that
- * callers read a local run and an Argo server's run alike. No vendor types.
+ * The workflow-engine port: submit an Argo `Workflow` manifest (a plain object), then watch its run.
+ * Embedded adapter: the local engine (`orchestrator/engine`), running the pods as local processes.
+ * Phases, node types and node naming follow Argo's `status.nodes`, so that callers read a local run and
+ * an Argo server's run alike. No vendor types.
  */
 export type RunPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Error';
 export type NodePhase = 'Pending' | 'Running' | 'Succeeded' | 'Skipped' | 'Failed' | 'Error' | 'Omitted';
