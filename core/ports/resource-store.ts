@@ -44,7 +44,7 @@ export interface SwarmSpec {
   /** Multiaddrs of the bootstrap nodes. */
   bootstrap?: string[];
   /** Defaults to `{ mode: 'manual' }`. With `allowList`, requests from other clusters wait for the operator. */
-  peeringPolicy?: { mode: 'manual' | 'auto' | 'allowList'; allowedstrings?: string[] };
+  peeringPolicy?: { mode: 'manual' | 'auto' | 'allowList'; allowedClusterIds?: string[] };
 }
 
 export interface SwarmStatus {
