@@ -64,6 +64,44 @@ describe('node configuration', () => {
     expect(byPath['(root)']!.message).toMatch(/unknown setting\(s\): colour/);
   });
 
+  it('reads the federation settings from file, environment and flags', () => {
+    const defaults = loadConfig({}, {}, dir);
+    expect(defaults.p2p).toEqual({ host: '127.0.0.1', port: 4001, announce: [], bootstrap: [], peeringPolicy: { mode: 'manual' } });
+    expect(defaults.kubernetes).toEqual({ namespace: 'archipel' });
+
+    const configFile = file('p2p.yaml', 'p2p:\n  swarmKeyFile: keys/swarm.key\n  peeringPolicy:\n    mode: auto\n  bootstrap: [/ip4/10.0.0.1/tcp/4001]\n');
+    const fromFile = loadConfig({ configFile }, {}, dir);
+    expect(fromFile.p2p).toMatchObject({ swarmKeyFile: path.join(dir, 'keys/swarm.key'), peeringPolicy: { mode: 'auto' }, bootstrap: ['/ip4/10.0.0.1/tcp/4001'] });
+
+    const fromEnv = loadConfig({ configFile }, { ARCHIPEL_BOOTSTRAP: '/ip4/10.0.0.2/tcp/4001, /ip4/10.0.0.3/tcp/4001', ARCHIPEL_P2P_HOST: '0.0.0.0' }, dir);
+    expect(fromEnv.p2p).toMatchObject({ host: '0.0.0.0', bootstrap: ['/ip4/10.0.0.2/tcp/4001', '/ip4/10.0.0.3/tcp/4001'] });
+
+    const id = '12D3KooWQtTmoAbrhjwwZshhuLVoFnQEVuzehzSCtTP3u7WjkE35';
+    const fromFlags = loadConfig(
+      { configFile, bootstrap: ['/ip4/10.0.0.4/tcp/4001', '/ip4/10.0.0.5/tcp/4001'], peeringPolicy: `allow:${id}`, swarmKeyFile: '/etc/swarm.key', p2pPort: '0' },
+      { ARCHIPEL_BOOTSTRAP: '/ip4/10.0.0.2/tcp/4001' },
+      dir,
+    );
+    expect(fromFlags.p2p).toMatchObject({
+      port: 0,
+      swarmKeyFile: '/etc/swarm.key',
+      bootstrap: ['/ip4/10.0.0.4/tcp/4001', '/ip4/10.0.0.5/tcp/4001'],
+      peeringPolicy: { mode: 'allowList', allowedClusterIds: [id] },
+    });
+    expect(Object.isFrozen(fromFlags.p2p.bootstrap)).toBe(true);
+  });
+
+  it('reports bad federation settings with where they came from', () => {
+    const error = invalid(() =>
+      loadConfig({ p2pHost: 'example.org', bootstrap: ['10.0.0.1:4001'], peeringPolicy: 'sometimes' }, { ARCHIPEL_PEERING_POLICY: 'auto' }, dir),
+    );
+    const byPath = Object.fromEntries(error.issues.map((i) => [i.path, i]));
+    expect(byPath['p2p.host']!.message).toMatch(/must be an IP address .*option --p2p-host/);
+    expect(byPath['p2p.bootstrap.0']!.message).toMatch(/must be a multiaddr .*option --bootstrap/);
+    expect(byPath['p2p.peeringPolicy.mode']!.message).toMatch(/option --peering-policy/);
+    expect(invalid(() => loadConfig({ peeringPolicy: 'allow:not-an-id!' }, {}, dir)).issues[0]!.path).toBe('p2p.peeringPolicy.allowedClusterIds.0');
+  });
+
   it('names the line of a YAML syntax error', () => {
     const configFile = file('syntax.yaml', 'name: a\nhttp:\n  port: [1, 2\n');
     const error = invalid(() => loadConfig({ configFile }, {}, dir));

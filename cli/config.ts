@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { load, YAMLException } from 'js-yaml';
@@ -12,6 +13,19 @@ import { InvalidInputError, type InputIssue } from '../core/index.ts';
  */
 const Port = z.number().int().min(0).max(65535);
 const LogLevel = z.enum(['error', 'warn', 'info', 'debug']);
+const Multiaddr = z.string().min(2).max(1024).regex(/^\/\S+$/, 'must be a multiaddr such as /ip4/10.0.0.5/tcp/4001/p2p/12D3KooW...');
+
+/**
+ * `--peering-policy` and `ARCHIPEL_P2P_PEERING_POLICY` take `manual`, `auto` or `allow:<id>,<id>`; a
+ * config file may also give the object (`{ mode: allowList, allowedClusterIds: [...] }`).
+ */
+function peeringPolicyShorthand(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (value.startsWith('allow:')) {
+    return { mode: 'allowList', allowedClusterIds: value.slice('allow:'.length).split(',').map((id) => id.trim()).filter(Boolean) };
+  }
+  return { mode: value };
+}
 
 const ConfigSchema = z.strictObject({
   name: z
@@ -23,7 +37,28 @@ const ConfigSchema = z.strictObject({
     port: Port,
     maxBodyBytes: z.number().int().min(1024).max(1024 ** 3),
   }),
-  p2p: z.strictObject({ port: Port }),
+  p2p: z.strictObject({
+    /** An IP address: 127.0.0.1 keeps the node to this machine; 0.0.0.0 (or a LAN address) to federate. */
+    host: z.string().refine((host) => isIP(host) !== 0, 'must be an IP address (such as 127.0.0.1 or 0.0.0.0)'),
+    port: Port,
+    /** Multiaddrs to announce instead of the listen addresses (behind NAT, in a pod). */
+    announce: z.array(Multiaddr),
+    /** The federation's pre-shared key file; without one the node generates its own in the data directory. */
+    swarmKeyFile: z.string().min(1).optional(),
+    bootstrap: z.array(Multiaddr).max(64),
+    peeringPolicy: z.preprocess(
+      peeringPolicyShorthand,
+      z.strictObject({
+        mode: z.enum(['manual', 'auto', 'allowList']),
+        allowedClusterIds: z.array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{1,128}$/, 'must be a cluster id (a base58 libp2p peer id)')).max(1024).optional(),
+      }),
+    ),
+  }),
+  /** With a kubeconfig, the Swarm/Identity/Peer objects are Kubernetes custom resources in this namespace. */
+  kubernetes: z.strictObject({
+    kubeconfig: z.string().min(1).optional(),
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name'),
+  }),
   database: z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional() }),
   objectStore: z.strictObject({
     s3: z
@@ -50,7 +85,14 @@ export interface ConfigFlags {
   dataDir?: string;
   httpHost?: string;
   httpPort?: string;
+  p2pHost?: string;
   p2pPort?: string;
+  swarmKeyFile?: string;
+  /** Repeated or comma-separated. */
+  bootstrap?: string[];
+  announce?: string[];
+  peeringPolicy?: string;
+  kubeconfig?: string;
   logLevel?: string;
 }
 
@@ -64,7 +106,14 @@ const ENVIRONMENT: Record<string, string> = {
   ARCHIPEL_HTTP_HOST: 'http.host',
   ARCHIPEL_HTTP_PORT: 'http.port',
   ARCHIPEL_HTTP_MAX_BODY_BYTES: 'http.maxBodyBytes',
+  ARCHIPEL_P2P_HOST: 'p2p.host',
   ARCHIPEL_P2P_PORT: 'p2p.port',
+  ARCHIPEL_P2P_ANNOUNCE: 'p2p.announce',
+  ARCHIPEL_SWARM_KEY_FILE: 'p2p.swarmKeyFile',
+  ARCHIPEL_BOOTSTRAP: 'p2p.bootstrap',
+  ARCHIPEL_PEERING_POLICY: 'p2p.peeringPolicy',
+  ARCHIPEL_KUBECONFIG: 'kubernetes.kubeconfig',
+  ARCHIPEL_KUBERNETES_NAMESPACE: 'kubernetes.namespace',
   ARCHIPEL_LOG_LEVEL: 'log.level',
   ARCHIPEL_LOG_FORMAT: 'log.format',
   DATABASE_URL: 'database.url',
@@ -76,13 +125,16 @@ const ENVIRONMENT: Record<string, string> = {
   S3_SECRET_ACCESS_KEY: 'objectStore.s3.secretAccessKey',
 };
 const NUMERIC = new Set(['http.port', 'http.maxBodyBytes', 'p2p.port']);
+/** Lists given as one string (environment) are comma- or space-separated. */
+const LISTS = new Set(['p2p.bootstrap', 'p2p.announce']);
 
 function defaults(): Tree {
   return {
     name: hostname().replace(/[^a-zA-Z0-9._-]/g, '-').slice(0, 63) || 'archipel',
     dataDir: '.archipel',
     http: { host: '127.0.0.1', port: 8080, maxBodyBytes: 1024 * 1024 },
-    p2p: { port: 4001 },
+    p2p: { host: '127.0.0.1', port: 4001, announce: [], bootstrap: [], peeringPolicy: { mode: 'manual' } },
+    kubernetes: { namespace: 'archipel' },
     database: {},
     objectStore: {},
     log: { level: 'info', format: 'auto' },
@@ -100,7 +152,11 @@ function setPath(tree: Tree, dotted: string, value: unknown) {
 }
 
 /** Strings from the environment or flags become numbers where the schema wants one ("abc" stays, to be reported). */
-const fromText = (dotted: string, value: string): unknown => (NUMERIC.has(dotted) && /^\d+$/.test(value) ? Number(value) : value);
+const fromText = (dotted: string, value: string | string[]): unknown => {
+  if (LISTS.has(dotted)) return (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(/[\s,]+/)).filter(Boolean);
+  if (Array.isArray(value)) return value;
+  return NUMERIC.has(dotted) && /^\d+$/.test(value) ? Number(value) : value;
+};
 
 function merge(base: Tree, over: Tree, sources: Map<string, Source>, source: Source, prefix = ''): Tree {
   const out: Tree = { ...base };
@@ -180,7 +236,13 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     ['dataDir', 'dataDir', '--data-dir'],
     ['httpHost', 'http.host', '--http-host'],
     ['httpPort', 'http.port', '--http-port'],
+    ['p2pHost', 'p2p.host', '--p2p-host'],
     ['p2pPort', 'p2p.port', '--p2p-port'],
+    ['swarmKeyFile', 'p2p.swarmKeyFile', '--swarm-key'],
+    ['bootstrap', 'p2p.bootstrap', '--bootstrap'],
+    ['announce', 'p2p.announce', '--announce'],
+    ['peeringPolicy', 'p2p.peeringPolicy', '--peering-policy'],
+    ['kubeconfig', 'kubernetes.kubeconfig', '--kubeconfig'],
     ['logLevel', 'log.level', '--log-level'],
   ];
   const fromFlags: Tree = {};
@@ -214,6 +276,8 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
   }
   const config = result.data;
   config.dataDir = path.resolve(cwd, config.dataDir);
+  if (config.p2p.swarmKeyFile) config.p2p.swarmKeyFile = path.resolve(cwd, config.p2p.swarmKeyFile);
+  if (config.kubernetes.kubeconfig) config.kubernetes.kubeconfig = path.resolve(cwd, config.kubernetes.kubeconfig);
   return deepFreeze(config);
 }
 

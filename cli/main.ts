@@ -20,6 +20,9 @@ async function up(flags: ConfigFlags) {
     `  health:   ${node.url}/healthz`,
     `  data:     ${node.dataDir}`,
     `  database: ${node.database}`,
+    `  cluster:  ${node.clusterId}`,
+    ...node.p2pAddresses.map((address, i) => `  ${i === 0 ? 'p2p:     ' : '         '} ${address}`),
+    `  swarm:    ${node.swarmKeyFingerprint}${node.generatedSwarmKey ? ' (a key of its own: give other nodes its swarm.key to federate)' : ''}`,
   ];
   if (node.adminTokenFile) lines.push(`  admin token written to ${node.adminTokenFile} (send it as "Authorization: Bearer <token>")`);
   process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
@@ -54,19 +57,41 @@ export function buildProgram(): Command {
     .option('--name <name>', 'the cluster name shown to peers (default: host name)')
     .option('--http-port <n>', 'HTTP port (default 8080; 0 picks a free port)')
     .addOption(new Option('--http-host <host>', 'HTTP listen address (default 127.0.0.1)'))
-    .option('--p2p-port <n>', 'libp2p TCP port for the federation (default 4001)')
+    .option('--p2p-port <n>', 'libp2p TCP port for the federation (default 4001; 0 picks a free port)')
+    .option('--p2p-host <ip>', 'libp2p listen address (default 127.0.0.1; 0.0.0.0 to federate across machines)')
+    .option('--swarm-key <file>', 'the federation\'s swarm key file (default: the node generates its own)')
+    .option('--bootstrap <multiaddr...>', 'nodes to join the federation through (repeatable, or several after one flag)')
+    .option('--announce <multiaddr...>', 'addresses to announce instead of the listen addresses')
+    .option('--peering-policy <policy>', 'how peering requests are answered: manual (default), auto, or allow:<cluster id>,...')
+    .option('--kubeconfig <file>', 'keep Swarm/Identity/Peer objects as Kubernetes custom resources')
     .option('--config <file>', 'YAML or JSON configuration file')
     .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']))
-    .action(async (options: Record<string, string | undefined>) => {
+    .action(async (options: Record<string, string | undefined> & { bootstrap?: string[]; announce?: string[] }) => {
       await up({
         configFile: options.config,
         name: options.name,
         dataDir: options.dataDir,
         httpHost: options.httpHost,
         httpPort: options.httpPort,
+        p2pHost: options.p2pHost,
         p2pPort: options.p2pPort,
+        swarmKeyFile: options.swarmKey,
+        bootstrap: options.bootstrap,
+        announce: options.announce,
+        peeringPolicy: options.peeringPolicy,
+        kubeconfig: options.kubeconfig,
         logLevel: options.logLevel,
       });
+    });
+
+  program
+    .command('swarm-key')
+    .description('manage swarm keys (the pre-shared key of a private federation)')
+    .command('generate')
+    .description('print a new random swarm key: archipel swarm-key generate > swarm.key (keep it secret)')
+    .action(async () => {
+      const { generateSwarmKey } = await import('../discovery/index.ts');
+      process.stdout.write(generateSwarmKey());
     });
 
   registerRunCommand(program);

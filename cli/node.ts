@@ -1,9 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../frontend-backend/index.ts';
-import type { Logger, ObjectStore, SqlDatabase } from '../core/index.ts';
+import { createDiscoveryAgent } from '../discovery/index.ts';
+import { createDiscoveryRoutes } from '../discovery-api/index.ts';
+import type { Logger, ObjectStore, ResourceStore, SqlDatabase } from '../core/index.ts';
 import { API_PREFIX, createHttpApp, serveHttp } from '../platform/http/index.ts';
 import { createDirectoryObjectStore, createS3ObjectStore } from '../platform/object-store/index.ts';
+import { createKubernetesResourceStore, createSqlResourceStore } from '../platform/resource-store/index.ts';
 import { createPgliteDatabase, createPostgresDatabase, migrate } from '../platform/sql/index.ts';
 import type { NodeConfig } from './config.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -16,6 +19,13 @@ export interface RunningNode {
   /** Set on the first start, when the bootstrap admin token was written. */
   adminTokenFile: string | null;
   database: 'pglite' | 'postgresql';
+  resourceStore: 'sql' | 'kubernetes';
+  /** The cluster id (libp2p peer id) and the multiaddrs other nodes bootstrap from. */
+  clusterId: string;
+  p2pAddresses: string[];
+  /** `sha256:...` of the swarm key, and whether the node generated that key itself. */
+  swarmKeyFingerprint: string;
+  generatedSwarmKey: boolean;
   stop(): Promise<void>;
 }
 
@@ -30,6 +40,15 @@ async function openDatabase(config: NodeConfig, logger: Logger): Promise<SqlData
 function openObjectStore(config: NodeConfig): ObjectStore & { close?(): void } {
   const s3 = config.objectStore.s3;
   return s3 ? createS3ObjectStore(s3) : createDirectoryObjectStore({ root: path.join(config.dataDir, 'objects') });
+}
+
+/**
+ * Chooses the resource-store adapter: Kubernetes custom resources when a kubeconfig is configured, else
+ * rows in the node's SQL database.
+ */
+function openResourceStore(config: NodeConfig, db: SqlDatabase): ResourceStore {
+  const { kubeconfig, namespace } = config.kubernetes;
+  return kubeconfig ? createKubernetesResourceStore({ namespace, kubeconfigPath: kubeconfig }) : createSqlResourceStore({ db, namespace });
 }
 
 /**
@@ -68,11 +87,30 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       writeFileSync(adminTokenFile, `${bootstrap.token}\n`, { mode: 0o600 });
     }
 
+    // The agent is built now (no I/O) for the routes, and started once the API URL it announces is known.
+    const api: { url?: string } = {};
+    const discovery = createDiscoveryAgent({
+      dataDir: config.dataDir,
+      store: openResourceStore(config, db),
+      logger: logger.child({ component: 'discovery' }),
+      name: config.name,
+      apiEndpoint: () => api.url,
+      host: config.p2p.host,
+      port: config.p2p.port,
+      announce: [...config.p2p.announce],
+      bootstrap: [...config.p2p.bootstrap],
+      peeringPolicy: {
+        mode: config.p2p.peeringPolicy.mode,
+        ...(config.p2p.peeringPolicy.allowedClusterIds ? { allowedClusterIds: [...config.p2p.peeringPolicy.allowedClusterIds] } : {}),
+      },
+      ...(config.p2p.swarmKeyFile ? { swarmKeyFile: config.p2p.swarmKeyFile } : {}),
+    });
+
     const app = createHttpApp({
       logger: logger.child({ component: 'http' }),
       authenticate: (token) => identity.authenticate(token),
       ready: async () => (await db.query('SELECT 1')).rowCount === 1,
-      routers: [createIdentityRoutes(identity)],
+      routers: [createIdentityRoutes(identity), createDiscoveryRoutes({ discovery })],
       publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
       maxBodyBytes: config.http.maxBodyBytes,
       version: packageVersion(),
@@ -80,14 +118,25 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     });
     const server = await serveHttp(app.fetch, { host: config.http.host, port: config.http.port });
     undo.push(() => server.close());
+    api.url = server.url;
 
-    logger.info('node started', { name: config.name, url: server.url, dataDir: config.dataDir });
+    await discovery.start();
+    undo.push(() => discovery.stop());
+    const { clusterId, multiaddrs } = discovery.identity();
+    const swarm = discovery.swarm();
+
+    logger.info('node started', { name: config.name, url: server.url, dataDir: config.dataDir, clusterId, p2p: multiaddrs });
     return {
       name: config.name,
       url: server.url,
       dataDir: config.dataDir,
       adminTokenFile,
       database: config.database.url ? 'postgresql' : 'pglite',
+      resourceStore: config.kubernetes.kubeconfig ? 'kubernetes' : 'sql',
+      clusterId,
+      p2pAddresses: multiaddrs,
+      swarmKeyFingerprint: swarm.keyFingerprint,
+      generatedSwarmKey: swarm.generatedKey,
       stop,
     };
   } catch (error) {

@@ -22,7 +22,7 @@ afterAll(async () => {
 const env = { DATABASE_URL: undefined };
 
 async function startNode(dataDir: string, extra: string[] = []) {
-  const node = runArchipel(['up', '--data-dir', dataDir, '--http-port', '0', ...extra], { env });
+  const node = runArchipel(['up', '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', ...extra], { env });
   running.push(node);
   const [, url] = await node.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000);
   return { node, url: url! };
@@ -38,7 +38,8 @@ const api = (url: string, token: string) => async (method: string, route: string
 };
 
 describe('archipel up', () => {
-  it('serves health, writes a private admin token, and keeps state across a restart', async () => {
+  // Two node starts in a row: on a busy machine each can take many seconds.
+  it('serves health, writes a private admin token, and keeps state across a restart', { timeout: 90_000 }, async () => {
     const dataDir = path.join(dataRoot, 'restart');
     const first = await startNode(dataDir);
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
@@ -72,10 +73,10 @@ describe('archipel up', () => {
     expect(await second.node.stop('SIGINT')).toBe(0);
   });
 
-  it('refuses a second node on the same data directory with one clear message', async () => {
+  it('refuses a second node on the same data directory with one clear message', { timeout: 60_000 }, async () => {
     const dataDir = path.join(dataRoot, 'locked');
     const first = await startNode(dataDir);
-    const second = runArchipel(['up', '--data-dir', dataDir, '--http-port', '0'], { env });
+    const second = runArchipel(['up', '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0'], { env });
     running.push(second);
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toMatch(/^archipel: data directory .* is in use by another Archipel node \(pid \d+\)\n$/);
@@ -87,7 +88,7 @@ describe('archipel up', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const node = runArchipel(['up', '--data-dir', path.join(dataRoot, 'busy'), '--http-port', String(port)], { env });
+      const node = runArchipel(['up', '--data-dir', path.join(dataRoot, 'busy'), '--http-port', String(port), '--p2p-port', '0'], { env });
       running.push(node);
       expect(await node.exited).toBe(1);
       expect(node.stderr()).toContain(`HTTP port ${port} on 127.0.0.1 is already in use`);
@@ -95,6 +96,26 @@ describe('archipel up', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('says which p2p port is in use, and releases the data directory', { timeout: 60_000 }, async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const dataDir = path.join(dataRoot, 'p2p-busy');
+    try {
+      const node = runArchipel(['up', '--data-dir', dataDir, '--http-port', '0', '--p2p-port', String(port)], { env });
+      running.push(node);
+      expect(await node.exited).toBe(1);
+      expect(node.stderr()).toContain(`P2P port ${port} on 127.0.0.1 is already in use`);
+      expect(node.stderr()).not.toMatch(/\bat .*\.ts:\d+/);
+    } finally {
+      blocker.close();
+    }
+    // Everything started before the failure was undone: the data directory is free again.
+    const again = await startNode(dataDir);
+    expect(again.node.stdout()).toMatch(/p2p: +\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3KooW/);
+    await again.node.stop();
   });
 
   it('reports every configuration problem at once and exits non-zero', async () => {

@@ -1,0 +1,276 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, NotAllowedError, silentLogger, UnavailableError, type SqlDatabase } from '../core/index.ts';
+import { createKubernetesResourceStore, createSqlResourceStore } from '../platform/resource-store/index.ts';
+import { kubeconfigFor, startKubernetesApiDouble } from '../platform/resource-store/kubernetes-api-double.ts';
+import { createTestDatabase } from '../platform/sql/testing.ts';
+import { eventually } from '../tests/support/eventually.ts';
+import { createDiscoveryAgent, type DiscoveryAgent, type DiscoveryAgentOptions } from './discovery-agent.ts';
+import { rfc3339, signIdentityRecord } from './identity-record.ts';
+import { exchangeJson } from './json-protocol.ts';
+import { createFederationLibp2p, type FederationLibp2p } from './libp2p-node.ts';
+import { clusterResourceName } from './peer-names.ts';
+import { generateSwarmKey } from './swarm-key.ts';
+
+/**
+ * Discovery agents in one process on 127.0.0.1, each with its own data directory and its own namespace
+ * of one embedded resource store: how they find each other, what they record, peering by consent,
+ * blocking, and what they do with forged records.
+ */
+const root = mkdtempSync(path.join(tmpdir(), 'archipel-discovery-'));
+const swarmKeyFile = path.join(root, 'swarm.key');
+writeFileSync(swarmKeyFile, generateSwarmKey());
+let db: SqlDatabase;
+let cleanup: () => Promise<void>;
+const agents: DiscoveryAgent[] = [];
+const libp2ps: FederationLibp2p[] = [];
+
+const timing = { dialTimeoutMs: 2000, requestTimeoutMs: 3000, maintenanceIntervalMs: 200, walkIntervalMs: 1000, pingIntervalMs: 500 };
+
+async function startAgent(name: string, extra: Partial<DiscoveryAgentOptions> = {}): Promise<DiscoveryAgent> {
+  const agent = createDiscoveryAgent({
+    dataDir: path.join(root, name),
+    store: createSqlResourceStore({ db, namespace: name }),
+    logger: silentLogger,
+    name,
+    swarmKeyFile,
+    host: '127.0.0.1',
+    port: 0,
+    apiEndpoint: () => `http://127.0.0.1:1/${name}`,
+    timing,
+    ...extra,
+  });
+  await agent.start();
+  agents.push(agent);
+  return agent;
+}
+
+const idOf = (agent: DiscoveryAgent) => agent.identity().clusterId;
+const addressOf = (agent: DiscoveryAgent) => agent.identity().multiaddrs[0]!;
+const seen = (by: DiscoveryAgent, other: DiscoveryAgent) => {
+  const peer = by.getPeer(idOf(other));
+  expect(peer).toMatchObject({ connected: true, name: other.identity().name, identity: { clusterId: idOf(other) } });
+  return peer;
+};
+
+beforeAll(async () => {
+  ({ db, cleanup } = await createTestDatabase());
+});
+afterAll(async () => {
+  await Promise.allSettled(agents.map((a) => a.stop()));
+  await Promise.allSettled(libp2ps.map((n) => n.stop()));
+  await cleanup?.();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('discovery agents on loopback', () => {
+  let a: DiscoveryAgent;
+  let b: DiscoveryAgent;
+  let c: DiscoveryAgent;
+
+  it('form a federation through a bootstrap node that survives the bootstrap node leaving', async () => {
+    a = await startAgent('node-a');
+    const bootstrap = [addressOf(a)];
+    expect(bootstrap[0]).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${idOf(a)}$`));
+    [b, c] = await Promise.all([startAgent('node-b', { bootstrap }), startAgent('node-c', { bootstrap })]);
+
+    await eventually(() => {
+      for (const [x, y] of [[a, b], [a, c], [b, a], [b, c], [c, a], [c, b]] as const) seen(x, y);
+    }, 15_000);
+    // What the agent knows is in the resource store, under the peer's derived object name.
+    const store = createSqlResourceStore({ db, namespace: 'node-b' });
+    await eventually(async () => {
+      const stored = await store.get('Peer', clusterResourceName(idOf(c)));
+      expect(stored.spec).toMatchObject({ clusterId: idOf(c), name: 'node-c' });
+      expect(stored.spec?.addresses?.[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+/);
+      expect(stored.status).toMatchObject({ state: 'discovered', reachable: true, identity: { name: 'node-c', apiEndpoint: 'http://127.0.0.1:1/node-c' } });
+    });
+    expect((await store.get('Swarm', 'default')).spec).toMatchObject({ keyFingerprint: b.swarm().keyFingerprint, bootstrap });
+    expect((await store.get('Identity', clusterResourceName(idOf(b)))).spec).toMatchObject({ clusterId: idOf(b), name: 'node-b' });
+    await eventually(() => expect(b.getPeer(idOf(c)).latencyMs).toBeTypeOf('number'));
+
+    const aId = idOf(a);
+    await a.stop();
+    await eventually(() => expect(b.getPeer(aId)).toMatchObject({ connected: false, reachable: false }));
+    await eventually(() => {
+      expect(seen(b, c).reachable).toBe(true);
+      expect(seen(c, b).reachable).toBe(true);
+    }, 5000);
+    // The store follows what the agent sees.
+    await eventually(async () => expect((await store.get('Peer', clusterResourceName(aId))).status).toMatchObject({ reachable: false }));
+  });
+
+  it('peers by consent: a request waits for the operator, approval reaches both sides', async () => {
+    const requested = await b.requestPeering(idOf(c));
+    expect(requested.state).toBe('requested');
+    expect(c.getPeer(idOf(b)).state).toBe('pending-approval');
+    expect(() => b.isPeered(idOf(c))).not.toThrow();
+    expect(b.isPeered(idOf(c))).toBe(false);
+    await expect(b.approvePeering(idOf(c))).rejects.toBeInstanceOf(ConflictError);
+
+    expect((await c.approvePeering(idOf(b))).state).toBe('peered');
+    await eventually(() => expect(b.getPeer(idOf(c)).state).toBe('peered'));
+    expect(b.isPeered(idOf(c)) && c.isPeered(idOf(b))).toBe(true);
+  });
+
+  it('opens application protocols to peered clusters only', async () => {
+    const d = await startAgent('node-d', { bootstrap: [addressOf(c)] });
+    const protocol = '/archipel/test-echo/1.0.0';
+    await c.handlePeered(protocol, async (stream) => {
+      await stream.close();
+    });
+    await eventually(() => seen(d, c));
+    await expect(d.openPeeredStream(idOf(c), protocol, { signal: AbortSignal.timeout(2000) })).rejects.toBeInstanceOf(NotAllowedError);
+    const stream = await b.openPeeredStream(idOf(c), protocol, { signal: AbortSignal.timeout(2000) });
+    await stream.close();
+  });
+
+  it('refuses a blocked peer at the connection gater, until unblocked', async () => {
+    const blocked = await c.block(idOf(b));
+    expect(blocked).toMatchObject({ state: 'blocked', connected: false });
+    await eventually(() => expect(b.getPeer(idOf(c)).connected).toBe(false));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(b.connect(addressOf(c))).rejects.toBeInstanceOf(UnavailableError);
+    }
+    expect(c.getPeer(idOf(b))).toMatchObject({ state: 'blocked', connected: false });
+    await expect(c.requestPeering(idOf(b))).rejects.toBeInstanceOf(ConflictError);
+
+    expect((await c.unblock(idOf(b))).state).toBe('discovered');
+    expect((await b.connect(addressOf(c))).clusterId).toBe(idOf(c));
+    await eventually(() => expect(c.getPeer(idOf(b)).connected).toBe(true));
+  });
+
+  it('approves at once under the auto and allow-list policies', async () => {
+    const e = await startAgent('node-e', { peeringPolicy: { mode: 'auto' } });
+    const f = await startAgent('node-f', { peeringPolicy: { mode: 'allowList', allowedClusterIds: [idOf(e)] } });
+    await e.connect(addressOf(f));
+    await eventually(() => seen(f, e));
+    expect((await e.requestPeering(idOf(f))).state).toBe('peered');
+    expect(f.getPeer(idOf(e)).state).toBe('peered');
+
+    await c.connect(addressOf(f));
+    expect((await c.requestPeering(idOf(f))).state).toBe('requested');
+    expect(f.getPeer(idOf(c)).state).toBe('pending-approval');
+    await c.connect(addressOf(e));
+    expect((await c.requestPeering(idOf(e))).state).toBe('peered');
+  });
+
+  it('drops forged, stale and expired identity records', async () => {
+    const attackerKey = await generateKeyPair('Ed25519');
+    const ghostKey = await generateKeyPair('Ed25519');
+    const attacker = await createFederationLibp2p({
+      privateKey: attackerKey,
+      // The attacker is a member of the swarm: it holds the key.
+      swarmKeyText: readFileSync(swarmKeyFile, 'utf8'),
+      host: '127.0.0.1',
+      port: 0,
+      gater: {},
+      dialTimeoutMs: 2000,
+      querySelfIntervalMs: 60_000,
+      pingIntervalMs: 10_000,
+    });
+    libp2ps.push(attacker);
+    await attacker.start();
+    const attackerId = attacker.peerId.toString();
+    const victim = c.getPeer(idOf(b)).identity!;
+    const expiresAt = rfc3339(new Date(Date.now() + 3600_000));
+    const forged = [
+      // The victim's record with a new name and sequence, its signature kept.
+      { ...victim, name: 'evil', sequence: victim.sequence + 10 },
+      // A record for the victim's cluster id signed by the attacker's key.
+      await signIdentityRecord(attackerKey, { clusterId: idOf(b), name: 'evil', sequence: victim.sequence + 10, expiresAt }),
+      // The attacker's own records: expired, then valid.
+      await signIdentityRecord(attackerKey, { clusterId: attackerId, name: 'expired', sequence: 5, expiresAt: rfc3339(new Date(Date.now() - 1000)) }),
+      await signIdentityRecord(attackerKey, { clusterId: attackerId, name: 'attacker', sequence: 5, expiresAt }),
+      // A cluster nobody has met, validly signed: not taken on hearsay.
+      await signIdentityRecord(ghostKey, { clusterId: peerIdFromPrivateKey(ghostKey).toString(), name: 'ghost', sequence: 1, expiresAt }),
+    ];
+    const send = async (records: unknown[]) => {
+      const stream = await attacker.dialProtocol(multiaddr(addressOf(c)), '/archipel/identity/1.0.0', { signal: AbortSignal.timeout(3000) });
+      return exchangeJson(stream, { records }, { maxBytes: 1024 * 1024, signal: AbortSignal.timeout(3000) });
+    };
+    const reply = (await send(forged)) as { records: { clusterId: string }[] };
+    expect(reply.records[0]!.clusterId).toBe(idOf(c));
+
+    await eventually(() => expect(c.getPeer(attackerId).identity).toMatchObject({ name: 'attacker', sequence: 5 }));
+    expect(c.getPeer(idOf(b)).identity).toEqual(victim);
+    expect(c.getPeer(idOf(b)).name).toBe('node-b');
+    expect(() => c.getPeer(peerIdFromPrivateKey(ghostKey).toString())).toThrow(/no peer/);
+
+    // An older sequence of a known cluster's record is dropped too.
+    await send([await signIdentityRecord(attackerKey, { clusterId: attackerId, name: 'older', sequence: 4, expiresAt })]);
+    await send([await signIdentityRecord(attackerKey, { clusterId: attackerId, name: 'newer', sequence: 6, expiresAt })]);
+    await eventually(() => expect(c.getPeer(attackerId).identity?.name).toBe('newer'));
+  });
+
+  it('renames itself with a higher sequence and re-announces', async () => {
+    const before = b.identity();
+    const renamed = await b.updateIdentity({ name: 'bravo', description: 'the second node' });
+    expect(renamed.sequence).toBeGreaterThan(before.sequence);
+    await eventually(() => expect(c.getPeer(idOf(b))).toMatchObject({ name: 'bravo', identity: { name: 'bravo', description: 'the second node' } }));
+  });
+});
+
+describe('a discovery agent restarted on its data directory and store', () => {
+  it('keeps its cluster id, raises its sequence, and remembers its peers and whom it blocked', async () => {
+    const store = createSqlResourceStore({ db, namespace: 'node-g' });
+    const options = { dataDir: path.join(root, 'node-g'), store, logger: silentLogger, name: 'node-g', swarmKeyFile, host: '127.0.0.1', port: 0, timing };
+    const g = createDiscoveryAgent(options);
+    await g.start();
+    const h = await startAgent('node-h');
+    const i = await startAgent('node-i');
+    await h.connect(addressOf(g));
+    await i.connect(addressOf(g));
+    await eventually(() => {
+      seen(g, h);
+      seen(g, i);
+    });
+    await g.block(idOf(i));
+    const before = g.identity();
+    await g.stop();
+
+    const again = createDiscoveryAgent(options);
+    agents.push(again);
+    await again.start();
+    expect(again.identity().clusterId).toBe(before.clusterId);
+    expect(again.identity().sequence).toBeGreaterThan(before.sequence);
+    expect(again.getPeer(idOf(h))).toMatchObject({ name: 'node-h', state: 'discovered' });
+    expect(again.getPeer(idOf(i)).state).toBe('blocked');
+    // It reconnects to the peers it knew (their addresses were kept), but not to the blocked one.
+    await eventually(() => expect(again.getPeer(idOf(h)).connected).toBe(true));
+    await expect(i.connect(again.identity().multiaddrs[0]!)).rejects.toBeInstanceOf(UnavailableError);
+    expect(again.getPeer(idOf(i)).connected).toBe(false);
+  });
+});
+
+describe('discovery agents on Kubernetes custom resources', () => {
+  it('keep Swarm, Identity and Peer objects of the same shape in the cluster (against the API double)', async () => {
+    const double = await startKubernetesApiDouble({ bookmarkIntervalMs: 100 });
+    try {
+      const storeFor = (namespace: string) => createKubernetesResourceStore({ kubeconfig: kubeconfigFor(double), namespace });
+      const one = await startAgent('kube-one', { store: storeFor('kube-one') });
+      const two = await startAgent('kube-two', { store: storeFor('kube-two'), bootstrap: [addressOf(one)] });
+      await eventually(() => seen(one, two), 10_000);
+      await eventually(async () => {
+        const stored = await storeFor('kube-one').get('Peer', clusterResourceName(idOf(two)));
+        expect(stored).toMatchObject({
+          apiVersion: 'archipel.io/v1alpha1',
+          kind: 'Peer',
+          spec: { clusterId: idOf(two), name: 'kube-two' },
+          status: { state: 'discovered', reachable: true, identity: { clusterId: idOf(two), name: 'kube-two' } },
+        });
+      });
+      expect((await storeFor('kube-two').get('Swarm', 'default')).spec?.keyFingerprint).toBe(one.swarm().keyFingerprint);
+      expect((await storeFor('kube-two').get('Identity', clusterResourceName(idOf(two)))).spec?.sequence).toBe(two.identity().sequence);
+      expect(double.requests.some((r) => r.method === 'PATCH' && r.path.startsWith('/apis/archipel.io/v1alpha1/namespaces/kube-one/peers/'))).toBe(true);
+      await Promise.all([one.stop(), two.stop()]);
+    } finally {
+      await double.close();
+    }
+  });
+});

@@ -1,0 +1,24 @@
+// The discovery component: this node's member of the private libp2p federation (keys, identity
+// records, peer tracking, peering by consent) and the helpers later application protocols build on.
+export {
+  createDiscoveryAgent,
+  guardPeered,
+  DEFAULT_TIMING,
+  IDENTITY_PROTOCOL,
+  PEERING_PROTOCOL,
+  SWARM_OBJECT_NAME,
+  type DiscoveryAgent,
+  type DiscoveryAgentOptions,
+  type DiscoveryService,
+  type DiscoveryTiming,
+  type LocalIdentity,
+  type PeerView,
+  type PeeredProtocols,
+  type SwarmInfo,
+} from './discovery-agent.ts';
+export { generateSwarmKey, parseSwarmKey, swarmKeyFingerprint, encodeSwarmKey, type SwarmKey } from './swarm-key.ts';
+export { signIdentityRecord, verifyIdentityRecord, type IdentityRecord, type RecordVerdict } from './identity-record.ts';
+export { exchangeJson, serveJson, type JsonExchangeOptions } from './json-protocol.ts';
+export { parseClusterId, clusterResourceName } from './peer-names.ts';
+export { policyApproves, type PeerState, type PeeringPolicy } from './peering-state.ts';
+export { KAD_PROTOCOL } from './libp2p-node.ts';
