@@ -245,6 +245,22 @@ export function createIdentityService(options: IdentityServiceOptions) {
       return rows.map(toProject);
     },
 
+    /** Names of the projects a user is a member of (whatever their role): what they act for, e.g. in the catalog. */
+    async memberProjectNames(userId: string): Promise<string[]> {
+      const { rows } = await db.query<{ name: string }>(
+        `SELECT p.name FROM projects p JOIN project_members m ON m.project_id = p.id WHERE m.user_id = $1 ORDER BY p.name`,
+        [userId],
+      );
+      return rows.map((r) => r.name);
+    },
+
+    /** The names among `names` that are users of this cluster. */
+    async existingUserNames(names: readonly string[]): Promise<string[]> {
+      if (!names.length) return [];
+      const { rows } = await db.query<{ name: string }>(`SELECT name FROM users WHERE name = ANY($1::text[])`, [[...names]]);
+      return rows.map((r) => r.name);
+    },
+
     async listMembers(actor: Principal, projectName: string): Promise<ProjectMember[]> {
       const { project } = await visibleProject(actor, projectName);
       const { rows } = await db.query<MemberRow>(

@@ -1,0 +1,144 @@
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { NotImplementedError, type Principal } from '../../core/index.ts';
+import { createRouter, errorResponses, jsonBody, jsonResponse, type AppEnv } from '../../platform/http/index.ts';
+import { localCaller, type CatalogEntry, type LocalCaller } from '../entries/catalog-entry.ts';
+import type { CatalogService } from '../entries/catalog-service.ts';
+import type { NewCatalogEntry } from '../entries/entry-schemas.ts';
+import {
+  EntryChangeBodySchema,
+  EntryIdParam,
+  EntryPageSchema,
+  EntrySchema,
+  ListQuery,
+  NewEntryBodySchema,
+  SearchQuery,
+  SearchResultSchema,
+} from './catalog-schemas.ts';
+
+export interface CatalogRoutesDeps {
+  catalog: CatalogService;
+  /** Names of the projects the user is a member of (the identity service's `memberProjectNames`). */
+  memberProjectNames(userId: string): Promise<string[]>;
+}
+
+const secured = [{ bearer: [] }];
+const tags = ['catalog'];
+
+const entryJson = (e: CatalogEntry) => ({ ...e, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
+
+/**
+ * The catalog API under `/api/v1/catalog`: this cluster's entries as the caller may see them, and search.
+ * Federated search (`scope=federation`) answers 501 until the federation protocol serves it.
+ */
+export function createCatalogRoutes({ catalog, memberProjectNames }: CatalogRoutesDeps) {
+  const router = createRouter();
+
+  const callerOf = async (c: Context<AppEnv>): Promise<LocalCaller> => {
+    const principal: Principal = c.get('principal');
+    return localCaller(principal, catalog.clusterId(), await memberProjectNames(principal.userId));
+  };
+  const signal = (c: Context<AppEnv>) => ({ signal: c.req.raw.signal });
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/catalog/entries',
+      tags,
+      summary: 'Share a service, data source, storage target or compute capacity; you become its owner',
+      security: secured,
+      request: { body: jsonBody(NewEntryBodySchema) },
+      responses: { 201: jsonResponse(EntrySchema, 'The new entry'), ...errorResponses(400, 401, 413) },
+    }),
+    async (c) => {
+      const entry = await catalog.create(await callerOf(c), c.req.valid('json') as NewCatalogEntry, signal(c));
+      return c.json(entryJson(entry), 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/catalog/entries',
+      tags,
+      summary: "This cluster's entries the caller may see, by name, a page at a time",
+      security: secured,
+      request: { query: ListQuery },
+      responses: { 200: jsonResponse(EntryPageSchema, 'A page of entries'), ...errorResponses(400, 401) },
+    }),
+    async (c) => {
+      const page = await catalog.list(await callerOf(c), { ...c.req.valid('query'), ...signal(c) });
+      return c.json({ items: page.items.map(entryJson), nextCursor: page.nextCursor }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/catalog/entries/{id}',
+      tags,
+      summary: 'One entry (404 when it does not exist or the caller may not see it)',
+      security: secured,
+      request: { params: EntryIdParam },
+      responses: { 200: jsonResponse(EntrySchema, 'The entry'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => c.json(entryJson(await catalog.get(await callerOf(c), c.req.valid('param').id, signal(c))), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/catalog/entries/{id}',
+      tags,
+      summary: 'Change some fields of an entry (its owners and cluster admins)',
+      security: secured,
+      request: { params: EntryIdParam, body: jsonBody(EntryChangeBodySchema) },
+      responses: { 200: jsonResponse(EntrySchema, 'The changed entry'), ...errorResponses(400, 401, 403, 404, 413) },
+    }),
+    async (c) => {
+      const entry = await catalog.update(await callerOf(c), c.req.valid('param').id, c.req.valid('json'), signal(c));
+      return c.json(entryJson(entry), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/catalog/entries/{id}',
+      tags,
+      summary: 'Remove an entry (its owners and cluster admins)',
+      security: secured,
+      request: { params: EntryIdParam },
+      responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      await catalog.delete(await callerOf(c), c.req.valid('param').id, signal(c));
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/catalog/search',
+      tags,
+      summary: "Search this cluster's catalog (scope=local); scope=federation is not available yet (501)",
+      security: secured,
+      request: { query: SearchQuery },
+      responses: {
+        200: jsonResponse(SearchResultSchema, 'Matching entries the caller may see, best first'),
+        ...errorResponses(400, 401, 501),
+      },
+    }),
+    async (c) => {
+      const { q, kind, scope, limit } = c.req.valid('query');
+      if (scope === 'federation') {
+        throw new NotImplementedError('federated search is not available yet: search with scope=local', { details: { scope } });
+      }
+      const items = await catalog.search(await callerOf(c), { q, kind, limit, ...signal(c) });
+      return c.json({ scope, items: items.map(entryJson) }, 200);
+    },
+  );
+
+  return router;
+}
