@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../frontend-backend/index.ts';
 import { createDiscoveryAgent } from '../discovery/index.ts';
+import { createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
+import { createComputeLedger, createMachineCapacitySource, createProviderRoutes } from '../providers/index.ts';
 import type { Logger, ObjectStore, ResourceStore, SqlDatabase } from '../core/index.ts';
 import { API_PREFIX, createHttpApp, serveHttp } from '../platform/http/index.ts';
 import { createDirectoryObjectStore, createS3ObjectStore } from '../platform/object-store/index.ts';
@@ -87,6 +89,9 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       writeFileSync(adminTokenFile, `${bootstrap.token}\n`, { mode: 0o600 });
     }
 
+    // This machine's cores and memory, offered for reservations (a Kubernetes source comes with cluster mode).
+    const compute = createComputeLedger({ db, capacity: createMachineCapacitySource(), logger: logger.child({ component: 'providers' }) });
+
     // The agent is built now (no I/O) for the routes, and started once the API URL it announces is known.
     const api: { url?: string } = {};
     const discovery = createDiscoveryAgent({
@@ -106,11 +111,24 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       ...(config.p2p.swarmKeyFile ? { swarmKeyFile: config.p2p.swarmKeyFile } : {}),
     });
 
+    // The cluster id is known once discovery has started; until then catalog requests answer 503.
+    const catalog = createCatalogService({
+      db,
+      clusterId: () => discovery.identity().clusterId,
+      users: identity,
+      logger: logger.child({ component: 'catalog' }),
+    });
+
     const app = createHttpApp({
       logger: logger.child({ component: 'http' }),
       authenticate: (token) => identity.authenticate(token),
       ready: async () => (await db.query('SELECT 1')).rowCount === 1,
-      routers: [createIdentityRoutes(identity), createDiscoveryRoutes({ discovery })],
+      routers: [
+        createIdentityRoutes(identity),
+        createDiscoveryRoutes({ discovery }),
+        createCatalogRoutes({ catalog, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
+        createProviderRoutes({ compute }),
+      ],
       publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
       maxBodyBytes: config.http.maxBodyBytes,
       version: packageVersion(),

@@ -54,6 +54,10 @@ describe('archipel up', () => {
     expect((await call('POST', '/users', { name: 'alice', password: 'alice password' })).status).toBe(201);
     expect((await call('POST', '/projects', { name: 'survey', description: 'sky survey' })).status).toBe(201);
     expect((await call('POST', '/projects/survey/members', { user: 'alice' })).status).toBe(201);
+    const entry = { kind: 'compute', name: 'spare-cores', visibility: 'private', spec: { cores: 1, memoryMiB: 512, gpus: 0 } };
+    expect((await call('POST', '/catalog/entries', entry)).status).toBe(201);
+    const reservation = await call('POST', '/providers/compute/reservations', { cores: 1, memoryMiB: 256, durationSeconds: 3600 });
+    expect(reservation.status, JSON.stringify(reservation.body)).toBe(201);
 
     expect(await first.node.stop('SIGTERM')).toBe(0);
     expect(first.node.stdout()).toContain('Archipel node stopped.');
@@ -64,6 +68,8 @@ describe('archipel up', () => {
     expect((await again('GET', '/users')).body.items.map((u: { name: string }) => u.name)).toEqual(['admin', 'alice']);
     expect((await again('GET', '/projects')).body.items).toMatchObject([{ name: 'survey', description: 'sky survey' }]);
     expect((await again('GET', '/projects/survey/members')).body.items.map((m: { user: string }) => m.user)).toEqual(['admin', 'alice']);
+    expect((await again('GET', '/catalog/entries')).body.items).toMatchObject([{ name: 'spare-cores', kind: 'compute' }]);
+    expect((await again('GET', `/providers/compute/reservations/${reservation.body.id}`)).body).toMatchObject({ cores: 1, state: 'active' });
     const login = await fetch(`${second.url}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

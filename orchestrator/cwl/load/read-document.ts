@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load, YAMLException } from 'js-yaml';
@@ -24,12 +24,22 @@ export function toLocalPath(reference: string, baseDir: string): string {
   return path.resolve(baseDir, reference);
 }
 
-const cache = new Map<string, ReadFile>();
+// A document may be imported many times in one load; a long-running node loads many documents, some
+// changed since: the cache is bounded, and an entry counts only while the file is unchanged.
+const CACHE_ENTRIES = 256;
+const cache = new Map<string, { read: ReadFile; stamp: string }>();
 
-/** Reads and parses one YAML or JSON file (cached per process: a document may be imported many times). */
+/** Reads and parses one YAML or JSON file (cached while unchanged). */
 export function readYamlFile(file: string): ReadFile {
+  let stamp = '';
+  try {
+    const stat = statSync(file);
+    stamp = `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    // Reported by the read below.
+  }
   const cached = cache.get(file);
-  if (cached) return cached;
+  if (cached && cached.stamp === stamp) return cached.read;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -48,7 +58,9 @@ export function readYamlFile(file: string): ReadFile {
     throw error;
   }
   const read = { file, text, value };
-  cache.set(file, read);
+  cache.delete(file);
+  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.set(file, { read, stamp });
   return read;
 }
 
