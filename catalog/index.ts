@@ -36,3 +36,25 @@ export {
 export { MAX_CWL_BYTES, type CatalogEntryChange, type NewCatalogEntry } from './entries/entry-schemas.ts';
 export { loadServiceTool } from './entries/service-tool.ts';
 export { createCatalogRoutes, type CatalogRoutesDeps } from './http/catalog-routes.ts';
+export {
+  CATALOG_PROTOCOL,
+  DEFAULT_FEDERATED_TIMEOUT_MS,
+  MAX_FEDERATED_TIMEOUT_MS,
+} from './federation/catalog-protocol.ts';
+export {
+  createCatalogFederation,
+  type CatalogFederation,
+  type CatalogFederationNetwork,
+  type CatalogFederationOptions,
+} from './federation/catalog-federation.ts';
+export {
+  createFederatedSearch,
+  mergeResults,
+  type FederatedEntry,
+  type FederatedSearch,
+  type FederatedSearchDeps,
+  type FederatedSearchOptions,
+  type FederatedSearchResult,
+  type UnansweredPeer,
+  type UnansweredReason,
+} from './federation/federated-search.ts';

@@ -15,6 +15,7 @@ import { rfc3339, signIdentityRecord } from './identity-record.ts';
 import { exchangeJson } from './json-protocol.ts';
 import { createFederationLibp2p, type FederationLibp2p } from './libp2p-node.ts';
 import { clusterResourceName } from './peer-names.ts';
+import { verifyFields } from './signing.ts';
 import { generateSwarmKey } from './swarm-key.ts';
 
 /**
@@ -128,6 +129,16 @@ describe('discovery agents on loopback', () => {
     await expect(d.openPeeredStream(idOf(c), protocol, { signal: AbortSignal.timeout(2000) })).rejects.toBeInstanceOf(NotAllowedError);
     const stream = await b.openPeeredStream(idOf(c), protocol, { signal: AbortSignal.timeout(2000) });
     await stream.close();
+  });
+
+  it('signs application messages with the cluster key, never as one of its own kinds', async () => {
+    const fields = ['alice', ['x/lab'], 42];
+    const signature = await b.sign('archipel-test/1', fields);
+    expect(await verifyFields(idOf(b), 'archipel-test/1', fields, signature)).toBe(true);
+    expect(await verifyFields(idOf(c), 'archipel-test/1', fields, signature)).toBe(false);
+    expect(await verifyFields(idOf(b), 'archipel-other/1', fields, signature)).toBe(false);
+    await expect(b.sign('archipel-peering/1', fields)).rejects.toMatchObject({ kind: 'invalid-input' });
+    await expect(b.sign('archipel-identity-record/1', fields)).rejects.toMatchObject({ kind: 'invalid-input' });
   });
 
   it('refuses a blocked peer at the connection gater, until unblocked', async () => {

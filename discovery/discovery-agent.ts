@@ -21,13 +21,14 @@ import {
   type SwarmResource,
 } from '../core/index.ts';
 import { createBlockingGater } from './connection-gater.ts';
-import { rfc3339, signIdentityRecord, verifyIdentityRecord, type IdentityRecord } from './identity-record.ts';
+import { IDENTITY_RECORD_DOMAIN, rfc3339, signIdentityRecord, verifyIdentityRecord, type IdentityRecord } from './identity-record.ts';
 import { exchangeJson, serveJson } from './json-protocol.ts';
 import { loadOrCreateNodeKey, loadOrCreateSwarmKey } from './key-files.ts';
 import { createKeyedLock } from './keyed-lock.ts';
 import { createFederationLibp2p, type FederationLibp2p } from './libp2p-node.ts';
 import { clusterResourceName, parseClusterId } from './peer-names.ts';
-import { createPeeringMessage, PEERING_PROTOCOL, verifyPeeringMessage } from './peering-messages.ts';
+import { createPeeringMessage, PEERING_DOMAIN, PEERING_PROTOCOL, verifyPeeringMessage } from './peering-messages.ts';
+import { signFields } from './signing.ts';
 import {
   peeringTransition,
   policyApproves,
@@ -169,6 +170,12 @@ export interface PeeredProtocols {
   handlePeered(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>;
   /** Opens a stream to a peered cluster, or `NotAllowedError`. */
   openPeeredStream(clusterId: string, protocol: string, options: { signal: AbortSignal }): Promise<Stream>;
+  /**
+   * Signs `fields` with this cluster's key (base64), for messages of an application protocol; `domain`
+   * names the kind of message (`archipel-<name>/<version>`) so that no signature passes as another kind.
+   * Others check it with `verifyFields(clusterId, domain, fields, signature)`.
+   */
+  sign(domain: string, fields: readonly unknown[]): Promise<string>;
 }
 
 export interface DiscoveryAgent extends DiscoveryService, PeeredProtocols, Startable {}
@@ -1003,6 +1010,13 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       } catch (error) {
         throw new UnavailableError(`cannot reach cluster ${clusterId}: ${describeError(error)}`, { cause: error });
       }
+    },
+    async sign(domain, fields) {
+      running();
+      if (domain === PEERING_DOMAIN || domain === IDENTITY_RECORD_DOMAIN) {
+        throw new InvalidInputError(`domain "${domain}" is reserved for discovery's own messages`);
+      }
+      return signFields(privateKey!, domain, fields);
     },
   };
   return agent;

@@ -11,7 +11,8 @@ import { signFields, verifyFields } from './signing.ts';
 export type IdentityRecord = IdentitySpec;
 export type UnsignedIdentityRecord = Omit<IdentityRecord, 'signature'>;
 
-const DOMAIN = 'archipel-identity-record/1';
+export const IDENTITY_RECORD_DOMAIN = 'archipel-identity-record/1';
+const DOMAIN = IDENTITY_RECORD_DOMAIN;
 
 /** RFC 3339, second precision (what the resource store keeps, byte for byte). */
 export const rfc3339 = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');

@@ -14,7 +14,8 @@ import { rfc3339 } from './identity-record.ts';
  * replayed one is rejected.
  */
 export const PEERING_PROTOCOL = '/archipel/peering/1.0.0';
-const DOMAIN = 'archipel-peering/1';
+export const PEERING_DOMAIN = 'archipel-peering/1';
+const DOMAIN = PEERING_DOMAIN;
 
 const ClusterId = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
 export const PeeringMessageSchema = z.strictObject({

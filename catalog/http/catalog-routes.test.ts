@@ -5,7 +5,9 @@ import { API_PREFIX, createHttpApp } from '../../platform/http/index.ts';
 import { createTestDatabase } from '../../platform/sql/testing.ts';
 import { json } from '../../tests/support/json.ts';
 import { createCatalogService } from '../entries/catalog-service.ts';
-import { CLUSTER, WC_TOOL, dataEntry } from '../entries/catalog-test-fixtures.ts';
+import type { LocalCaller } from '../entries/catalog-entry.ts';
+import { CLUSTER, OTHER, WC_TOOL, dataEntry, local } from '../entries/catalog-test-fixtures.ts';
+import type { FederatedSearch, FederatedSearchOptions } from '../federation/federated-search.ts';
 import { createCatalogRoutes } from './catalog-routes.ts';
 
 describe('catalog HTTP API', () => {
@@ -102,7 +104,7 @@ describe('catalog HTTP API', () => {
     expect((await call('admin', 'DELETE', `/catalog/entries/${restricted.id}`)).status).toBe(204);
   });
 
-  it('searches locally and answers 501 for the federation', async () => {
+  it('searches locally and answers 501 for the federation on a node without it', async () => {
     await call('olivia', 'POST', '/catalog/entries', dataEntry({ visibility: 'public' }));
     await call('olivia', 'POST', '/catalog/entries', dataEntry({ name: 'Private sea', visibility: 'private' }));
     const found = await json(call('bob', 'GET', '/catalog/search?q=SEA&scope=local'));
@@ -113,9 +115,52 @@ describe('catalog HTTP API', () => {
     expect(federated.status).toBe(501);
     expect((await json(federated)).error).toEqual({
       code: 'not-implemented',
-      message: 'federated search is not available yet: search with scope=local',
+      message: 'federated search is not available on this node: search with scope=local',
       details: { scope: 'federation' },
     });
+  });
+
+  it('searches the federation for the caller, with their projects, and shows partial results', async () => {
+    const calls: { caller: LocalCaller; options: FederatedSearchOptions }[] = [];
+    const catalog = createCatalogService({ db, clusterId: () => CLUSTER, users: identity });
+    const entry = await catalog.create(local('olivia'), dataEntry({ visibility: 'public' }));
+    const federatedSearch: FederatedSearch = {
+      async search(caller, options = {}) {
+        calls.push({ caller, options });
+        return {
+          items: [{ ...entry, origin: CLUSTER }],
+          partial: true,
+          unanswered: [{ clusterId: OTHER, name: 'other', reason: 'timeout', message: 'no answer before the deadline' }],
+        };
+      },
+    };
+    const federatedApp = createHttpApp({
+      logger: silentLogger,
+      authenticate: (t) => identity.authenticate(t),
+      ready: async () => true,
+      routers: [createCatalogRoutes({ catalog, memberProjectNames: (userId) => identity.memberProjectNames(userId), federatedSearch })],
+      maxBodyBytes: 512 * 1024,
+      version: 'test',
+    });
+    const response = await federatedApp.request(`${API_PREFIX}/catalog/search?q=sea&kind=data&scope=federation&timeoutMs=500&limit=5`, {
+      headers: { Authorization: `Bearer ${tokens.alice}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await json(response)).toEqual({
+      scope: 'federation',
+      items: [{ ...JSON.parse(JSON.stringify(entry)), origin: CLUSTER }],
+      partial: true,
+      unanswered: [{ clusterId: OTHER, name: 'other', reason: 'timeout', message: 'no answer before the deadline' }],
+    });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.caller).toMatchObject({ kind: 'local', userName: 'alice', projects: [`${CLUSTER}/genomics`] });
+    expect(calls[0]!.options).toMatchObject({ q: 'sea', kind: 'data', timeoutMs: 500, limit: 5 });
+
+    const tooLong = await federatedApp.request(`${API_PREFIX}/catalog/search?scope=federation&timeoutMs=60000`, {
+      headers: { Authorization: `Bearer ${tokens.alice}` },
+    });
+    expect(tooLong.status).toBe(400);
+    expect(calls).toHaveLength(1);
   });
 
   describe('rejects bad input with a JSON error naming the field, and stores nothing', () => {

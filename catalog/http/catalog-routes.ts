@@ -5,6 +5,7 @@ import { createRouter, errorResponses, jsonBody, jsonResponse, type AppEnv } fro
 import { localCaller, type CatalogEntry, type LocalCaller } from '../entries/catalog-entry.ts';
 import type { CatalogService } from '../entries/catalog-service.ts';
 import type { NewCatalogEntry } from '../entries/entry-schemas.ts';
+import type { FederatedSearch } from '../federation/federated-search.ts';
 import {
   EntryChangeBodySchema,
   EntryIdParam,
@@ -20,18 +21,20 @@ export interface CatalogRoutesDeps {
   catalog: CatalogService;
   /** Names of the projects the user is a member of (the identity service's `memberProjectNames`). */
   memberProjectNames(userId: string): Promise<string[]>;
+  /** Serves `scope=federation`; without it such searches answer 501. */
+  federatedSearch?: FederatedSearch;
 }
 
 const secured = [{ bearer: [] }];
 const tags = ['catalog'];
 
-const entryJson = (e: CatalogEntry) => ({ ...e, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
+const entryJson = <E extends CatalogEntry>(e: E) => ({ ...e, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
 
 /**
- * The catalog API under `/api/v1/catalog`: this cluster's entries as the caller may see them, and search.
- * Federated search (`scope=federation`) answers 501 until the federation protocol serves it.
+ * The catalog API under `/api/v1/catalog`: this cluster's entries as the caller may see them, and search,
+ * of this cluster (`scope=local`) or of this cluster and its peered clusters (`scope=federation`).
  */
-export function createCatalogRoutes({ catalog, memberProjectNames }: CatalogRoutesDeps) {
+export function createCatalogRoutes({ catalog, memberProjectNames, federatedSearch }: CatalogRoutesDeps) {
   const router = createRouter();
 
   const callerOf = async (c: Context<AppEnv>): Promise<LocalCaller> => {
@@ -122,7 +125,8 @@ export function createCatalogRoutes({ catalog, memberProjectNames }: CatalogRout
       method: 'get',
       path: '/catalog/search',
       tags,
-      summary: "Search this cluster's catalog (scope=local); scope=federation is not available yet (501)",
+      summary:
+        "Search this cluster's catalog (scope=local), or this cluster's and its peered clusters' (scope=federation: partial results list the peers that did not answer)",
       security: secured,
       request: { query: SearchQuery },
       responses: {
@@ -131,9 +135,13 @@ export function createCatalogRoutes({ catalog, memberProjectNames }: CatalogRout
       },
     }),
     async (c) => {
-      const { q, kind, scope, limit } = c.req.valid('query');
+      const { q, kind, scope, limit, timeoutMs } = c.req.valid('query');
       if (scope === 'federation') {
-        throw new NotImplementedError('federated search is not available yet: search with scope=local', { details: { scope } });
+        if (!federatedSearch) {
+          throw new NotImplementedError('federated search is not available on this node: search with scope=local', { details: { scope } });
+        }
+        const result = await federatedSearch.search(await callerOf(c), { q, kind, limit, timeoutMs, ...signal(c) });
+        return c.json({ scope, items: result.items.map(entryJson), partial: result.partial, unanswered: result.unanswered }, 200);
       }
       const items = await catalog.search(await callerOf(c), { q, kind, limit, ...signal(c) });
       return c.json({ scope, items: items.map(entryJson) }, 200);

@@ -12,6 +12,7 @@ import {
   VisibilitySchema,
 } from '../entries/entry-schemas.ts';
 import { MAX_LIST_LIMIT, MAX_SEARCH_LIMIT } from '../entries/catalog-service.ts';
+import { DEFAULT_FEDERATED_TIMEOUT_MS, MAX_FEDERATED_TIMEOUT_MS } from '../federation/catalog-protocol.ts';
 
 /** The HTTP shapes of the catalog: the domain schemas, named for the OpenAPI document. */
 const Timestamp = z.string().datetime().openapi({ example: '2026-11-22T10:00:00.000Z' });
@@ -110,8 +111,36 @@ export const SearchQuery = z.object({
   kind: CatalogKindSchema.optional().openapi({ param: { name: 'kind', in: 'query' } }),
   scope: z.enum(['local', 'federation']).default('local').openapi({ param: { name: 'scope', in: 'query' } }),
   limit: limit(MAX_SEARCH_LIMIT).openapi({ param: { name: 'limit', in: 'query' } }),
+  timeoutMs: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_FEDERATED_TIMEOUT_MS)
+    .optional()
+    .openapi({
+      param: { name: 'timeoutMs', in: 'query' },
+      description: `scope=federation: how long to wait for the peered clusters, in ms (default ${DEFAULT_FEDERATED_TIMEOUT_MS})`,
+    }),
 });
 
+const UnansweredPeerSchema = z
+  .object({
+    clusterId: z.string(),
+    name: z.string().optional(),
+    reason: z.enum(['timeout', 'unreachable', 'refused', 'invalid-reply', 'failed']),
+    message: z.string(),
+  })
+  .openapi('UnansweredPeer');
+
 export const SearchResultSchema = z
-  .object({ scope: z.enum(['local', 'federation']), items: z.array(EntrySchema) })
+  .object({
+    scope: z.enum(['local', 'federation']),
+    items: z.array(
+      EntrySchema.extend({
+        origin: z.string().optional().openapi({ description: 'scope=federation: the cluster that answered with this entry (its owner)' }),
+      }),
+    ),
+    partial: z.boolean().optional().openapi({ description: 'scope=federation: whether some peered cluster did not answer' }),
+    unanswered: z.array(UnansweredPeerSchema).optional().openapi({ description: 'scope=federation: the peered clusters that did not answer, and why' }),
+  })
   .openapi('CatalogSearchResult');

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import type { Clock } from '../../core/index.ts';
+import { verifyFields } from '../../discovery/index.ts';
+import type { CatalogEntry, CatalogKind } from '../entries/catalog-entry.ts';
+import { MAX_SEARCH_LIMIT } from '../entries/catalog-service.ts';
+import { CatalogKindSchema, FederatedProjectIdSchema, MAX_ALLOWED_PROJECTS, UserNameSchema, VisibilitySchema } from '../entries/entry-schemas.ts';
+
+/**
+ * `/archipel/catalog/1.0.0`: federated catalog search between peered clusters. One length-prefixed JSON
+ * message each way: a search request signed by the requesting cluster's key, naming the user and the
+ * projects (`clusterId/project`) it acts for and a deadline; the answer holds the entries that caller may
+ * see, as the owner decides (the owner runs its own search for a remote caller).
+ */
+export const CATALOG_PROTOCOL = '/archipel/catalog/1.0.0';
+/** The signature domain: a catalog request's signature can pass as nothing else. */
+export const CATALOG_REQUEST_DOMAIN = 'archipel-catalog-search/1';
+
+/** Largest message either way (a reply holds at most this many bytes of entries, a service's CWL included). */
+export const MAX_CATALOG_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** Longest a federated search may wait for its peers. */
+export const MAX_FEDERATED_TIMEOUT_MS = 30_000;
+export const DEFAULT_FEDERATED_TIMEOUT_MS = 3_000;
+/** How far the requester's clock may be from ours when we judge a request's deadline. */
+export const DEFAULT_MAX_SKEW_MS = 10_000;
+const MAX_CALLER_PROJECTS = MAX_ALLOWED_PROJECTS;
+
+const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
+
+export const SearchRequestSchema = z.strictObject({
+  /** The requesting cluster (the signer) and the cluster asked. */
+  from: ClusterIdSchema,
+  to: ClusterIdSchema,
+  q: z.string().max(500),
+  kind: CatalogKindSchema.optional(),
+  /** The user of the requesting cluster the search is for. */
+  user: UserNameSchema,
+  /** The projects the user acts for, as federation-wide ids. */
+  projects: z.array(FederatedProjectIdSchema).max(MAX_CALLER_PROJECTS),
+  limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT),
+  /** Milliseconds since the epoch, on the requester's clock: no answer is useful after it. */
+  deadline: z.number().int().nonnegative(),
+  signature: z.string().min(1).max(4096),
+});
+export type SearchRequest = z.infer<typeof SearchRequestSchema>;
+export type UnsignedSearchRequest = Omit<SearchRequest, 'signature' | 'kind' | 'projects'> & { kind?: CatalogKind; projects: readonly string[] };
+
+const fieldsOf = (r: UnsignedSearchRequest) => [r.from, r.to, r.q, r.kind ?? null, r.user, [...r.projects], r.limit, r.deadline];
+
+/** Signs with the requesting cluster's key (`sign` is the discovery agent's). */
+export async function signSearchRequest(
+  sign: (domain: string, fields: readonly unknown[]) => Promise<string>,
+  request: UnsignedSearchRequest,
+): Promise<SearchRequest> {
+  const unsigned = { ...request, projects: [...request.projects] };
+  if (unsigned.kind === undefined) delete unsigned.kind;
+  return { ...unsigned, signature: await sign(CATALOG_REQUEST_DOMAIN, fieldsOf(unsigned)) };
+}
+
+export interface VerifySearchOptions {
+  /** The cluster at the other end of the stream: the request must be signed by it... */
+  from: string;
+  /** ...and meant for us. */
+  to: string;
+  clock: Clock;
+  maxSkewMs?: number;
+}
+
+export type SearchRequestVerdict = { ok: true; request: SearchRequest } | { ok: false; reason: string };
+
+/**
+ * Accepts a request that is well formed, comes from the connected cluster, is meant for this one, carries
+ * that cluster's signature, and is fresh: its deadline has not passed and lies no further ahead than a
+ * requester may wait (both give or take the clock skew allowed).
+ */
+export async function verifySearchRequest(input: unknown, options: VerifySearchOptions): Promise<SearchRequestVerdict> {
+  const parsed = SearchRequestSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, reason: 'malformed request' };
+  const request = parsed.data;
+  if (request.from !== options.from) return { ok: false, reason: 'the sender is not the connected cluster' };
+  if (request.to !== options.to) return { ok: false, reason: 'the request is meant for another cluster' };
+  const now = options.clock.now().getTime();
+  const skew = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  if (request.deadline < now - skew) return { ok: false, reason: 'the request has expired' };
+  if (request.deadline > now + MAX_FEDERATED_TIMEOUT_MS + skew) return { ok: false, reason: 'the deadline is too far ahead' };
+  if (!(await verifyFields(request.from, CATALOG_REQUEST_DOMAIN, fieldsOf(request), request.signature))) {
+    return { ok: false, reason: 'bad signature' };
+  }
+  return { ok: true, request };
+}
+
+/** An entry as it travels: the HTTP shape (ISO timestamps). */
+export type WireEntry = Omit<CatalogEntry, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+
+export const toWireEntry = (e: CatalogEntry): WireEntry => ({ ...e, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString() });
+
+const WireEntrySchema = z.object({
+  id: z.string().uuid(),
+  kind: CatalogKindSchema,
+  ownerCluster: ClusterIdSchema,
+  name: z.string().min(1).max(200),
+  description: z.string().max(4000),
+  tags: z.array(z.string().max(64)).max(64),
+  owners: z.array(z.string().max(63)).max(64),
+  licence: z.string().max(200).nullable(),
+  visibility: VisibilitySchema,
+  allowedProjects: z.array(FederatedProjectIdSchema).max(MAX_ALLOWED_PROJECTS),
+  spec: z.record(z.string(), z.unknown()),
+  createdAt: z.string().datetime(),
+  updatedAt: z.string().datetime(),
+});
+
+export const SearchReplySchema = z.union([
+  z.strictObject({
+    items: z.array(WireEntrySchema).max(MAX_SEARCH_LIMIT),
+    /** Whether entries were left out to keep the reply under the size limit. */
+    truncated: z.boolean(),
+  }),
+  z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1000) }) }),
+]);
+export type SearchReply = z.infer<typeof SearchReplySchema>;
+/** What a responder sends (the schema above is how a requester checks it). */
+export type SearchAnswer = { items: WireEntry[]; truncated: boolean } | { error: { code: string; message: string } };
+
+export const fromWireEntry = (e: z.infer<typeof WireEntrySchema>): CatalogEntry =>
+  ({ ...e, createdAt: new Date(e.createdAt), updatedAt: new Date(e.updatedAt) }) as CatalogEntry;

@@ -1,0 +1,201 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateSwarmKey } from '../discovery/index.ts';
+import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
+import { eventually } from './support/eventually.ts';
+import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
+import { json } from './support/json.ts';
+
+/**
+ * Federated catalog search as users see it: three `archipel up` nodes in separate processes on 127.0.0.1,
+ * alpha and bravo peered, charlie in the same swarm but not peered with anyone. Each owner decides what
+ * leaves it: private never, restricted only for a caller acting for an allowed project, and only to peered
+ * clusters; a peer that is down makes the search partial, naming it.
+ */
+const root = mkdtempSync(path.join(tmpdir(), 'archipel-catalog-federation-'));
+const running: ArchipelProcess[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((p) => p.stop('SIGKILL')));
+  rmSync(root, { recursive: true, force: true });
+});
+
+type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: Awaited<ReturnType<typeof json>> }>;
+
+interface Node {
+  name: string;
+  process: ArchipelProcess;
+  url: string;
+  p2p: string;
+  clusterId: string;
+  /** As the cluster's bootstrap admin. */
+  call: Call;
+  /** As a user of the cluster. */
+  as(token: string): Call;
+}
+
+const caller =
+  (url: string, token: string): Call =>
+  async (method, route, body) => {
+    const response = await fetch(`${url}/api/v1${route}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: await json(response) };
+  };
+
+async function startNode(name: string, swarmKey: string, extra: string[] = []): Promise<Node> {
+  const dataDir = path.join(root, name);
+  // A migrated embedded database from the test template (see tests/discovery-federation.test.ts).
+  mkdirSync(dataDir, { recursive: true });
+  await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
+  const child = runArchipel(
+    ['up', '--name', name, '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--swarm-key', swarmKey, ...extra],
+    { env: { DATABASE_URL: undefined } },
+  );
+  running.push(child);
+  const [, url] = await child.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000);
+  const [, p2p, clusterId] = await child.waitFor(/p2p:\s+(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(\w+))/);
+  const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  return { name, process: child, url: url!, p2p: p2p!, clusterId: clusterId!, call: caller(url!, token), as: (t) => caller(url!, t) };
+}
+
+const ok = <T extends { status: number; body: unknown }>(response: T, status = 200): T['body'] => {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  return response.body;
+};
+
+/** A user of `node`, member of `projects` there (made by its admin), and a token of theirs. */
+async function userOf(node: Node, user: string, projects: string[] = []): Promise<Call> {
+  const password = `${user}-secret-password`;
+  ok(await node.call('POST', '/users', { name: user, password }), 201);
+  for (const project of projects) {
+    const created = await node.call('POST', '/projects', { name: project });
+    if (created.status !== 409) ok(created, 201);
+    ok(await node.call('POST', `/projects/${project}/members`, { user, role: 'member' }), 201);
+  }
+  const login = await fetch(`${node.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user, password }),
+  });
+  expect(login.status).toBe(201);
+  return node.as((await json(login)).token);
+}
+
+/** A data entry; every one matches the searches for "reef" below. */
+const entry = (name: string, visibility: 'public' | 'private' | 'restricted', allowedProjects?: string[]) => ({
+  kind: 'data',
+  name,
+  description: 'Coral reef survey',
+  tags: ['reef'],
+  visibility,
+  ...(allowedProjects ? { allowedProjects } : {}),
+  spec: { source: { type: 's3', bucket: 'reef-data', prefix: `${name.toLowerCase().replaceAll(' ', '-')}/` } },
+});
+
+interface Found {
+  name: string;
+  origin?: string;
+  ownerCluster: string;
+  allowedProjects: string[];
+}
+const sorted = (items: Found[]) => items.map((e) => `${e.name} @${e.origin ?? e.ownerCluster}`).sort();
+
+describe('federated catalog search across three archipel nodes', () => {
+  it('shows each caller exactly what the owners allow, and partial results when a peer is down', { timeout: 120_000 }, async () => {
+    const swarmKey = path.join(root, 'federation.key');
+    writeFileSync(swarmKey, generateSwarmKey(), { mode: 0o600 });
+    const a = await startNode('alpha', swarmKey);
+    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p]), startNode('charlie', swarmKey, ['--bootstrap', a.p2p])]);
+    const label = (id: string) => ({ [a.clusterId]: 'A', [b.clusterId]: 'B', [c.clusterId]: 'C' })[id] ?? id;
+    const show = (items: Found[]) => sorted(items.map((e) => ({ ...e, origin: label(e.origin ?? e.ownerCluster) })));
+
+    // Users on each cluster: A's anna acts for A/ops, axel for nothing; B's bea for B/lab, ben for B/field;
+    // C's cid for C/lab. The allowed projects name federation-wide ids, cluster ids being peer ids.
+    const [[anna, axel], [bea, ben], [cid]] = await Promise.all([
+      Promise.all([userOf(a, 'anna', ['ops']), userOf(a, 'axel')]),
+      Promise.all([userOf(b, 'bea', ['lab']), userOf(b, 'ben', ['field'])]),
+      Promise.all([userOf(c, 'cid', ['lab'])]),
+    ]);
+    const allowed = [`${a.clusterId}/ops`, `${b.clusterId}/lab`, `${c.clusterId}/lab`];
+    const [pub, priv, restricted] = [
+      ok(await a.call('POST', '/catalog/entries', entry('Reef public', 'public')), 201),
+      ok(await a.call('POST', '/catalog/entries', entry('Reef private', 'private')), 201),
+      ok(await a.call('POST', '/catalog/entries', entry('Reef restricted', 'restricted', allowed)), 201),
+    ];
+    ok(await b.call('POST', '/catalog/entries', entry('Reef of bravo', 'public')), 201);
+    ok(await b.call('POST', '/catalog/entries', entry('Reef secret of bravo', 'private')), 201);
+    ok(await c.call('POST', '/catalog/entries', entry('Reef of charlie', 'public')), 201);
+
+    // Peering: alpha asks bravo, bravo's operator approves. Charlie stays unpeered.
+    await eventually(async () => {
+      const peers = ok(await a.call('GET', '/discovery/peers')).items as { clusterId: string; connected: boolean }[];
+      expect(peers.filter((p) => p.connected).map((p) => p.clusterId).sort()).toEqual([b.clusterId, c.clusterId].sort());
+    }, 30_000, 250);
+    ok(await a.call('POST', `/discovery/peers/${b.clusterId}/request-peering`));
+    await eventually(async () => expect(ok(await b.call('GET', `/discovery/peers/${a.clusterId}`)).state).toBe('pending-approval'), 10_000, 200);
+    ok(await b.call('POST', `/discovery/peers/${a.clusterId}/approve`));
+    await eventually(async () => expect(ok(await a.call('GET', `/discovery/peers/${b.clusterId}`)).state).toBe('peered'), 10_000, 200);
+    await eventually(async () => expect(ok(await b.call('GET', `/discovery/peers/${a.clusterId}`)).state).toBe('peered'), 10_000, 200);
+
+    const local = async (call: Call) => show(ok(await call('GET', '/catalog/search?q=reef')).items);
+    const federated = async (call: Call) => {
+      const result = ok(await call('GET', '/catalog/search?q=reef&scope=federation&timeoutMs=10000'));
+      expect(result).toMatchObject({ scope: 'federation', partial: false, unanswered: [] });
+      return show(result.items);
+    };
+    const gets = async (call: Call) =>
+      Object.fromEntries(
+        await Promise.all(
+          [pub, priv, restricted].map(async (e) => [e.name, (await call('GET', `/catalog/entries/${e.id}`)).status] as const),
+        ),
+      );
+
+    // Same cluster, acting for an allowed project: everything of A, and B's public entry through the peering.
+    expect(await local(anna)).toEqual(['Reef private @A', 'Reef public @A', 'Reef restricted @A']);
+    expect(await gets(anna)).toEqual({ 'Reef public': 200, 'Reef private': 200, 'Reef restricted': 200 });
+    expect(await federated(anna)).toEqual(['Reef of bravo @B', 'Reef private @A', 'Reef public @A', 'Reef restricted @A']);
+
+    // Same cluster, no allowed project: no restricted entry, and its get answers like a missing entry.
+    expect(await local(axel)).toEqual(['Reef private @A', 'Reef public @A']);
+    expect(await gets(axel)).toEqual({ 'Reef public': 200, 'Reef private': 200, 'Reef restricted': 404 });
+    expect(await federated(axel)).toEqual(['Reef of bravo @B', 'Reef private @A', 'Reef public @A']);
+
+    // Peered cluster, acting for an allowed project: A's public and restricted entries (never the private one),
+    // labelled with their origin; of the allowed projects it is shown only its own.
+    const forBea = ok(await bea('GET', '/catalog/search?q=reef&scope=federation&timeoutMs=10000'));
+    expect(forBea).toMatchObject({ partial: false, unanswered: [] });
+    expect(show(forBea.items)).toEqual(['Reef of bravo @B', 'Reef public @A', 'Reef restricted @A', 'Reef secret of bravo @B']);
+    const seen = (forBea.items as Found[]).find((e) => e.name === 'Reef restricted')!;
+    expect(seen).toMatchObject({ origin: a.clusterId, ownerCluster: a.clusterId, allowedProjects: [`${b.clusterId}/lab`] });
+    // A's entries live at A: bravo's own catalog neither lists nor serves them.
+    expect(await local(bea)).toEqual(['Reef of bravo @B', 'Reef secret of bravo @B']);
+    expect(await gets(bea)).toEqual({ 'Reef public': 404, 'Reef private': 404, 'Reef restricted': 404 });
+
+    // Peered cluster, not in an allowed project: only A's public entry.
+    expect(await federated(ben)).toEqual(['Reef of bravo @B', 'Reef public @A', 'Reef secret of bravo @B']);
+    expect(await gets(ben)).toEqual({ 'Reef public': 404, 'Reef private': 404, 'Reef restricted': 404 });
+
+    // Unpeered cluster, even acting for an allowed project: nothing of A (nor of B); nobody to ask.
+    expect(await federated(cid)).toEqual(['Reef of charlie @C']);
+    expect(await local(cid)).toEqual(['Reef of charlie @C']);
+    expect(await gets(cid)).toEqual({ 'Reef public': 404, 'Reef private': 404, 'Reef restricted': 404 });
+    // And charlie's entries never reach alpha or bravo.
+    expect(await federated(anna)).not.toContain('Reef of charlie @C');
+
+    // Bravo goes down: alpha's federated search still answers with its own entries, partial, naming bravo.
+    expect(await b.process.stop('SIGTERM')).toBe(0);
+    const started = Date.now();
+    const partial = ok(await anna('GET', '/catalog/search?q=reef&scope=federation&timeoutMs=2000'));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(partial).toMatchObject({
+      scope: 'federation',
+      partial: true,
+      unanswered: [{ clusterId: b.clusterId, name: 'bravo', reason: expect.stringMatching(/^(unreachable|timeout)$/) }],
+    });
+    expect(show(partial.items)).toEqual(['Reef private @A', 'Reef public @A', 'Reef restricted @A']);
+  });
+});
