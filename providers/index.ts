@@ -1,5 +1,7 @@
-// Providers: what this cluster offers to its users and its peers. For now the compute provider: its
-// capacity (from a `CapacitySource`) and the reservation ledger, with its REST routes under `/api/v1`.
+// Providers: what this cluster offers to its users and its peers. The compute provider (its capacity,
+// from a `CapacitySource`, and the reservation ledger) and the access grants of data and storage
+// providers (a PostgreSQL role on a view, pre-signed S3 URLs, directories), with their REST routes
+// under `/api/v1/providers`.
 export {
   createMachineCapacitySource,
   createStaticCapacitySource,
@@ -22,3 +24,27 @@ export {
   type ReservationState,
 } from './compute/compute-ledger.ts';
 export { createProviderRoutes, type ProviderRoutesDeps } from './http/provider-routes.ts';
+export type {
+  DatabaseRoleAccess,
+  DirectoryAccess,
+  GrantAccess,
+  GrantOptions,
+  GrantProvider,
+  Grantee,
+  PresignedReadAccess,
+  PresignedWriteAccess,
+} from './access/grant-provider.ts';
+export type { GrantKind, GrantTarget, GrantTargetType } from './access/grant-target.ts';
+export { createPostgresGrantProvider, type PostgresGrantProviderOptions } from './access/postgres-grant-provider.ts';
+export { createS3GrantProvider, type S3GrantProviderOptions } from './access/s3-grant-provider.ts';
+export { createDirectoryGrantProvider, type DirectoryGrantProviderOptions } from './access/directory-grant-provider.ts';
+export {
+  createGrantService,
+  createGrantSweeper,
+  type AccessGrant,
+  type GrantRequest,
+  type GrantService,
+  type GrantServiceOptions,
+  type GrantState,
+} from './access/grant-service.ts';
+export { createGrantRoutes, type GrantRoutesDeps } from './http/grant-routes.ts';

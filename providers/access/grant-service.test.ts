@@ -1,0 +1,98 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError, NotAllowedError, NotFoundError, NotImplementedError, type Principal, type SqlDatabase } from '../../core/index.ts';
+import { createTestDatabase } from '../../platform/sql/testing.ts';
+import { createDirectoryGrantProvider } from './directory-grant-provider.ts';
+import { createGrantService, type GrantService } from './grant-service.ts';
+
+const T0 = Date.parse('2030-03-01T08:00:00.000Z');
+const admin: Principal = { userId: 'id-admin', userName: 'admin', isAdmin: true, tokenId: 't-admin' };
+const alice: Principal = { userId: 'id-alice', userName: 'alice', isAdmin: false, tokenId: 't-alice' };
+const grantee = { cluster: 'local', user: 'alice' };
+
+describe('grants ledger', () => {
+  let db: SqlDatabase;
+  let cleanup: () => Promise<void>;
+  let base: string;
+  let source: string;
+  let now: number;
+  let grants: GrantService;
+  const clock = { now: () => new Date(now) };
+  const target = () => ({ kind: 'data' as const, source: { type: 'directory' as const, path: source } });
+
+  beforeEach(async () => {
+    ({ db, cleanup } = await createTestDatabase());
+    base = await mkdtemp(join(tmpdir(), 'archipel-grant-service-'));
+    source = join(base, 'source');
+    await mkdir(source);
+    await writeFile(join(source, 'data.txt'), 'shared');
+    now = T0;
+    grants = createGrantService({ db, providers: { directory: createDirectoryGrantProvider({ root: join(base, 'grants'), readOnlyView: 'copy' }) }, clock });
+  });
+  afterEach(async () => {
+    await cleanup();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('records a grant, lists it, and revokes it on request', async () => {
+    const { grant, access } = await grants.grant(admin, { target: target(), grantee, ttlSeconds: 3600 });
+    expect(grant).toMatchObject({
+      kind: 'data',
+      targetType: 'directory',
+      target: target(),
+      grantee,
+      createdBy: 'admin',
+      createdAt: new Date(T0),
+      expiresAt: new Date(T0 + 3_600_000),
+      revokedAt: null,
+      state: 'active',
+    });
+    if (access.type !== 'directory') throw new Error('unexpected access');
+    expect(await readFile(join(access.path, 'data.txt'), 'utf8')).toBe('shared');
+    expect((await grants.list(admin)).map((g) => g.id)).toEqual([grant.id]);
+
+    now += 60_000;
+    const revoked = await grants.revoke(admin, grant.id);
+    expect(revoked).toMatchObject({ state: 'revoked', revokedAt: new Date(T0 + 60_000) });
+    await expect(stat(access.path)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(join(source, 'data.txt'), 'utf8')).toBe('shared');
+    expect(await grants.revoke(admin, grant.id)).toMatchObject({ state: 'revoked', revokedAt: new Date(T0 + 60_000) });
+    expect(await grants.list(admin)).toEqual([]);
+    expect((await grants.list(admin, { state: 'all' })).map((g) => g.state)).toEqual(['revoked']);
+  });
+
+  it('revokes expired grants when swept, by the injected clock', async () => {
+    const short = await grants.grant(admin, { target: target(), grantee, ttlSeconds: 60 });
+    const long = await grants.grant(admin, { target: target(), grantee, ttlSeconds: 3600 });
+    now += 59_000;
+    expect(await grants.sweepExpired()).toBe(0);
+    now += 1_000;
+    expect((await grants.get(admin, short.grant.id)).state).toBe('expired');
+    expect(await grants.sweepExpired()).toBe(1);
+    expect(await grants.get(admin, short.grant.id)).toMatchObject({ state: 'revoked', revokedAt: new Date(T0 + 60_000) });
+    expect((await db.query<{ revoked_by: string }>('SELECT revoked_by FROM access_grants WHERE id = $1', [short.grant.id])).rows[0]!.revoked_by).toBe('expiry');
+    if (short.access.type === 'directory') await expect(stat(short.access.path)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await grants.get(admin, long.grant.id)).state).toBe('active');
+    expect(await grants.sweepExpired()).toBe(0);
+  });
+
+  it('is for cluster admins, validates every field at once, and forgets a grant its provider refused', async () => {
+    await expect(grants.grant(alice, { target: target(), grantee, ttlSeconds: 60 })).rejects.toBeInstanceOf(NotAllowedError);
+    await expect(grants.list(alice)).rejects.toBeInstanceOf(NotAllowedError);
+    const invalid = await grants
+      .grant(admin, { target: { kind: 'data', source: { type: 'postgresql', table: 'x; drop' } }, grantee: { cluster: '', user: 'Bad' }, ttlSeconds: 0 })
+      .catch((error: unknown) => error as InvalidInputError);
+    expect(invalid).toBeInstanceOf(InvalidInputError);
+    expect((invalid as InvalidInputError).issues.map((i) => i.path).sort()).toEqual(['grantee.cluster', 'grantee.user', 'target.source.table', 'ttlSeconds']);
+    await expect(
+      grants.grant(admin, { target: { kind: 'data', source: { type: 's3', bucket: 'bucket' } }, grantee, ttlSeconds: 60 }),
+    ).rejects.toBeInstanceOf(NotImplementedError);
+    await expect(
+      grants.grant(admin, { target: { kind: 'data', source: { type: 'directory', path: join(base, 'missing') } }, grantee, ttlSeconds: 60 }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    expect(await grants.list(admin, { state: 'all' })).toEqual([]);
+    await expect(grants.revoke(admin, '00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import {
+  InvalidInputError,
+  NotAllowedError,
+  NotFoundError,
+  NotImplementedError,
+  describeError,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Principal,
+  type SqlDatabase,
+  type Startable,
+} from '../../core/index.ts';
+import type { GrantAccess, GrantProvider, Grantee } from './grant-provider.ts';
+import { GrantTargetSchema, targetType, type GrantKind, type GrantTarget, type GrantTargetType } from './grant-target.ts';
+
+/** A cluster id (libp2p peer id, base58btc) or `local`. */
+const GRANTEE_CLUSTER = /^(local|[1-9A-HJ-NP-Za-km-z]{1,128})$/;
+const GRANTEE_USER = /^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/;
+const MAX_LIST = 1000;
+
+export interface GrantServiceOptions {
+  db: SqlDatabase;
+  /** The provider for each kind of target this cluster can grant; a missing one answers "not implemented". */
+  providers: Partial<Record<GrantTargetType, GrantProvider>>;
+  /** The longest grant (default 7 days, the longest a pre-signed S3 URL may live). */
+  maxTtlSeconds?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface GrantRequest {
+  target: GrantTarget;
+  grantee: Grantee;
+  ttlSeconds: number;
+  /** Storage grants on S3: the object names to presign PUT URLs for. */
+  uploads?: readonly string[];
+}
+
+export type GrantState = 'active' | 'expired' | 'revoked';
+
+export interface AccessGrant {
+  id: string;
+  kind: GrantKind;
+  targetType: GrantTargetType;
+  target: GrantTarget;
+  grantee: Grantee;
+  createdBy: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  /** At the time of reading. An expired grant is `expired` until the sweep revokes it. */
+  state: GrantState;
+}
+
+export interface GrantService {
+  /** Makes the grant and records it; the access (credentials, URLs) is returned once and never stored. */
+  grant(actor: Principal, request: GrantRequest, options?: { signal?: AbortSignal }): Promise<{ grant: AccessGrant; access: GrantAccess }>;
+  get(actor: Principal, id: string, options?: { signal?: AbortSignal }): Promise<AccessGrant>;
+  list(actor: Principal, options?: { state?: 'open' | 'all'; limit?: number; signal?: AbortSignal }): Promise<AccessGrant[]>;
+  /** Takes the access back and records it. Revoking twice is harmless. */
+  revoke(actor: Principal, id: string, options?: { signal?: AbortSignal }): Promise<AccessGrant>;
+  /** Revokes every grant past its expiry (by the injected clock); returns how many. */
+  sweepExpired(options?: { signal?: AbortSignal }): Promise<number>;
+}
+
+interface GrantRow {
+  id: string;
+  kind: GrantKind;
+  target_type: GrantTargetType;
+  target: GrantTarget | string;
+  grantee_cluster: string;
+  grantee_user: string;
+  created_by: string | null;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+const COLUMNS = 'id, kind, target_type, target, grantee_cluster, grantee_user, created_by, created_at, expires_at, revoked_at';
+
+/** Grants are for cluster administrators for now (ARCHITECTURE.md §6: providers hand out credentials). */
+function requireAdmin(actor: Principal): void {
+  if (!actor.isAdmin) throw new NotAllowedError('only cluster administrators may manage access grants');
+}
+
+/**
+ * The grants ledger: every grant a data or storage provider hands out, recorded before the provider makes
+ * it (so a crash in between leaves a row the sweep will revoke), revoked on request or once expired.
+ */
+export function createGrantService(options: GrantServiceOptions): GrantService {
+  const { db, providers } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const maxTtlSeconds = options.maxTtlSeconds ?? 7 * 24 * 3600;
+
+  const toGrant = (row: GrantRow, now = clock.now()): AccessGrant => ({
+    id: row.id,
+    kind: row.kind,
+    targetType: row.target_type,
+    target: typeof row.target === 'string' ? (JSON.parse(row.target) as GrantTarget) : row.target,
+    grantee: { cluster: row.grantee_cluster, user: row.grantee_user },
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    state: row.revoked_at ? 'revoked' : row.expires_at.getTime() <= now.getTime() ? 'expired' : 'active',
+  });
+
+  const providerFor = (type: GrantTargetType): GrantProvider => {
+    const provider = providers[type];
+    if (!provider) throw new NotImplementedError(`this cluster does not grant access to ${type} targets`);
+    return provider;
+  };
+
+  function parse(request: GrantRequest): { target: GrantTarget; expiresIn: number } {
+    const issues: { path: string; message: string }[] = [];
+    const target = GrantTargetSchema.safeParse(request.target);
+    if (!target.success) for (const issue of target.error.issues) issues.push({ path: ['target', ...issue.path].join('.'), message: issue.message });
+    if (typeof request.grantee?.cluster !== 'string' || !GRANTEE_CLUSTER.test(request.grantee.cluster)) {
+      issues.push({ path: 'grantee.cluster', message: 'must be "local" or a cluster id' });
+    }
+    if (typeof request.grantee?.user !== 'string' || !GRANTEE_USER.test(request.grantee.user)) {
+      issues.push({ path: 'grantee.user', message: 'must be a user name (lower-case letters, digits, ".", "_", "-")' });
+    }
+    const ttl = request.ttlSeconds;
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > maxTtlSeconds) {
+      issues.push({ path: 'ttlSeconds', message: `must be a whole number of seconds from 1 to ${maxTtlSeconds}` });
+    }
+    if (issues.length || !target.success) {
+      throw new InvalidInputError(`invalid grant: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    }
+    return { target: target.data, expiresIn: ttl };
+  }
+
+  async function revokeRow(row: GrantRow, by: string, signal: AbortSignal | undefined): Promise<AccessGrant> {
+    const grant = toGrant(row);
+    if (grant.revokedAt) return grant;
+    await providerFor(grant.targetType).revoke(grant.id, grant.target, { signal });
+    const { rows } = await db.query<GrantRow>(
+      `UPDATE access_grants SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+      [grant.id, clock.now(), by],
+      { signal },
+    );
+    logger.info('access grant revoked', { grant: grant.id, by });
+    return rows[0] ? toGrant(rows[0]) : get(grant.id, signal); // someone else recorded it first
+  }
+
+  async function get(id: string, signal?: AbortSignal): Promise<AccessGrant> {
+    const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE id = $1`, [id], { signal });
+    if (!rows[0]) throw new NotFoundError(`grant "${id}" not found`);
+    return toGrant(rows[0]);
+  }
+
+  return {
+    async grant(actor, request, grantOptions) {
+      requireAdmin(actor);
+      const signal = grantOptions?.signal;
+      const { target, expiresIn } = parse(request);
+      const provider = providerFor(targetType(target));
+      const now = clock.now();
+      const id = randomUUID();
+      const expiresAt = new Date(now.getTime() + expiresIn * 1000);
+      const { rows } = await db.query<GrantRow>(
+        `INSERT INTO access_grants (id, kind, target_type, target, grantee_cluster, grantee_user, created_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+        [id, target.kind, targetType(target), JSON.stringify(target), request.grantee.cluster, request.grantee.user, actor.userName, now, expiresAt],
+        { signal },
+      );
+      let access: GrantAccess;
+      try {
+        access = await provider.grant(id, target, { grantee: request.grantee, expiresAt, signal, uploads: request.uploads });
+      } catch (error) {
+        // Undo what the provider may have made in part, then forget the grant.
+        await provider.revoke(id, target).catch((cleanup: unknown) => logger.warn('cleanup of a failed grant failed', { grant: id, error: describeError(cleanup) }));
+        await db.query('DELETE FROM access_grants WHERE id = $1', [id]).catch(() => {});
+        throw error;
+      }
+      logger.info('access grant created', { grant: id, type: targetType(target), kind: target.kind, grantee: `${request.grantee.user}@${request.grantee.cluster}`, expiresAt: expiresAt.toISOString() });
+      return { grant: toGrant(rows[0]!, now), access };
+    },
+
+    async get(actor, id, getOptions) {
+      requireAdmin(actor);
+      return get(id, getOptions?.signal);
+    },
+
+    async list(actor, listOptions = {}) {
+      requireAdmin(actor);
+      const limit = Math.min(Math.max(1, Math.floor(listOptions.limit ?? MAX_LIST)), MAX_LIST);
+      const open = (listOptions.state ?? 'open') === 'open';
+      const { rows } = await db.query<GrantRow>(
+        `SELECT ${COLUMNS} FROM access_grants ${open ? 'WHERE revoked_at IS NULL' : ''} ORDER BY created_at DESC, id LIMIT $1`,
+        [limit],
+        { signal: listOptions.signal },
+      );
+      const now = clock.now();
+      return rows.map((row) => toGrant(row, now));
+    },
+
+    async revoke(actor, id, revokeOptions) {
+      requireAdmin(actor);
+      const signal = revokeOptions?.signal;
+      const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE id = $1`, [id], { signal });
+      if (!rows[0]) throw new NotFoundError(`grant "${id}" not found`);
+      return revokeRow(rows[0], `user:${actor.userName}`, signal);
+    },
+
+    async sweepExpired(sweepOptions) {
+      const signal = sweepOptions?.signal;
+      const { rows } = await db.query<GrantRow>(
+        `SELECT ${COLUMNS} FROM access_grants WHERE revoked_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+        [clock.now(), MAX_LIST],
+        { signal },
+      );
+      let revoked = 0;
+      for (const row of rows) {
+        try {
+          await revokeRow(row, 'expiry', signal);
+          revoked++;
+        } catch (error) {
+          // Left for the next sweep; one broken backend must not keep the others' grants alive.
+          logger.warn('cannot revoke an expired grant', { grant: row.id, error: describeError(error) });
+        }
+      }
+      return revoked;
+    },
+  };
+}
+
+/** Sweeps expired grants every `intervalMs` (default one minute) between `start` and `stop`. */
+export function createGrantSweeper(options: { grants: GrantService; intervalMs?: number; logger?: Logger }): Startable {
+  const logger = options.logger ?? silentLogger;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let running: Promise<unknown> | undefined;
+  const sweep = () => {
+    running ??= options.grants
+      .sweepExpired()
+      .catch((error: unknown) => logger.warn('grant sweep failed', { error: describeError(error) }))
+      .finally(() => (running = undefined));
+  };
+  return {
+    async start() {
+      sweep();
+      timer = setInterval(sweep, options.intervalMs ?? 60_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Principal } from '../../core/index.ts';
+import { createRouter, errorResponses, jsonBody, jsonResponse, type AppEnv } from '../../platform/http/index.ts';
+import type { AccessGrant, GrantService } from '../access/grant-service.ts';
+import { GrantAccessSchema, GrantIdParam, GrantSchema, ListGrantsQuery, NewGrantSchema } from './grant-schemas.ts';
+
+export interface GrantRoutesDeps {
+  grants: GrantService;
+}
+
+const secured = [{ bearer: [] }];
+const tags = ['providers'];
+
+const principalOf = (c: Context<AppEnv>): Principal => c.get('principal');
+const grantJson = (g: AccessGrant) => ({
+  id: g.id,
+  kind: g.kind,
+  targetType: g.targetType,
+  target: g.target as unknown as Record<string, unknown>,
+  grantee: g.grantee,
+  createdBy: g.createdBy,
+  createdAt: g.createdAt.toISOString(),
+  expiresAt: g.expiresAt.toISOString(),
+  revokedAt: g.revokedAt ? g.revokedAt.toISOString() : null,
+  state: g.state,
+});
+
+/** The access grants API under `/api/v1/providers/grants` (cluster administrators only, for now). */
+export function createGrantRoutes({ grants }: GrantRoutesDeps) {
+  const router = createRouter();
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/providers/grants',
+      tags,
+      summary: 'Grant a cluster user read access to a data source or write access to a storage target, until ttlSeconds from now',
+      security: secured,
+      request: { body: jsonBody(NewGrantSchema) },
+      responses: {
+        201: jsonResponse(z.object({ grant: GrantSchema, access: GrantAccessSchema }), 'The grant, and the access to hand over (shown once)'),
+        ...errorResponses(400, 401, 403, 404, 413, 501, 503),
+      },
+    }),
+    async (c) => {
+      const { grant, access } = await grants.grant(principalOf(c), c.req.valid('json'), { signal: c.req.raw.signal });
+      return c.json({ grant: grantJson(grant), access }, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/providers/grants',
+      tags,
+      summary: 'Access grants, newest first (without their credentials)',
+      security: secured,
+      request: { query: ListGrantsQuery },
+      responses: { 200: jsonResponse(z.object({ items: z.array(GrantSchema) }), 'Grants'), ...errorResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      const items = await grants.list(principalOf(c), { ...c.req.valid('query'), signal: c.req.raw.signal });
+      return c.json({ items: items.map(grantJson) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/providers/grants/{id}',
+      tags,
+      summary: 'Revoke a grant now; revoking twice is harmless',
+      security: secured,
+      request: { params: GrantIdParam },
+      responses: { 204: { description: 'Revoked (or revoked already)' }, ...errorResponses(400, 401, 403, 404, 503) },
+    }),
+    async (c) => {
+      await grants.revoke(principalOf(c), c.req.valid('param').id, { signal: c.req.raw.signal });
+      return c.body(null, 204);
+    },
+  );
+
+  return router;
+}
