@@ -2,9 +2,19 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../frontend-backend/index.ts';
 import { createDiscoveryAgent } from '../discovery/index.ts';
-import { createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
+import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
-import { createComputeLedger, createMachineCapacitySource, createProviderRoutes } from '../providers/index.ts';
+import {
+  createComputeLedger,
+  createDirectoryGrantProvider,
+  createGrantRoutes,
+  createGrantService,
+  createGrantSweeper,
+  createMachineCapacitySource,
+  createPostgresGrantProvider,
+  createProviderRoutes,
+  createS3GrantProvider,
+} from '../providers/index.ts';
 import type { Logger, ObjectStore, ResourceStore, SqlDatabase } from '../core/index.ts';
 import { API_PREFIX, createHttpApp, serveHttp } from '../platform/http/index.ts';
 import { createDirectoryObjectStore, createS3ObjectStore } from '../platform/object-store/index.ts';
@@ -92,6 +102,33 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     // This machine's cores and memory, offered for reservations (a Kubernetes source comes with cluster mode).
     const compute = createComputeLedger({ db, capacity: createMachineCapacitySource(), logger: logger.child({ component: 'providers' }) });
 
+    // Access grants to shared data and storage: directories always; PostgreSQL and S3 when the node
+    // has them. Expired grants are revoked by a periodic sweep.
+    const grantsLogger = logger.child({ component: 'grants' });
+    const s3 = config.objectStore.s3;
+    const s3Grants = s3
+      ? createS3GrantProvider({
+          region: s3.region,
+          forcePathStyle: s3.forcePathStyle,
+          ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+          ...(s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : {}),
+          logger: grantsLogger,
+        })
+      : undefined;
+    if (s3Grants) undo.push(() => s3Grants.close());
+    const grants = createGrantService({
+      db,
+      providers: {
+        directory: createDirectoryGrantProvider({ root: path.join(config.dataDir, 'grants'), logger: grantsLogger }),
+        ...(config.database.url ? { postgresql: createPostgresGrantProvider({ adminUrl: config.database.url, logger: grantsLogger }) } : {}),
+        ...(s3Grants ? { s3: s3Grants } : {}),
+      },
+      logger: grantsLogger,
+    });
+    const grantSweeper = createGrantSweeper({ grants, logger: grantsLogger });
+    await grantSweeper.start();
+    undo.push(() => grantSweeper.stop());
+
     // The agent is built now (no I/O) for the routes, and started once the API URL it announces is known.
     const api: { url?: string } = {};
     const discovery = createDiscoveryAgent({
@@ -118,6 +155,9 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       users: identity,
       logger: logger.child({ component: 'catalog' }),
     });
+    // Federated search: answers peered clusters on /archipel/catalog/1.0.0 (once discovery has started)
+    // and asks them on behalf of this cluster's users.
+    const catalogFederation = createCatalogFederation({ catalog, network: discovery, logger: logger.child({ component: 'catalog-federation' }) });
 
     const app = createHttpApp({
       logger: logger.child({ component: 'http' }),
@@ -126,8 +166,13 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       routers: [
         createIdentityRoutes(identity),
         createDiscoveryRoutes({ discovery }),
-        createCatalogRoutes({ catalog, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
+        createCatalogRoutes({
+          catalog,
+          memberProjectNames: (userId) => identity.memberProjectNames(userId),
+          federatedSearch: catalogFederation,
+        }),
         createProviderRoutes({ compute }),
+        createGrantRoutes({ grants }),
       ],
       publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
       maxBodyBytes: config.http.maxBodyBytes,
@@ -140,6 +185,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
 
     await discovery.start();
     undo.push(() => discovery.stop());
+    await catalogFederation.serve();
     const { clusterId, multiaddrs } = discovery.identity();
     const swarm = discovery.swarm();
 
