@@ -5,6 +5,7 @@ import { createDiscoveryAgent } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
 import {
+  createComputeFederation,
   createComputeLedger,
   createDirectoryGrantProvider,
   createGrantRoutes,
@@ -13,6 +14,7 @@ import {
   createMachineCapacitySource,
   createPostgresGrantProvider,
   createProviderRoutes,
+  createRemoteComputeRoutes,
   createS3GrantProvider,
 } from '../providers/index.ts';
 import type { Logger, ObjectStore, ResourceStore, SqlDatabase } from '../core/index.ts';
@@ -159,6 +161,14 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     // and asks them on behalf of this cluster's users.
     const catalogFederation = createCatalogFederation({ catalog, network: discovery, logger: logger.child({ component: 'catalog-federation' }) });
 
+    // Compute between peered clusters: answers their reservations on /archipel/compute/1.0.0 (with this
+    // ledger, its capacity and its per-peer quota) and reserves on them for this cluster's users.
+    const computeFederation = createComputeFederation({
+      ledger: compute,
+      network: discovery,
+      logger: logger.child({ component: 'compute-federation' }),
+    });
+
     const app = createHttpApp({
       logger: logger.child({ component: 'http' }),
       authenticate: (token) => identity.authenticate(token),
@@ -172,6 +182,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
           federatedSearch: catalogFederation,
         }),
         createProviderRoutes({ compute }),
+        createRemoteComputeRoutes({ remote: computeFederation }),
         createGrantRoutes({ grants }),
       ],
       publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
@@ -186,6 +197,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     await discovery.start();
     undo.push(() => discovery.stop());
     await catalogFederation.serve();
+    await computeFederation.serve();
     const { clusterId, multiaddrs } = discovery.identity();
     const swarm = discovery.swarm();
 

@@ -1,7 +1,7 @@
 // Providers: what this cluster offers to its users and its peers. The compute provider (its capacity,
 // from a `CapacitySource`, and the reservation ledger) and the access grants of data and storage
 // providers (a PostgreSQL role on a view, pre-signed S3 URLs, directories), with their REST routes
-// under `/api/v1/providers`.
+// under `/api/v1/providers`; and compute reservations between peered clusters on `/archipel/compute/1.0.0`.
 export {
   createMachineCapacitySource,
   createStaticCapacitySource,
@@ -24,6 +24,15 @@ export {
   type ReservationState,
 } from './compute/compute-ledger.ts';
 export { createProviderRoutes, type ProviderRoutesDeps } from './http/provider-routes.ts';
+export {
+  createComputeFederation,
+  type ComputeFederation,
+  type ComputeFederationNetwork,
+  type ComputeFederationOptions,
+} from './federation/compute-federation.ts';
+export { COMPUTE_PROTOCOL } from './federation/compute-protocol.ts';
+export { type RemoteCompute, type RemoteReservationRequest } from './federation/remote-compute.ts';
+export { createRemoteComputeRoutes, type RemoteComputeRoutesDeps } from './http/remote-compute-routes.ts';
 export type {
   DatabaseRoleAccess,
   DirectoryAccess,

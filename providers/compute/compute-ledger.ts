@@ -36,7 +36,13 @@ export const LOCAL_REQUESTER = 'local';
 export const CLUSTER_ID_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/;
 
 /** Who acts on the ledger: a user of this cluster (through the API) or a peered cluster (through the protocol). */
-export type ComputeActor = { kind: 'user'; principal: Principal } | { kind: 'peer'; clusterId: string };
+export type ComputeActor =
+  | { kind: 'user'; principal: Principal }
+  /**
+   * A peered cluster, acting for one of its users when `userName` is given: the reservation records that
+   * user, and only reservations of that user (of that cluster) are visible to it.
+   */
+  | { kind: 'peer'; clusterId: string; userName?: string };
 
 /** The most any one peer may hold at once; a resource left out is not limited beyond the capacity. */
 export type ComputeQuota = Partial<ComputeResources>;
@@ -82,7 +88,7 @@ export interface ComputeReservation extends ComputeResources {
   id: string;
   providerId: string;
   requester: string;
-  /** The local user who made it; null when a peer made it. */
+  /** The user who made it: a local user, or the peer's user it acted for (null if the peer named none). */
   userName: string | null;
   start: Date;
   end: Date;
@@ -208,7 +214,10 @@ export function createComputeLedger(options: ComputeLedgerOptions): ComputeLedge
 
   /** A SQL condition (on `$n`) selecting what the actor may see, and its parameter. */
   const visibleTo = (actor: ComputeActor, n: number): { sql: string; params: unknown[] } => {
-    if (actor.kind === 'peer') return { sql: `requester = $${n}`, params: [actor.clusterId] };
+    if (actor.kind === 'peer') {
+      if (actor.userName === undefined) return { sql: `requester = $${n}`, params: [actor.clusterId] };
+      return { sql: `requester = $${n} AND user_id IS NULL AND user_name = $${n + 1}`, params: [actor.clusterId, actor.userName] };
+    }
     if (actor.principal.isAdmin) return { sql: 'TRUE', params: [] };
     return { sql: `user_id = $${n}`, params: [actor.principal.userId] };
   };
@@ -366,7 +375,7 @@ export function createComputeLedger(options: ComputeLedgerOptions): ComputeLedge
         providerId,
         requester,
         user?.userId ?? null,
-        user?.userName ?? null,
+        user?.userName ?? (actor.kind === 'peer' ? (actor.userName ?? null) : null),
         request.units.millicores,
         request.units.memoryMiB,
         request.units.gpus,

@@ -18,8 +18,9 @@ const secured = [{ bearer: [] }];
 const tags = ['providers'];
 
 const actorOf = (c: Context<AppEnv>): ComputeActor => ({ kind: 'user', principal: c.get('principal') });
-const statusJson = (s: ComputeStatus) => ({ ...s, at: s.at.toISOString() });
-const reservationJson = (r: ComputeReservation) => ({
+/** The HTTP shapes of a status and a reservation (shared with the remote compute routes). */
+export const statusJson = (s: ComputeStatus) => ({ ...s, at: s.at.toISOString() });
+export const reservationJson = (r: ComputeReservation) => ({
   id: r.id,
   providerId: r.providerId,
   requester: r.requester,

@@ -37,7 +37,10 @@ export const ReservationSchema = z
     id: z.string(),
     providerId: z.string(),
     requester: z.string(),
-    user: z.string().nullable().openapi({ description: 'The local user who made it; null when a peer made it' }),
+    user: z
+      .string()
+      .nullable()
+      .openapi({ description: "The user who made it: a local user, or (requester a peer) that cluster's user; null if none was named" }),
     cores: z.number(),
     memoryMiB: z.number(),
     gpus: z.number(),
@@ -73,3 +76,16 @@ export const ListReservationsQuery = z.object({
   requester: Requester.optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
+
+export const NewRemoteReservationSchema = NewReservationSchema.omit({ requester: true }).openapi('NewRemoteComputeReservation');
+
+export const RemoteClusterParam = z.object({
+  clusterId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[1-9A-HJ-NP-Za-km-z]+$/, { message: 'must be a cluster id (a base58 libp2p peer id)' })
+    .openapi({ param: { name: 'clusterId', in: 'path' }, description: 'A peered cluster' }),
+});
+
+export const RemoteReservationParams = RemoteClusterParam.extend(ReservationIdParam.shape);

@@ -1,0 +1,75 @@
+import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
+import { exchangeJson, serveJson, type DiscoveryAgent } from '../../discovery/index.ts';
+import type { ComputeLedger } from '../compute/compute-ledger.ts';
+import { COMPUTE_PROTOCOL, DEFAULT_MAX_SKEW_MS, MAX_COMPUTE_MESSAGE_BYTES, MAX_COMPUTE_TIMEOUT_MS } from './compute-protocol.ts';
+import { createComputeResponder } from './compute-responder.ts';
+import { createRemoteCompute, type RemoteCompute } from './remote-compute.ts';
+
+/** What the compute federation needs from the discovery agent: peering, peered-only streams, the cluster key. */
+export type ComputeFederationNetwork = Pick<DiscoveryAgent, 'clusterId' | 'isPeered' | 'handlePeered' | 'openPeeredStream' | 'sign'>;
+
+export interface ComputeFederationOptions {
+  ledger: Pick<ComputeLedger, 'reserve' | 'release' | 'status'>;
+  network: ComputeFederationNetwork;
+  /** How long a request to a peer may wait for its answer (default 5,000 ms). */
+  timeoutMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface ComputeFederation extends RemoteCompute {
+  /** Serves `/archipel/compute/1.0.0` to peered clusters; call once the discovery agent has started. */
+  serve(): Promise<void>;
+}
+
+/** Longest an incoming exchange may take: the longest deadline a requester may set, and the clock skew allowed. */
+const SERVE_TIMEOUT_MS = MAX_COMPUTE_TIMEOUT_MS + DEFAULT_MAX_SKEW_MS;
+
+/**
+ * This cluster's compute provider over the federation's network: answers peered clusters' reservations
+ * on `/archipel/compute/1.0.0` (other clusters' streams are reset by discovery's peered-only guard before
+ * anything is read), and reserves on peered clusters for this cluster's users.
+ */
+export function createComputeFederation(options: ComputeFederationOptions): ComputeFederation {
+  const { ledger, network } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+
+  const responder = createComputeResponder({
+    ledger,
+    clusterId: () => network.clusterId(),
+    isPeered: (clusterId) => network.isPeered(clusterId),
+    clock,
+    logger,
+  });
+
+  const remote = createRemoteCompute({
+    clusterId: () => network.clusterId(),
+    isPeered: (clusterId) => network.isPeered(clusterId),
+    async ask(clusterId, request, signal) {
+      const stream = await network.openPeeredStream(clusterId, COMPUTE_PROTOCOL, { signal });
+      return exchangeJson(stream, request, { maxBytes: MAX_COMPUTE_MESSAGE_BYTES, signal });
+    },
+    sign: (domain, fields) => network.sign(domain, fields),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    clock,
+    logger,
+  });
+
+  return {
+    reserve: (principal, clusterId, request, callOptions) => remote.reserve(principal, clusterId, request, callOptions),
+    release: (principal, clusterId, id, callOptions) => remote.release(principal, clusterId, id, callOptions),
+    status: (principal, clusterId, callOptions) => remote.status(principal, clusterId, callOptions),
+    async serve() {
+      await network.handlePeered(COMPUTE_PROTOCOL, async (stream, connection) => {
+        const from = connection.remotePeer.toString();
+        const signal = AbortSignal.timeout(SERVE_TIMEOUT_MS);
+        try {
+          await serveJson(stream, (request) => responder.answer(request, from, signal), { maxBytes: MAX_COMPUTE_MESSAGE_BYTES, signal });
+        } catch (error) {
+          logger.debug('compute exchange from peer failed', { clusterId: from, error: describeError(error) });
+        }
+      });
+    },
+  };
+}

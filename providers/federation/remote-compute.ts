@@ -1,0 +1,199 @@
+import {
+  ConflictError,
+  InvalidInputError,
+  NotAllowedError,
+  NotFoundError,
+  UnavailableError,
+  isArchipelError,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Principal,
+} from '../../core/index.ts';
+import type { ComputeReservation, ComputeStatus } from '../compute/compute-ledger.ts';
+import type { ComputeResources } from '../compute/compute-resources.ts';
+import {
+  ComputeReplySchema,
+  DEFAULT_COMPUTE_TIMEOUT_MS,
+  MAX_COMPUTE_TIMEOUT_MS,
+  fromWireReservation,
+  fromWireStatus,
+  signComputeRequest,
+  type ComputeReply,
+  type ComputeRequest,
+  type UnsignedComputeRequest,
+} from './compute-protocol.ts';
+
+/** What a user asks of a peered cluster's compute provider. */
+export interface RemoteReservationRequest extends Partial<ComputeResources> {
+  start?: Date;
+  end?: Date;
+  durationSeconds?: number;
+}
+
+/** What the remote compute client needs to reach the peers; the compute federation provides it over libp2p. */
+export interface RemoteComputeDeps {
+  /** This cluster's id. */
+  clusterId(): string;
+  /** Whether a cluster is peered with this one now. */
+  isPeered(clusterId: string): boolean;
+  /** Sends one request to a peered cluster and returns its reply (unchecked). */
+  ask(clusterId: string, request: ComputeRequest, signal: AbortSignal): Promise<unknown>;
+  /** Signs with this cluster's key. */
+  sign(domain: string, fields: readonly unknown[]): Promise<string>;
+  /** How long to wait for the owner (1-30,000 ms, default 5,000). */
+  timeoutMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface RemoteCallOptions {
+  signal?: AbortSignal;
+}
+
+/** Compute reservations on a peered cluster, made for one of this cluster's users. */
+export interface RemoteCompute {
+  /** Reserves on `clusterId`; its ledger decides (capacity, and its quota for this cluster). */
+  reserve(principal: Principal, clusterId: string, request: RemoteReservationRequest, options?: RemoteCallOptions): Promise<ComputeReservation>;
+  /** Releases one of the user's reservations on `clusterId` (not found if it is someone else's). */
+  release(principal: Principal, clusterId: string, reservationId: string, options?: RemoteCallOptions): Promise<ComputeReservation>;
+  /** `clusterId`'s capacity, what is in use and free now, and its quota per peer. */
+  status(principal: Principal, clusterId: string, options?: RemoteCallOptions): Promise<ComputeStatus>;
+}
+
+/** Resolves with `work`, or rejects once `signal` aborts even if `work` never notices it. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** The error a peer's refusal becomes here: the same kind, with the peer's message. */
+function refusal(clusterId: string, code: string, message: string): Error {
+  const options = { details: { clusterId } };
+  switch (code) {
+    case 'conflict':
+      return new ConflictError(message, options);
+    case 'not-found':
+      return new NotFoundError(message, options);
+    case 'invalid-input':
+      return new InvalidInputError(message, [], options);
+    case 'not-allowed':
+      return new NotAllowedError(`cluster ${clusterId} refused: ${message}`, options);
+    default:
+      return new UnavailableError(`cluster ${clusterId} could not answer: ${message}`, options);
+  }
+}
+
+/**
+ * The requesting side of `/archipel/compute/1.0.0`: signs a request for the calling user, sends it to a
+ * peered cluster, and waits at most until the deadline. A cluster that is not peered answers "not found"
+ * (nothing is sent); no answer in time, or an unbelievable one, is `unavailable`; the owner's refusals
+ * come back as errors of the same kind (a reservation that does not fit is a conflict, with the owner's
+ * message naming what is short).
+ */
+export function createRemoteCompute(deps: RemoteComputeDeps): RemoteCompute {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? silentLogger;
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_COMPUTE_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_COMPUTE_TIMEOUT_MS) {
+    throw new InvalidInputError(`invalid timeoutMs: must be an integer from 1 to ${MAX_COMPUTE_TIMEOUT_MS}`, [
+      { path: 'timeoutMs', message: `must be an integer from 1 to ${MAX_COMPUTE_TIMEOUT_MS}` },
+    ]);
+  }
+
+  async function call(
+    principal: Principal,
+    clusterId: string,
+    fields: Pick<UnsignedComputeRequest, 'op'> & Partial<UnsignedComputeRequest>,
+    signal: AbortSignal | undefined,
+  ): Promise<Exclude<ComputeReply, { error: unknown }>> {
+    const self = deps.clusterId();
+    if (clusterId === self || !deps.isPeered(clusterId)) throw new NotFoundError(`cluster ${clusterId} is not peered with this one`);
+    const timer = AbortSignal.timeout(timeoutMs);
+    const deadline = signal ? AbortSignal.any([signal, timer]) : timer;
+    const request = await signComputeRequest(deps.sign, {
+      cores: 0,
+      memoryMiB: 0,
+      gpus: 0,
+      ...fields,
+      from: self,
+      to: clusterId,
+      user: principal.userName,
+      deadline: clock.now().getTime() + timeoutMs,
+    });
+    let raw: unknown;
+    try {
+      raw = await raceAbort(deps.ask(clusterId, request, deadline), deadline);
+    } catch (error) {
+      if (timer.aborted) throw new UnavailableError(`cluster ${clusterId} did not answer within ${timeoutMs} ms`, { cause: error, details: { clusterId } });
+      if (signal?.aborted) throw error;
+      // Peered a moment ago, not any more.
+      if (isArchipelError(error) && error.kind === 'not-allowed') throw new NotFoundError(`cluster ${clusterId} is not peered with this one`, { cause: error });
+      throw new UnavailableError(`cannot reach cluster ${clusterId}`, { cause: error, details: { clusterId } });
+    }
+    const reply = ComputeReplySchema.safeParse(raw);
+    if (!reply.success) throw new UnavailableError(`cluster ${clusterId} sent a reply that is not a compute reply`, { details: { clusterId } });
+    if ('error' in reply.data) {
+      logger.debug('compute request refused by a peer', { clusterId, op: fields.op, code: reply.data.error.code });
+      throw refusal(clusterId, reply.data.error.code, reply.data.error.message);
+    }
+    return reply.data;
+  }
+
+  /** A reservation is believed only if it is held for this cluster. */
+  function reservationOf(clusterId: string, reply: Exclude<ComputeReply, { error: unknown }>): ComputeReservation {
+    if (!('reservation' in reply) || reply.reservation.requester !== deps.clusterId()) {
+      throw new UnavailableError(`cluster ${clusterId} sent a reply that is not a reservation of this cluster`, { details: { clusterId } });
+    }
+    return fromWireReservation(reply.reservation);
+  }
+
+  const millis = (value: Date | undefined, path: string) => {
+    if (value === undefined) return undefined;
+    if (!(value instanceof Date) || !Number.isFinite(value.getTime()) || value.getTime() < 0) {
+      throw new InvalidInputError(`invalid reservation: ${path}: must be a valid time`, [{ path, message: 'must be a valid time' }]);
+    }
+    return value.getTime();
+  };
+
+  return {
+    async reserve(principal, clusterId, request, options = {}) {
+      const start = millis(request.start, 'start');
+      const end = millis(request.end, 'end');
+      const reply = await call(
+        principal,
+        clusterId,
+        {
+          op: 'reserve',
+          cores: request.cores ?? 0,
+          memoryMiB: request.memoryMiB ?? 0,
+          gpus: request.gpus ?? 0,
+          ...(start !== undefined ? { start } : {}),
+          ...(end !== undefined ? { end } : {}),
+          ...(request.durationSeconds !== undefined ? { durationSeconds: request.durationSeconds } : {}),
+        },
+        options.signal,
+      );
+      const reservation = reservationOf(clusterId, reply);
+      logger.info('compute reserved on a peer', { clusterId, reservation: reservation.id, user: principal.userName });
+      return reservation;
+    },
+
+    async release(principal, clusterId, reservationId, options = {}) {
+      const reservation = reservationOf(clusterId, await call(principal, clusterId, { op: 'release', reservationId }, options.signal));
+      logger.info('compute released on a peer', { clusterId, reservation: reservation.id, user: principal.userName });
+      return reservation;
+    },
+
+    async status(principal, clusterId, options = {}) {
+      const reply = await call(principal, clusterId, { op: 'status' }, options.signal);
+      if (!('status' in reply)) throw new UnavailableError(`cluster ${clusterId} sent a reply that is not a compute status`, { details: { clusterId } });
+      return fromWireStatus(reply.status);
+    },
+  };
+}
