@@ -12,7 +12,8 @@ import { json } from './support/json.ts';
  * Federated catalog search as users see it: three `archipel up` nodes in separate processes on 127.0.0.1,
  * alpha and bravo peered, charlie in the same swarm but not peered with anyone. Each owner decides what
  * leaves it: private never, restricted only for a caller acting for an allowed project, and only to peered
- * clusters; a peer that is down makes the search partial, naming it.
+ * clusters; a peer that is down makes the search partial, naming it. Compute reservations between the
+ * same clusters take the same path: a peered cluster's user reserves, lists and releases on the owner.
  */
 const root = mkdtempSync(path.join(tmpdir(), 'archipel-catalog-federation-'));
 const running: ArchipelProcess[] = [];
@@ -43,7 +44,7 @@ const caller =
       headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
-    return { status: response.status, body: await json(response) };
+    return { status: response.status, body: response.status === 204 ? null : await json(response) };
   };
 
 async function startNode(name: string, swarmKey: string, extra: string[] = []): Promise<Node> {
@@ -185,6 +186,25 @@ describe('federated catalog search across three archipel nodes', () => {
     expect(await gets(cid)).toEqual({ 'Reef public': 404, 'Reef private': 404, 'Reef restricted': 404 });
     // And charlie's entries never reach alpha or bravo.
     expect(await federated(anna)).not.toContain('Reef of charlie @C');
+
+    // Compute over /archipel/compute/1.0.0: bravo's user reserves on alpha, in alpha's ledger as bravo's
+    // cluster for bea; nobody else of bravo sees or releases it; unpeered charlie reaches nothing.
+    const remoteA = `/providers/compute/remote/${a.clusterId}`;
+    const capacity = ok(await bea('GET', remoteA)).capacity as { cores: number };
+    expect(capacity).toEqual(ok(await anna('GET', '/providers/compute')).capacity);
+    const held = ok(await bea('POST', `${remoteA}/reservations`, { cores: 0.5, memoryMiB: 64, durationSeconds: 600 }), 201);
+    expect(held).toMatchObject({ requester: b.clusterId, user: 'bea', cores: 0.5, memoryMiB: 64, state: 'active' });
+    const atAlpha = ok(await a.call('GET', `/providers/compute/reservations?requester=${b.clusterId}`)).items;
+    expect(atAlpha).toEqual([expect.objectContaining({ id: held.id, requester: b.clusterId, user: 'bea' })]);
+    expect(ok(await bea('GET', `${remoteA}/reservations`)).items.map((r: { id: string }) => r.id)).toEqual([held.id]);
+    expect(ok(await ben('GET', `${remoteA}/reservations`)).items).toEqual([]);
+    expect((await ben('DELETE', `${remoteA}/reservations/${held.id}`)).status).toBe(404);
+    const tooMuch = await bea('POST', `${remoteA}/reservations`, { cores: capacity.cores + 1, durationSeconds: 60 });
+    expect(tooMuch.status, JSON.stringify(tooMuch.body)).toBe(409);
+    expect((await cid('POST', `/providers/compute/remote/${a.clusterId}/reservations`, { cores: 0.5, durationSeconds: 60 })).status).toBe(404);
+    expect((await bea('GET', `/providers/compute/remote/${c.clusterId}`)).status).toBe(404);
+    ok(await bea('DELETE', `${remoteA}/reservations/${held.id}`), 204);
+    expect(ok(await a.call('GET', `/providers/compute/reservations/${held.id}`))).toMatchObject({ state: 'released' });
 
     // Bravo goes down: alpha's federated search still answers with its own entries, partial, naming bravo.
     expect(await b.process.stop('SIGTERM')).toBe(0);

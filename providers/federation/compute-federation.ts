@@ -9,7 +9,7 @@ import { createRemoteCompute, type RemoteCompute } from './remote-compute.ts';
 export type ComputeFederationNetwork = Pick<DiscoveryAgent, 'clusterId' | 'isPeered' | 'handlePeered' | 'openPeeredStream' | 'sign'>;
 
 export interface ComputeFederationOptions {
-  ledger: Pick<ComputeLedger, 'reserve' | 'release' | 'status'>;
+  ledger: Pick<ComputeLedger, 'reserve' | 'release' | 'get' | 'list' | 'status'>;
   network: ComputeFederationNetwork;
   /** How long a request to a peer may wait for its answer (default 5,000 ms). */
   timeoutMs?: number;
@@ -59,6 +59,8 @@ export function createComputeFederation(options: ComputeFederationOptions): Comp
   return {
     reserve: (principal, clusterId, request, callOptions) => remote.reserve(principal, clusterId, request, callOptions),
     release: (principal, clusterId, id, callOptions) => remote.release(principal, clusterId, id, callOptions),
+    get: (principal, clusterId, id, callOptions) => remote.get(principal, clusterId, id, callOptions),
+    list: (principal, clusterId, listOptions) => remote.list(principal, clusterId, listOptions),
     status: (principal, clusterId, callOptions) => remote.status(principal, clusterId, callOptions),
     async serve() {
       await network.handlePeered(COMPUTE_PROTOCOL, async (stream, connection) => {

@@ -6,16 +6,19 @@ import type { ComputeReservation, ComputeStatus } from '../compute/compute-ledge
 /**
  * `/archipel/compute/1.0.0`: compute reservations between peered clusters. One length-prefixed JSON
  * message each way: a request signed by the requesting cluster's key, naming the operation (`reserve`,
- * `release`, `status`), the user of the requesting cluster it is for, the resources and window, and a
- * deadline; the answer is the reservation, the provider's status, or a typed error. The owner applies
+ * `release`, `get`, `list`, `status`), the user of the requesting cluster it is for, the resources and window, and a
+ * deadline; the answer is the reservation (or the user's reservations), the provider's status, or a typed
+ * error. The owner applies
  * its own ledger, capacity and per-peer quota, with the requesting cluster as the requester.
  */
 export const COMPUTE_PROTOCOL = '/archipel/compute/1.0.0';
 /** The signature domain: a compute request's signature can pass as nothing else. */
 export const COMPUTE_REQUEST_DOMAIN = 'archipel-compute-request/1';
 
-/** Largest message either way (a reservation or a status is a few hundred bytes). */
-export const MAX_COMPUTE_MESSAGE_BYTES = 64 * 1024;
+/** Largest message either way: a list of the most reservations a `list` returns, at about 400 bytes each. */
+export const MAX_COMPUTE_MESSAGE_BYTES = 512 * 1024;
+/** The most reservations one `list` returns. */
+export const MAX_REMOTE_LIST = 500;
 /** Longest a requester may wait for the owner. */
 export const MAX_COMPUTE_TIMEOUT_MS = 30_000;
 export const DEFAULT_COMPUTE_TIMEOUT_MS = 5_000;
@@ -26,7 +29,7 @@ const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+
 const Amount = z.number().nonnegative().max(1e9);
 const Millis = z.number().int().nonnegative();
 
-export const ComputeOpSchema = z.enum(['reserve', 'release', 'status']);
+export const ComputeOpSchema = z.enum(['reserve', 'release', 'get', 'list', 'status']);
 export type ComputeOp = z.infer<typeof ComputeOpSchema>;
 
 export const ComputeRequestSchema = z.strictObject({
@@ -43,8 +46,11 @@ export const ComputeRequestSchema = z.strictObject({
   start: Millis.optional(),
   end: Millis.optional(),
   durationSeconds: z.number().positive().max(1e9).optional(),
-  /** The reservation to release (`release` only). */
+  /** The reservation to release or read (`release` and `get`). */
   reservationId: z.string().uuid().optional(),
+  /** Which of the user's reservations to list (`list` only): `current` (default) or `all`, and how many. */
+  state: z.enum(['current', 'all']).optional(),
+  limit: z.number().int().min(1).max(MAX_REMOTE_LIST).optional(),
   /** Milliseconds since the epoch, on the requester's clock: no answer is useful after it. */
   deadline: Millis,
   signature: z.string().min(1).max(4096),
@@ -64,6 +70,8 @@ const fieldsOf = (r: UnsignedComputeRequest) => [
   r.end ?? null,
   r.durationSeconds ?? null,
   r.reservationId ?? null,
+  r.state ?? null,
+  r.limit ?? null,
   r.deadline,
 ];
 
@@ -73,7 +81,7 @@ export async function signComputeRequest(
   request: UnsignedComputeRequest,
 ): Promise<ComputeRequest> {
   const unsigned: UnsignedComputeRequest = { ...request };
-  for (const key of ['start', 'end', 'durationSeconds', 'reservationId'] as const) if (unsigned[key] === undefined) delete unsigned[key];
+  for (const key of ['start', 'end', 'durationSeconds', 'reservationId', 'state', 'limit'] as const) if (unsigned[key] === undefined) delete unsigned[key];
   return { ...unsigned, signature: await sign(COMPUTE_REQUEST_DOMAIN, fieldsOf(unsigned)) };
 }
 
@@ -91,13 +99,13 @@ export type ComputeRequestVerdict = { ok: true; request: ComputeRequest } | { ok
 /**
  * Accepts a request that is well formed, comes from the connected cluster, is meant for this one, carries
  * that cluster's signature, and is fresh (its deadline neither passed nor too far ahead, give or take the
- * clock skew allowed). A `release` must name its reservation.
+ * clock skew allowed). A `release` or a `get` must name its reservation.
  */
 export async function verifyComputeRequest(input: unknown, options: VerifyComputeOptions): Promise<ComputeRequestVerdict> {
   const parsed = ComputeRequestSchema.safeParse(input);
   if (!parsed.success) return { ok: false, reason: 'malformed request' };
   const request = parsed.data;
-  if (request.op === 'release' && request.reservationId === undefined) return { ok: false, reason: 'malformed request' };
+  if ((request.op === 'release' || request.op === 'get') && request.reservationId === undefined) return { ok: false, reason: 'malformed request' };
   if (request.from !== options.from) return { ok: false, reason: 'the sender is not the connected cluster' };
   if (request.to !== options.to) return { ok: false, reason: 'the request is meant for another cluster' };
   const now = options.clock.now().getTime();
@@ -144,12 +152,17 @@ const WireErrorSchema = z.strictObject({ error: z.strictObject({ code: z.string(
 
 export const ComputeReplySchema = z.union([
   z.strictObject({ reservation: WireReservationSchema }),
+  z.strictObject({ reservations: z.array(WireReservationSchema).max(MAX_REMOTE_LIST) }),
   z.strictObject({ status: WireStatusSchema }),
   WireErrorSchema,
 ]);
 export type ComputeReply = z.infer<typeof ComputeReplySchema>;
 /** What a responder sends (the schema above is how a requester checks it). */
-export type ComputeAnswer = { reservation: WireReservation } | { status: WireStatus } | { error: { code: string; message: string } };
+export type ComputeAnswer =
+  | { reservation: WireReservation }
+  | { reservations: WireReservation[] }
+  | { status: WireStatus }
+  | { error: { code: string; message: string } };
 
 export const toWireReservation = (r: ComputeReservation): WireReservation => ({
   id: r.id,

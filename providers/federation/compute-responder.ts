@@ -1,9 +1,16 @@
 import { describeError, isArchipelError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
 import type { ComputeActor, ComputeLedger } from '../compute/compute-ledger.ts';
-import { toWireReservation, toWireStatus, verifyComputeRequest, type ComputeAnswer, type ComputeRequest } from './compute-protocol.ts';
+import {
+  MAX_REMOTE_LIST,
+  toWireReservation,
+  toWireStatus,
+  verifyComputeRequest,
+  type ComputeAnswer,
+  type ComputeRequest,
+} from './compute-protocol.ts';
 
 export interface ComputeResponderOptions {
-  ledger: Pick<ComputeLedger, 'reserve' | 'release' | 'status'>;
+  ledger: Pick<ComputeLedger, 'reserve' | 'release' | 'get' | 'list' | 'status'>;
   /** This cluster's id. */
   clusterId(): string;
   /** Whether a cluster is peered with this one now. */
@@ -36,6 +43,13 @@ export function createComputeResponder(options: ComputeResponderOptions) {
         return { status: toWireStatus(await options.ledger.status({ signal })) };
       case 'release':
         return { reservation: toWireReservation(await options.ledger.release(actor, request.reservationId!, { signal })) };
+      case 'get':
+        return { reservation: toWireReservation(await options.ledger.get(actor, request.reservationId!, { signal })) };
+      case 'list': {
+        const limit = Math.min(request.limit ?? MAX_REMOTE_LIST, MAX_REMOTE_LIST);
+        const reservations = await options.ledger.list(actor, { state: request.state ?? 'current', limit, signal });
+        return { reservations: reservations.map(toWireReservation) };
+      }
       case 'reserve': {
         const reservation = await options.ledger.reserve(
           actor,

@@ -122,6 +122,33 @@ describe('compute reservations from a peered cluster', () => {
     await expect(remote.reserve(bob, b.id, { cores: 2, durationSeconds: 3600 })).resolves.toMatchObject({ userName: 'bob' });
   });
 
+  it("lists and reads the user's own reservations there, and no one else's", async () => {
+    const remote = remoteOf();
+    const first = await remote.reserve(alice, b.id, { cores: 1, durationSeconds: 3600 });
+    const second = await remote.reserve(alice, b.id, { cores: 1, start: new Date(T0 + HOUR), durationSeconds: 600 });
+    const bobs = await remote.reserve(bob, b.id, { memoryMiB: 512, durationSeconds: 60 });
+    await b.ledger.reserve({ kind: 'user', principal: owner }, { cores: 1, durationSeconds: 3600 });
+
+    expect((await remote.list(alice, b.id)).map((r) => r.id)).toEqual([first.id, second.id]);
+    expect((await remote.list(bob, b.id)).map((r) => r.id)).toEqual([bobs.id]);
+    expect((await remote.list(alice, b.id, { limit: 1 })).map((r) => r.id)).toEqual([first.id]);
+    expect(await remote.get(alice, b.id, second.id)).toMatchObject({ id: second.id, userName: 'alice', state: 'scheduled' });
+    await expect(remote.get(bob, b.id, second.id)).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(remote.list(alice, b.id, { limit: 0 })).rejects.toMatchObject({ kind: 'invalid-input' });
+
+    // Released and expired ones leave the current list, and stay in `all`.
+    await remote.release(alice, b.id, first.id);
+    now = T0 + 2 * HOUR;
+    expect(await remote.list(alice, b.id)).toEqual([]);
+    expect((await remote.list(alice, b.id, { state: 'all' })).map((r) => [r.id, r.state])).toEqual([
+      [first.id, 'released'],
+      [second.id, 'expired'],
+    ]);
+    // A list holding another cluster's reservation is not believed.
+    const liar = remoteOf({ ask: async () => ({ reservations: [{ ...JSON.parse(JSON.stringify(first)), requester: b.id }] }) });
+    await expect(liar.list(alice, b.id)).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
   it('refuses a cluster that is not peered: on our side without asking, and on the owner side', async () => {
     let asked = false;
     const unpeered = remoteOf({
@@ -205,6 +232,9 @@ describe('the owner answering a compute request', () => {
     expect(await responder().answer(genuine, b.id)).toEqual(refusedWith('the sender is not the connected cluster'));
     expect(await responder().answer({ ...genuine, extra: 1 }, a.id)).toEqual(refusedWith('malformed request'));
     expect(await responder().answer(await signedBy(a.key, { op: 'release' }), a.id)).toEqual(refusedWith('malformed request'));
+    expect(await responder().answer(await signedBy(a.key, { op: 'get' }), a.id)).toEqual(refusedWith('malformed request'));
+    expect(await responder().answer(await signedBy(a.key, { op: 'list', limit: 501 }), a.id)).toEqual(refusedWith('malformed request'));
+    expect(await responder().answer({ ...(await signedBy(a.key, { op: 'list' })), state: 'all' }, a.id)).toEqual(refusedWith('bad signature'));
     // None of them reached the ledger; the genuine one does.
     expect(await b.ledger.list({ kind: 'user', principal: owner })).toEqual([]);
     expect(await responder().answer(genuine, a.id)).toMatchObject({ reservation: { requester: a.id, userName: 'alice', cores: 1 } });

@@ -17,6 +17,7 @@ import {
   ComputeReplySchema,
   DEFAULT_COMPUTE_TIMEOUT_MS,
   MAX_COMPUTE_TIMEOUT_MS,
+  MAX_REMOTE_LIST,
   fromWireReservation,
   fromWireStatus,
   signComputeRequest,
@@ -52,12 +53,23 @@ export interface RemoteCallOptions {
   signal?: AbortSignal;
 }
 
+export interface RemoteListOptions extends RemoteCallOptions {
+  /** `current` (default): scheduled and active; `all`: also expired and released. */
+  state?: 'current' | 'all';
+  /** At most this many, earliest start first (default and maximum 500). */
+  limit?: number;
+}
+
 /** Compute reservations on a peered cluster, made for one of this cluster's users. */
 export interface RemoteCompute {
   /** Reserves on `clusterId`; its ledger decides (capacity, and its quota for this cluster). */
   reserve(principal: Principal, clusterId: string, request: RemoteReservationRequest, options?: RemoteCallOptions): Promise<ComputeReservation>;
   /** Releases one of the user's reservations on `clusterId` (not found if it is someone else's). */
   release(principal: Principal, clusterId: string, reservationId: string, options?: RemoteCallOptions): Promise<ComputeReservation>;
+  /** One of the user's reservations on `clusterId` (not found if it is someone else's). */
+  get(principal: Principal, clusterId: string, reservationId: string, options?: RemoteCallOptions): Promise<ComputeReservation>;
+  /** The user's reservations on `clusterId`, as its ledger holds them. */
+  list(principal: Principal, clusterId: string, options?: RemoteListOptions): Promise<ComputeReservation[]>;
   /** `clusterId`'s capacity, what is in use and free now, and its quota per peer. */
   status(principal: Principal, clusterId: string, options?: RemoteCallOptions): Promise<ComputeStatus>;
 }
@@ -145,11 +157,12 @@ export function createRemoteCompute(deps: RemoteComputeDeps): RemoteCompute {
     return reply.data;
   }
 
+  const notOurs = (clusterId: string) =>
+    new UnavailableError(`cluster ${clusterId} sent a reply that is not a reservation of this cluster`, { details: { clusterId } });
+
   /** A reservation is believed only if it is held for this cluster. */
   function reservationOf(clusterId: string, reply: Exclude<ComputeReply, { error: unknown }>): ComputeReservation {
-    if (!('reservation' in reply) || reply.reservation.requester !== deps.clusterId()) {
-      throw new UnavailableError(`cluster ${clusterId} sent a reply that is not a reservation of this cluster`, { details: { clusterId } });
-    }
+    if (!('reservation' in reply) || reply.reservation.requester !== deps.clusterId()) throw notOurs(clusterId);
     return fromWireReservation(reply.reservation);
   }
 
@@ -188,6 +201,27 @@ export function createRemoteCompute(deps: RemoteComputeDeps): RemoteCompute {
       const reservation = reservationOf(clusterId, await call(principal, clusterId, { op: 'release', reservationId }, options.signal));
       logger.info('compute released on a peer', { clusterId, reservation: reservation.id, user: principal.userName });
       return reservation;
+    },
+
+    async get(principal, clusterId, reservationId, options = {}) {
+      return reservationOf(clusterId, await call(principal, clusterId, { op: 'get', reservationId }, options.signal));
+    },
+
+    async list(principal, clusterId, options = {}) {
+      const { state, limit } = options;
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_REMOTE_LIST)) {
+        throw new InvalidInputError(`invalid limit: must be an integer from 1 to ${MAX_REMOTE_LIST}`, [
+          { path: 'limit', message: `must be an integer from 1 to ${MAX_REMOTE_LIST}` },
+        ]);
+      }
+      const reply = await call(
+        principal,
+        clusterId,
+        { op: 'list', ...(state !== undefined ? { state } : {}), ...(limit !== undefined ? { limit } : {}) },
+        options.signal,
+      );
+      if (!('reservations' in reply) || reply.reservations.some((r) => r.requester !== deps.clusterId())) throw notOurs(clusterId);
+      return reply.reservations.map(fromWireReservation);
     },
 
     async status(principal, clusterId, options = {}) {

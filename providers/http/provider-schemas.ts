@@ -88,4 +88,8 @@ export const RemoteClusterParam = z.object({
     .openapi({ param: { name: 'clusterId', in: 'path' }, description: 'A peered cluster' }),
 });
 
+export const ListRemoteReservationsQuery = ListReservationsQuery.omit({ requester: true }).extend({
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
 export const RemoteReservationParams = RemoteClusterParam.extend(ReservationIdParam.shape);

@@ -47,6 +47,17 @@ function fakeRemote(calls: unknown[]): RemoteCompute {
       calls.push({ op: 'release', user: principal.userName, clusterId, id });
       return { ...reservation(principal), releasedAt: T0, state: 'released' };
     },
+    async get(principal, clusterId, id) {
+      check(clusterId);
+      calls.push({ op: 'get', user: principal.userName, clusterId, id });
+      if (id !== ID) throw new NotFoundError(`reservation ${id} not found`);
+      return reservation(principal);
+    },
+    async list(principal, clusterId, options) {
+      check(clusterId);
+      calls.push({ op: 'list', user: principal.userName, clusterId, state: options?.state, limit: options?.limit });
+      return [reservation(principal, { cores: 1 })];
+    },
     async status(_principal, clusterId) {
       check(clusterId);
       const r = { cores: 4, memoryMiB: 8192, gpus: 1 };
@@ -90,6 +101,15 @@ describe('providers HTTP API: compute on peered clusters', () => {
     expect(await json(created)).toMatchObject({ id: ID, requester: SELF, user: 'admin', cores: 2, start: T0.toISOString() });
     expect(calls.at(-1)).toEqual({ op: 'reserve', user: 'admin', clusterId: PEER, request: { cores: 2, start: T0, end: undefined, durationSeconds: 3600 } });
 
+    const listed = await call('GET', `/${PEER}/reservations?state=all&limit=20`);
+    expect(listed.status).toBe(200);
+    expect(await json(listed)).toMatchObject({ items: [{ id: ID, requester: SELF, user: 'admin', cores: 1 }] });
+    expect(calls.at(-1)).toEqual({ op: 'list', user: 'admin', clusterId: PEER, state: 'all', limit: 20 });
+    const one = await call('GET', `/${PEER}/reservations/${ID}`);
+    expect(one.status).toBe(200);
+    expect(await json(one)).toMatchObject({ id: ID, state: 'active' });
+    expect((await call('GET', `/${PEER}/reservations/0f7c3c1e-7d6c-4f3a-9d55-2f1b0c8a9e01`)).status).toBe(404);
+
     expect((await call('DELETE', `/${PEER}/reservations/${ID}`)).status).toBe(204);
     expect(calls.at(-1)).toEqual({ op: 'release', user: 'admin', clusterId: PEER, id: ID });
 
@@ -113,9 +133,11 @@ describe('providers HTTP API: compute on peered clusters', () => {
     expect((await call('POST', `/${PEER}/reservations`, { cores: 1, durationSeconds: 60, requester: 'local' })).status).toBe(400);
     expect((await call('GET', '/not-a-cluster-id!')).status).toBe(400);
     expect((await call('DELETE', `/${PEER}/reservations/not-a-uuid`)).status).toBe(400);
+    expect((await call('GET', `/${PEER}/reservations?limit=501`)).status).toBe(400);
+    expect((await call('GET', `/${PEER}/reservations?state=some`)).status).toBe(400);
     const doc = (await json(app.request(`${API_PREFIX}/openapi.json`))) as { paths: Record<string, Record<string, unknown>> };
-    expect(Object.keys(doc.paths['/api/v1/providers/compute/remote/{clusterId}/reservations']!)).toEqual(['post']);
-    expect(Object.keys(doc.paths['/api/v1/providers/compute/remote/{clusterId}/reservations/{id}']!)).toEqual(['delete']);
+    expect(Object.keys(doc.paths['/api/v1/providers/compute/remote/{clusterId}/reservations']!).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/api/v1/providers/compute/remote/{clusterId}/reservations/{id}']!).sort()).toEqual(['delete', 'get']);
     expect(Object.keys(doc.paths['/api/v1/providers/compute/remote/{clusterId}']!)).toEqual(['get']);
   });
 });

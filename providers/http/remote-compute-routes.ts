@@ -1,9 +1,10 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
 import type { RemoteCompute } from '../federation/remote-compute.ts';
 import { reservationJson, statusJson } from './provider-routes.ts';
 import {
   ComputeStatusSchema,
+  ListRemoteReservationsQuery,
   NewRemoteReservationSchema,
   RemoteClusterParam,
   RemoteReservationParams,
@@ -67,6 +68,41 @@ export function createRemoteComputeRoutes({ remote }: RemoteComputeRoutesDeps) {
         { signal: c.req.raw.signal },
       );
       return c.json(reservationJson(reservation), 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/providers/compute/remote/{clusterId}/reservations',
+      tags,
+      summary: "The caller's reservations on a peered cluster, as its ledger holds them, earliest start first",
+      security: secured,
+      request: { params: RemoteClusterParam, query: ListRemoteReservationsQuery },
+      responses: {
+        200: jsonResponse(z.object({ items: z.array(ReservationSchema) }), 'Reservations'),
+        ...errorResponses(400, 401, 403, 404, 503),
+      },
+    }),
+    async (c) => {
+      const items = await remote.list(c.get('principal'), c.req.valid('param').clusterId, { ...c.req.valid('query'), signal: c.req.raw.signal });
+      return c.json({ items: items.map(reservationJson) }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/providers/compute/remote/{clusterId}/reservations/{id}',
+      tags,
+      summary: "One of the caller's reservations on a peered cluster",
+      security: secured,
+      request: { params: RemoteReservationParams },
+      responses: { 200: jsonResponse(ReservationSchema, 'The reservation'), ...errorResponses(400, 401, 403, 404, 503) },
+    }),
+    async (c) => {
+      const { clusterId, id } = c.req.valid('param');
+      return c.json(reservationJson(await remote.get(c.get('principal'), clusterId, id, { signal: c.req.raw.signal })), 200);
     },
   );
 
