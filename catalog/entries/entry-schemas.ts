@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// The OpenAPI-extended zod: the catalog's HTTP schemas describe these schemas with `.openapi()`, which a
+// schema has only if zod was extended before it was made (whichever module is imported first).
+import { z } from '@hono/zod-openapi';
 
 /**
  * The schemas that validate catalog input, shared by the service (which validates whatever calls it) and
