@@ -102,6 +102,88 @@ describe('node configuration', () => {
     expect(invalid(() => loadConfig({ peeringPolicy: 'allow:not-an-id!' }, {}, dir)).issues[0]!.path).toBe('p2p.peeringPolicy.allowedClusterIds.0');
   });
 
+  it('offers this machine’s capacity by default, with no quota per peer', () => {
+    expect(loadConfig({}, {}, dir).compute).toEqual({ capacity: { source: 'machine' } });
+  });
+
+  it('reads the compute capacity and peer quota from file, environment and flags', () => {
+    const configFile = file(
+      'compute.yaml',
+      'compute:\n  capacity:\n    source: static\n    cores: 7.5\n    memoryMiB: 16384\n  peerQuota:\n    cores: 2\n    gpus: 0\n',
+    );
+    const fromFile = loadConfig({ configFile }, {}, dir);
+    expect(fromFile.compute).toEqual({ capacity: { source: 'static', cores: 7.5, memoryMiB: 16384 }, peerQuota: { cores: 2, gpus: 0 } });
+    expect(Object.isFrozen(fromFile.compute.peerQuota)).toBe(true);
+
+    const fromEnv = loadConfig(
+      { configFile },
+      { ARCHIPEL_COMPUTE_GPUS: '2', ARCHIPEL_COMPUTE_CORES: '0.5', ARCHIPEL_COMPUTE_PEER_QUOTA_MEMORY_MIB: '4096' },
+      dir,
+    );
+    expect(fromEnv.compute).toEqual({
+      capacity: { source: 'static', cores: 0.5, memoryMiB: 16384, gpus: 2 },
+      peerQuota: { cores: 2, memoryMiB: 4096, gpus: 0 },
+    });
+
+    const machine = loadConfig({ computeSource: 'machine', computeCores: '3', computeMemoryMiB: '2048', computeGpus: '1' }, { ARCHIPEL_COMPUTE_SOURCE: 'static' }, dir);
+    expect(machine.compute.capacity).toEqual({ source: 'machine', cores: 3, memoryMiB: 2048, gpus: 1 });
+  });
+
+  it('reads the Kubernetes node selector and GPU resources, with a kubeconfig or inside a pod', () => {
+    const env = {
+      ARCHIPEL_COMPUTE_SOURCE: 'kubernetes',
+      ARCHIPEL_COMPUTE_NODE_SELECTOR: 'archipel.io/compute=true,!node-role.kubernetes.io/control-plane',
+      ARCHIPEL_COMPUTE_GPU_RESOURCES: 'nvidia.com/gpu, example.com/tpu',
+    };
+    expect(loadConfig({ kubeconfig: 'kube/config' }, env, dir).compute.capacity).toEqual({
+      source: 'kubernetes',
+      nodeSelector: 'archipel.io/compute=true,!node-role.kubernetes.io/control-plane',
+      gpuResources: ['nvidia.com/gpu', 'example.com/tpu'],
+    });
+    expect(loadConfig({}, { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1' }, dir).compute.capacity.source).toBe('kubernetes');
+    const outside = invalid(() => loadConfig({ computeSource: 'kubernetes' }, {}, dir));
+    expect(outside.message).toMatch(/^invalid configuration: compute\.capacity\.source: source kubernetes needs kubernetes\.kubeconfig/);
+    expect(outside.issues).toEqual([
+      {
+        path: 'compute.capacity.source',
+        message: 'source kubernetes needs kubernetes.kubeconfig (--kubeconfig), or to run in a pod (KUBERNETES_SERVICE_HOST set) (from option --compute-source)',
+      },
+    ]);
+  });
+
+  it('reports every bad compute setting at once, with where it came from', () => {
+    const configFile = file('bad-compute.yaml', 'compute:\n  capacity:\n    source: static\n    gpus: 1.5\n  peerQuota:\n    cores: -1\n    disks: 2\n');
+    const byPath = (error: InvalidInputError) => Object.fromEntries(error.issues.map((i) => [i.path, i.message]));
+    const staticErrors = byPath(invalid(() => loadConfig({ configFile }, { ARCHIPEL_COMPUTE_CORES: '0.0001' }, dir)));
+    expect(staticErrors).toEqual({
+      'compute.capacity.cores': expect.stringMatching(/^must be a whole number of thousandths of a core .*environment variable ARCHIPEL_COMPUTE_CORES/),
+      'compute.capacity.gpus': expect.stringMatching(/^must be a whole number \(from config file .*line 4\)/),
+      'compute.capacity.memoryMiB': expect.stringMatching(/^required with source static \(from config file .*bad-compute\.yaml, line 3\)/),
+      'compute.peerQuota.cores': expect.stringMatching(/>=0.*line 6/),
+      'compute.peerQuota': expect.stringMatching(/unknown setting\(s\): compute\.peerQuota\.disks .*line 7/),
+    });
+
+    const kubernetesErrors = byPath(
+      invalid(() =>
+        loadConfig(
+          { computeSource: 'kubernetes', computeGpus: '1', kubeconfig: 'kube/config' },
+          { ARCHIPEL_COMPUTE_NODE_SELECTOR: 'zone in (a', ARCHIPEL_COMPUTE_GPU_RESOURCES: 'nvidia.com/' },
+          dir,
+        ),
+      ),
+    );
+    expect(kubernetesErrors).toEqual({
+      'compute.capacity.gpus': 'not used with source kubernetes, which offers the nodes’ allocatable capacity (from option --compute-gpus)',
+      'compute.capacity.nodeSelector': expect.stringMatching(/^must be a Kubernetes label selector: "zone in \(a" is not a label selector requirement.*ARCHIPEL_COMPUTE_NODE_SELECTOR/),
+      'compute.capacity.gpuResources.0': expect.stringMatching(/^must be a resource name .*ARCHIPEL_COMPUTE_GPU_RESOURCES/),
+    });
+
+    expect(byPath(invalid(() => loadConfig({ computeSource: 'cloud' }, { ARCHIPEL_COMPUTE_NODE_SELECTOR: 'a=b' }, dir)))).toEqual({
+      'compute.capacity.source': expect.stringMatching(/"machine".*"kubernetes".*"static".*option --compute-source/),
+      'compute.capacity.nodeSelector': 'only used with source kubernetes (from environment variable ARCHIPEL_COMPUTE_NODE_SELECTOR)',
+    });
+  });
+
   it('names the line of a YAML syntax error', () => {
     const configFile = file('syntax.yaml', 'name: a\nhttp:\n  port: [1, 2\n');
     const error = invalid(() => loadConfig({ configFile }, {}, dir));

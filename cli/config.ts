@@ -5,6 +5,7 @@ import path from 'node:path';
 import { load, YAMLException } from 'js-yaml';
 import { z } from 'zod';
 import { InvalidInputError, type InputIssue } from '../core/index.ts';
+import { isQualifiedName, labelSelectorProblem } from '../platform/kubernetes/index.ts';
 
 /**
  * The configuration of a node: built-in defaults, then a YAML/JSON file (`--config`), then environment
@@ -14,6 +15,38 @@ import { InvalidInputError, type InputIssue } from '../core/index.ts';
 const Port = z.number().int().min(0).max(65535);
 const LogLevel = z.enum(['error', 'warn', 'info', 'debug']);
 const Multiaddr = z.string().min(2).max(1024).regex(/^\/\S+$/, 'must be a multiaddr such as /ip4/10.0.0.5/tcp/4001/p2p/12D3KooW...');
+
+/** The ledger counts each resource in a 32-bit integer: millicores, MiB, GPUs. */
+const MAX_UNITS = 2 ** 31 - 1;
+const Cores = z
+  .number()
+  .min(0)
+  .max(MAX_UNITS / 1000)
+  .refine((cores) => Math.abs(cores * 1000 - Math.round(cores * 1000)) < 1e-6, 'must be a whole number of thousandths of a core (0.001 = 1m)');
+const MemoryMiB = z.number().int('must be a whole number of MiB').min(0).max(MAX_UNITS);
+const Gpus = z.number().int('must be a whole number').min(0).max(MAX_UNITS);
+const AMOUNTS = ['cores', 'memoryMiB', 'gpus'] as const;
+
+/**
+ * Where the compute provider's capacity comes from: this machine (its cores and memory unless given, and
+ * the GPUs given), a fixed amount (`static`), or the allocatable capacity of the Kubernetes nodes (the
+ * selected, Ready, schedulable ones). Never chosen from other settings. Which fields go with which source
+ * is checked by `computeIssues`, alongside the schema, so that every problem is reported at once.
+ */
+const ComputeCapacity = z.strictObject({
+  source: z.enum(['machine', 'kubernetes', 'static']),
+  cores: Cores.optional(),
+  memoryMiB: MemoryMiB.optional(),
+  gpus: Gpus.optional(),
+  nodeSelector: z
+    .string()
+    .superRefine((selector, ctx) => {
+      const problem = labelSelectorProblem(selector);
+      if (problem) ctx.addIssue({ code: 'custom', message: `must be a Kubernetes label selector: ${problem}` });
+    })
+    .optional(),
+  gpuResources: z.array(z.string().refine(isQualifiedName, 'must be a resource name such as nvidia.com/gpu')).min(1).max(32).optional(),
+});
 
 /**
  * `--peering-policy` and `ARCHIPEL_P2P_PEERING_POLICY` take `manual`, `auto` or `allow:<id>,<id>`; a
@@ -73,6 +106,11 @@ const ConfigSchema = z.strictObject({
       })
       .optional(),
   }),
+  compute: z.strictObject({
+    capacity: ComputeCapacity,
+    /** The most each peer cluster may hold at once; a resource left out is limited by the capacity only. */
+    peerQuota: z.strictObject({ cores: Cores.optional(), memoryMiB: MemoryMiB.optional(), gpus: Gpus.optional() }).optional(),
+  }),
   log: z.strictObject({ level: LogLevel, format: z.enum(['auto', 'json', 'pretty']) }),
 });
 
@@ -93,6 +131,10 @@ export interface ConfigFlags {
   announce?: string[];
   peeringPolicy?: string;
   kubeconfig?: string;
+  computeSource?: string;
+  computeCores?: string;
+  computeMemoryMiB?: string;
+  computeGpus?: string;
   logLevel?: string;
 }
 
@@ -114,6 +156,15 @@ const ENVIRONMENT: Record<string, string> = {
   ARCHIPEL_PEERING_POLICY: 'p2p.peeringPolicy',
   ARCHIPEL_KUBECONFIG: 'kubernetes.kubeconfig',
   ARCHIPEL_KUBERNETES_NAMESPACE: 'kubernetes.namespace',
+  ARCHIPEL_COMPUTE_SOURCE: 'compute.capacity.source',
+  ARCHIPEL_COMPUTE_CORES: 'compute.capacity.cores',
+  ARCHIPEL_COMPUTE_MEMORY_MIB: 'compute.capacity.memoryMiB',
+  ARCHIPEL_COMPUTE_GPUS: 'compute.capacity.gpus',
+  ARCHIPEL_COMPUTE_NODE_SELECTOR: 'compute.capacity.nodeSelector',
+  ARCHIPEL_COMPUTE_GPU_RESOURCES: 'compute.capacity.gpuResources',
+  ARCHIPEL_COMPUTE_PEER_QUOTA_CORES: 'compute.peerQuota.cores',
+  ARCHIPEL_COMPUTE_PEER_QUOTA_MEMORY_MIB: 'compute.peerQuota.memoryMiB',
+  ARCHIPEL_COMPUTE_PEER_QUOTA_GPUS: 'compute.peerQuota.gpus',
   ARCHIPEL_LOG_LEVEL: 'log.level',
   ARCHIPEL_LOG_FORMAT: 'log.format',
   DATABASE_URL: 'database.url',
@@ -124,9 +175,14 @@ const ENVIRONMENT: Record<string, string> = {
   S3_ACCESS_KEY_ID: 'objectStore.s3.accessKeyId',
   S3_SECRET_ACCESS_KEY: 'objectStore.s3.secretAccessKey',
 };
-const NUMERIC = new Set(['http.port', 'http.maxBodyBytes', 'p2p.port']);
+const NUMERIC = new Set([
+  'http.port',
+  'http.maxBodyBytes',
+  'p2p.port',
+  ...['capacity', 'peerQuota'].flatMap((section) => AMOUNTS.map((amount) => `compute.${section}.${amount}`)),
+]);
 /** Lists given as one string (environment) are comma- or space-separated. */
-const LISTS = new Set(['p2p.bootstrap', 'p2p.announce']);
+const LISTS = new Set(['p2p.bootstrap', 'p2p.announce', 'compute.capacity.gpuResources']);
 
 function defaults(): Tree {
   return {
@@ -135,6 +191,7 @@ function defaults(): Tree {
     http: { host: '127.0.0.1', port: 8080, maxBodyBytes: 1024 * 1024 },
     p2p: { host: '127.0.0.1', port: 4001, announce: [], bootstrap: [], peeringPolicy: { mode: 'manual' } },
     kubernetes: { namespace: 'archipel' },
+    compute: { capacity: { source: 'machine' } },
     database: {},
     objectStore: {},
     log: { level: 'info', format: 'auto' },
@@ -155,7 +212,7 @@ function setPath(tree: Tree, dotted: string, value: unknown) {
 const fromText = (dotted: string, value: string | string[]): unknown => {
   if (LISTS.has(dotted)) return (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(/[\s,]+/)).filter(Boolean);
   if (Array.isArray(value)) return value;
-  return NUMERIC.has(dotted) && /^\d+$/.test(value) ? Number(value) : value;
+  return NUMERIC.has(dotted) && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 };
 
 function merge(base: Tree, over: Tree, sources: Map<string, Source>, source: Source, prefix = ''): Tree {
@@ -243,6 +300,10 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     ['announce', 'p2p.announce', '--announce'],
     ['peeringPolicy', 'p2p.peeringPolicy', '--peering-policy'],
     ['kubeconfig', 'kubernetes.kubeconfig', '--kubeconfig'],
+    ['computeSource', 'compute.capacity.source', '--compute-source'],
+    ['computeCores', 'compute.capacity.cores', '--compute-cores'],
+    ['computeMemoryMiB', 'compute.capacity.memoryMiB', '--compute-memory-mib'],
+    ['computeGpus', 'compute.capacity.gpus', '--compute-gpus'],
     ['logLevel', 'log.level', '--log-level'],
   ];
   const fromFlags: Tree = {};
@@ -256,15 +317,21 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
   tree = merge(tree, fromFlags, new Map(), { label: '' });
 
   const result = ConfigSchema.safeParse(tree);
-  if (!result.success) {
-    const issues: InputIssue[] = result.error.issues.map((issue) => {
-      const dotted = issue.path.map(String).join('.');
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const named = keys.length ? keys.map((k) => (dotted ? `${dotted}.${k}` : k)) : [dotted];
+  const problems: { dotted: string; message: string; keys: string[]; origin?: string }[] = [
+    ...(result.success ? [] : result.error.issues).map((issue) => ({
+      dotted: issue.path.map(String).join('.'),
+      message: issue.message,
+      keys: issue.code === 'unrecognized_keys' ? issue.keys : [],
+    })),
+    ...computeIssues(tree, env).map((issue) => ({ ...issue, keys: [] })),
+  ];
+  if (!result.success || problems.length) {
+    const issues: InputIssue[] = problems.map(({ dotted, message: reason, keys, origin }) => {
+      const named = origin ? [origin] : keys.length ? keys.map((k) => (dotted ? `${dotted}.${k}` : k)) : [dotted];
       // The source of the nearest configured ancestor (a whole section may come from one place).
       const source = named.map((p) => findSource(sources, p)).find(Boolean);
       const line = source?.text ? lineOf(source.text, named[0]!) : undefined;
-      const message = keys.length ? `unknown setting(s): ${named.join(', ')}` : issue.message;
+      const message = keys.length ? `unknown setting(s): ${keys.map((k) => (dotted ? `${dotted}.${k}` : k)).join(', ')}` : reason;
       return {
         path: dotted || '(root)',
         message: source ? `${message} (from ${source.label}${line ? `, line ${line}` : ''})` : message,
@@ -272,13 +339,43 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
         ...(line ? { line } : {}),
       };
     });
-    throw new InvalidInputError(`invalid configuration (${issues.length} problem${issues.length > 1 ? 's' : ''})`, issues);
+    // One problem goes in the message itself (the CLI lists the issues only when there are several).
+    const only = issues.length === 1 ? issues[0]! : undefined;
+    throw new InvalidInputError(only ? `invalid configuration: ${only.path}: ${only.message}` : `invalid configuration (${issues.length} problems)`, issues);
   }
   const config = result.data;
   config.dataDir = path.resolve(cwd, config.dataDir);
   if (config.p2p.swarmKeyFile) config.p2p.swarmKeyFile = path.resolve(cwd, config.p2p.swarmKeyFile);
   if (config.kubernetes.kubeconfig) config.kubernetes.kubeconfig = path.resolve(cwd, config.kubernetes.kubeconfig);
   return deepFreeze(config);
+}
+
+/**
+ * Which compute settings go together, checked on the merged settings beside the schema (so that a bad
+ * value elsewhere hides nothing): `static` needs cores and memoryMiB; `kubernetes` offers the nodes'
+ * capacity, so takes no amounts, and without a kubeconfig reads the nodes with the pod's service account,
+ * which exists only in a pod; the node selector and GPU resources are for `kubernetes` only.
+ */
+function computeIssues(tree: Tree, env: Readonly<Record<string, string | undefined>>): { dotted: string; message: string; origin?: string }[] {
+  const section = (value: unknown): Tree => (typeof value === 'object' && value !== null ? (value as Tree) : {});
+  const capacity = section(section(tree.compute).capacity);
+  const issues: { dotted: string; message: string; origin?: string }[] = [];
+  const issue = (field: string, message: string, origin?: string) => issues.push({ dotted: `compute.capacity.${field}`, message, ...(origin ? { origin } : {}) });
+  if (capacity.source === 'static') {
+    // A missing field came from nowhere: name where the source was chosen.
+    for (const field of ['cores', 'memoryMiB']) if (capacity[field] === undefined) issue(field, 'required with source static', 'compute.capacity.source');
+  }
+  if (capacity.source === 'kubernetes') {
+    for (const field of AMOUNTS) {
+      if (capacity[field] !== undefined) issue(field, 'not used with source kubernetes, which offers the nodes’ allocatable capacity');
+    }
+    if (!section(tree.kubernetes).kubeconfig && !env.KUBERNETES_SERVICE_HOST) {
+      issue('source', 'source kubernetes needs kubernetes.kubeconfig (--kubeconfig), or to run in a pod (KUBERNETES_SERVICE_HOST set)');
+    }
+  } else {
+    for (const field of ['nodeSelector', 'gpuResources']) if (capacity[field] !== undefined) issue(field, 'only used with source kubernetes');
+  }
+  return issues;
 }
 
 function findSource(sources: Map<string, Source>, dotted: string): Source | undefined {

@@ -64,6 +64,10 @@ export function buildProgram(): Command {
     .option('--announce <multiaddr...>', 'addresses to announce instead of the listen addresses')
     .option('--peering-policy <policy>', 'how peering requests are answered: manual (default), auto, or allow:<cluster id>,...')
     .option('--kubeconfig <file>', 'keep Swarm/Identity/Peer objects as Kubernetes custom resources')
+    .addOption(new Option('--compute-source <source>', 'the compute capacity offered: this machine (default), a fixed amount, or the Kubernetes nodes').choices(['machine', 'static', 'kubernetes']))
+    .option('--compute-cores <n>', 'cores offered (machine: instead of all of them; static: required)')
+    .option('--compute-memory-mib <n>', 'memory offered in MiB (machine: instead of all of it; static: required)')
+    .option('--compute-gpus <n>', 'GPUs offered (machine, static; default 0)')
     .option('--config <file>', 'YAML or JSON configuration file')
     .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']))
     .action(async (options: Record<string, string | undefined> & { bootstrap?: string[]; announce?: string[] }) => {
@@ -80,6 +84,10 @@ export function buildProgram(): Command {
         announce: options.announce,
         peeringPolicy: options.peeringPolicy,
         kubeconfig: options.kubeconfig,
+        computeSource: options.computeSource,
+        computeCores: options.computeCores,
+        computeMemoryMiB: options.computeMemoryMib,
+        computeGpus: options.computeGpus,
         logLevel: options.logLevel,
       });
     });

@@ -11,11 +11,14 @@ import {
   createGrantRoutes,
   createGrantService,
   createGrantSweeper,
+  createKubernetesCapacitySource,
   createMachineCapacitySource,
   createPostgresGrantProvider,
   createProviderRoutes,
   createRemoteComputeRoutes,
   createS3GrantProvider,
+  createStaticCapacitySource,
+  type CapacitySource,
 } from '../providers/index.ts';
 import type { Logger, ObjectStore, ResourceStore, SqlDatabase } from '../core/index.ts';
 import { API_PREFIX, createHttpApp, serveHttp } from '../platform/http/index.ts';
@@ -66,6 +69,29 @@ function openResourceStore(config: NodeConfig, db: SqlDatabase): ResourceStore {
 }
 
 /**
+ * Chooses the compute capacity source: this machine (default), a fixed amount, or the allocatable capacity
+ * of the Kubernetes nodes, read with the configured kubeconfig or else the pod's service account.
+ */
+function openCapacitySource(config: NodeConfig): CapacitySource {
+  const { source, cores, memoryMiB, gpus, nodeSelector, gpuResources } = config.compute.capacity;
+  switch (source) {
+    case 'kubernetes': {
+      const { kubeconfig } = config.kubernetes;
+      return createKubernetesCapacitySource({
+        ...(kubeconfig ? { kubeconfigPath: kubeconfig } : { inCluster: true }),
+        ...(nodeSelector ? { nodeSelector } : {}),
+        ...(gpuResources ? { gpuResources } : {}),
+      });
+    }
+    case 'static':
+      // The configuration requires cores and memoryMiB with this source.
+      return createStaticCapacitySource({ cores: cores!, memoryMiB: memoryMiB!, gpus: gpus ?? 0 });
+    case 'machine':
+      return createMachineCapacitySource({ cores, memoryMiB, gpus });
+  }
+}
+
+/**
  * The embedded node's composition root: opens each port's adapter, wires the services, serves HTTP, and
  * undoes it all in reverse order on `stop`. Anything that fails half-way is unwound before rethrowing.
  */
@@ -101,8 +127,13 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       writeFileSync(adminTokenFile, `${bootstrap.token}\n`, { mode: 0o600 });
     }
 
-    // This machine's cores and memory, offered for reservations (a Kubernetes source comes with cluster mode).
-    const compute = createComputeLedger({ db, capacity: createMachineCapacitySource(), logger: logger.child({ component: 'providers' }) });
+    // The compute offered for reservations (this machine's by default), and what each peer may hold.
+    const compute = createComputeLedger({
+      db,
+      capacity: openCapacitySource(config),
+      ...(config.compute.peerQuota ? { peerQuota: config.compute.peerQuota } : {}),
+      logger: logger.child({ component: 'providers' }),
+    });
 
     // Access grants to shared data and storage: directories always; PostgreSQL and S3 when the node
     // has them. Expired grants are revoked by a periodic sweep.
@@ -201,7 +232,14 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     const { clusterId, multiaddrs } = discovery.identity();
     const swarm = discovery.swarm();
 
-    logger.info('node started', { name: config.name, url: server.url, dataDir: config.dataDir, clusterId, p2p: multiaddrs });
+    logger.info('node started', {
+      name: config.name,
+      url: server.url,
+      dataDir: config.dataDir,
+      clusterId,
+      p2p: multiaddrs,
+      computeSource: config.compute.capacity.source,
+    });
     return {
       name: config.name,
       url: server.url,

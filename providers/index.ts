@@ -1,13 +1,19 @@
 // Providers: what this cluster offers to its users and its peers. The compute provider (its capacity,
-// from a `CapacitySource`, and the reservation ledger) and the access grants of data and storage
-// providers (a PostgreSQL role on a view, pre-signed S3 URLs, directories), with their REST routes
-// under `/api/v1/providers`; and compute reservations between peered clusters on `/archipel/compute/1.0.0`.
+// from a `CapacitySource` — this machine, a fixed amount or the Kubernetes nodes — and the reservation
+// ledger) and the access grants of data and storage providers (a PostgreSQL role on a view, pre-signed
+// S3 URLs, directories), with their REST routes under `/api/v1/providers`; and compute reservations
+// between peered clusters on `/archipel/compute/1.0.0`.
 export {
   createMachineCapacitySource,
   createStaticCapacitySource,
   type CapacitySource,
   type MachineCapacityOptions,
 } from './compute/capacity-source.ts';
+export {
+  createKubernetesCapacitySource,
+  DEFAULT_GPU_RESOURCES,
+  type KubernetesCapacitySourceOptions,
+} from './compute/kubernetes-capacity-source.ts';
 export type { ComputeResources } from './compute/compute-resources.ts';
 export {
   createComputeLedger,

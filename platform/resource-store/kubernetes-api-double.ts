@@ -11,13 +11,14 @@ import {
   deletedObject,
   mergePatch,
   notFound,
+  timestamp,
   updateObject,
   withCurrentVersion,
 } from './api-semantics.ts';
 import { loadResourceSchemas, type ResourceDefinition, type ResourceSchemas } from './crd-schemas.ts';
 import { JsonPatchError, applyJsonPatch } from './json-patch.ts';
-import { HttpError, PATH, parseSelector, readJson, requireKind, send, statusBody } from './kubernetes-api-wire.ts';
-import type { KubeconfigData } from './kubernetes-resource-store.ts';
+import { HttpError, NODES_PATH, PATH, parseSelector, readJson, requireKind, send, statusBody } from './kubernetes-api-wire.ts';
+import type { KubeconfigData } from '../kubernetes/index.ts';
 
 /**
  * Test support: the part of the Kubernetes API server that serves Archipel's custom resources, over HTTP
@@ -26,8 +27,10 @@ import type { KubeconfigData } from './kubernetes-resource-store.ts';
  * optimistic concurrency (409), Status bodies with the real reasons and codes, objects validated
  * against the CRDs of `manifests/crds/` (422 with causes), merge and JSON patches, paged lists with
  * consistent continue tokens, and watches replayed from a version (410 once compacted) with bookmarks.
- * Not served: other resources, set-based label selectors, field selectors, server-side apply,
- * strategic merge patch (415, as for any custom resource), finalizers, dry runs.
+ * It also serves core Nodes read-only (`/api/v1/nodes`: get, paged list, watch), which tests set with
+ * `setNodes`; as from the real API server, the items of a NodeList carry no apiVersion or kind.
+ * Not served: other resources, writes to Nodes (405), set-based label selectors, field selectors,
+ * server-side apply, strategic merge patch (415, as for any custom resource), finalizers, dry runs.
  */
 export interface KubernetesApiDoubleOptions {
   /** Bearer token every request must carry; without one, requests are not authenticated. */
@@ -45,6 +48,18 @@ export interface RecordedRequest {
   contentType: string | undefined;
 }
 
+/** A core v1 Node as a test gives it: what the kubelet and `kubectl cordon` would have written. */
+export interface NodeObject {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[]; [field: string]: unknown };
+  status?: {
+    capacity?: Record<string, string>;
+    allocatable?: Record<string, string>;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    [field: string]: unknown;
+  };
+}
+
 export interface KubernetesApiDouble {
   /** `http://127.0.0.1:PORT` */
   url: string;
@@ -52,6 +67,12 @@ export interface KubernetesApiDouble {
   requests: RecordedRequest[];
   /** Forgets the history up to now, as etcd compaction does: older watches and continue tokens get 410. */
   compact(): void;
+  /**
+   * Replaces the cluster's Nodes with these, as nodes joining, changing and leaving would: each new or
+   * given node gets a new resourceVersion (a uid and creationTimestamp when it is new), the others are
+   * deleted. Lists begun before keep their snapshot.
+   */
+  setNodes(nodes: readonly NodeObject[]): void;
   /** Answers the next request with this status code and a Status body (e.g. 503). */
   failNext(code: number): void;
   /** Ends the open watches from the server's side, as the API server does when they time out. */
@@ -66,6 +87,34 @@ interface Change {
   object: Resource;
   previous?: Resource;
 }
+
+/** A collection as lists and watches serve it: custom resources of a namespace, or the cluster's Nodes. */
+interface Collection {
+  /** The keys of its objects start with this. */
+  prefix: string;
+  apiVersion: string;
+  kind: string;
+  listKind: string;
+  /** How an object appears in a list (built-in types leave out apiVersion and kind there). */
+  listItem(object: Resource): unknown;
+}
+
+const asStored = (object: Resource): unknown => object;
+const customResources = (def: ResourceDefinition, namespace: string): Collection => ({
+  prefix: `${def.plural}/${namespace}/`,
+  apiVersion: def.apiVersion,
+  kind: def.kind,
+  listKind: def.listKind,
+  listItem: asStored,
+});
+/** Cluster-scoped core Nodes; no custom resource's plural starts with "/". */
+const NODES: Collection = {
+  prefix: '/api/v1/nodes/',
+  apiVersion: 'v1',
+  kind: 'Node',
+  listKind: 'NodeList',
+  listItem: ({ apiVersion: _apiVersion, kind: _kind, ...rest }) => rest,
+};
 
 interface Watcher {
   prefix: string;
@@ -121,6 +170,8 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
       throw new HttpError(code, `injected failure ${code}`);
     }
     if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) throw new HttpError(401, 'Unauthorized');
+    const nodes = NODES_PATH.exec(url.pathname);
+    if (nodes) return serveNodes(req, res, url.searchParams, nodes[1] === undefined ? undefined : decodeURIComponent(nodes[1]));
     const match = PATH.exec(url.pathname);
     const def = match ? schemas.forPlural(match[4]!) : undefined;
     if (!match || !def || `${match[1]}/${match[2]}` !== def.apiVersion) throw new HttpError(404, 'the server could not find the requested resource');
@@ -130,8 +181,8 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
     const method = req.method ?? 'GET';
 
     if (name === undefined) {
-      if (method === 'GET' && ['true', '1'].includes(url.searchParams.get('watch') ?? '')) return watch(def, namespace, url.searchParams, req, res);
-      if (method === 'GET') return send(res, 200, list(def, namespace, url.searchParams));
+      if (method === 'GET' && isWatch(url.searchParams)) return watch(customResources(def, namespace), url.searchParams, req, res);
+      if (method === 'GET') return send(res, 200, list(customResources(def, namespace), url.searchParams));
       if (method === 'POST') return send(res, 201, create(def, namespace, await readJson(req)));
       throw new HttpError(405, `the server does not allow this method on the requested resource`);
     }
@@ -149,6 +200,42 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
         return send(res, 200, remove(def, itemKey, current(), await readJson(req, true)));
     }
     throw new HttpError(405, `the server does not allow this method on the requested resource`);
+  }
+
+  /** Nodes are read-only here: the kubelet writes them in a real cluster, `setNodes` in tests. */
+  function serveNodes(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, name: string | undefined): void {
+    if (req.method !== 'GET') throw new HttpError(405, 'the server does not allow this method on the requested resource');
+    if (name === undefined) return isWatch(query) ? watch(NODES, query, req, res) : send(res, 200, list(NODES, query));
+    const node = objects.get(`${NODES.prefix}${name}`);
+    if (!node) throw new HttpError(404, `nodes ${JSON.stringify(name)} not found`, { name, kind: 'nodes' });
+    send(res, 200, node);
+  }
+
+  function setNodes(nodes: readonly NodeObject[]): void {
+    const next = new Map<string, NodeObject>();
+    for (const node of nodes) {
+      if (!node.metadata?.name) throw new Error('every node needs metadata.name');
+      next.set(`${NODES.prefix}${node.metadata.name}`, node);
+    }
+    if (next.size !== nodes.length) throw new Error('node names must be unique');
+    const gone = [...objects].filter(([itemKey]) => itemKey.startsWith(NODES.prefix) && !next.has(itemKey));
+    for (const [itemKey, current] of gone) commit('DELETED', itemKey, deletedObject(current, nextVersion()), current);
+    for (const [itemKey, node] of next) {
+      const current = objects.get(itemKey);
+      const { metadata, ...rest } = structuredClone(node) as NodeObject;
+      const stored: Resource = {
+        apiVersion: NODES.apiVersion,
+        kind: NODES.kind,
+        ...rest,
+        metadata: {
+          ...metadata,
+          uid: current?.metadata.uid ?? randomUUID(),
+          creationTimestamp: current?.metadata.creationTimestamp ?? timestamp(clock.now()),
+          resourceVersion: nextVersion(),
+        },
+      };
+      commit(current ? 'MODIFIED' : 'ADDED', itemKey, stored, current);
+    }
   }
 
   function create(def: ResourceDefinition, namespace: string, body: unknown): Resource {
@@ -213,7 +300,7 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
     return current;
   }
 
-  function list(def: ResourceDefinition, namespace: string, query: URLSearchParams) {
+  function list(collection: Collection, query: URLSearchParams) {
     const selector = parseSelector(query.get('labelSelector'));
     const limit = Number(query.get('limit') ?? 0);
     let version = revision;
@@ -231,9 +318,8 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
         throw new HttpError(410, 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
       }
     }
-    const prefix = `${def.plural}/${namespace}/`;
     const all = [...snapshot(version)]
-      .filter(([itemKey, object]) => itemKey.startsWith(prefix) && object.metadata.name > after && selector(object))
+      .filter(([itemKey, object]) => itemKey.startsWith(collection.prefix) && object.metadata.name > after && selector(object))
       .map(([, object]) => object)
       .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
     const items = limit > 0 ? all.slice(0, limit) : all;
@@ -242,14 +328,14 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
       metadata.continue = Buffer.from(JSON.stringify({ rv: String(version), start: items.at(-1)!.metadata.name })).toString('base64url');
       metadata.remainingItemCount = all.length - items.length;
     }
-    return { apiVersion: def.apiVersion, kind: def.listKind, metadata, items };
+    return { apiVersion: collection.apiVersion, kind: collection.listKind, metadata, items: items.map(collection.listItem) };
   }
 
-  function watch(def: ResourceDefinition, namespace: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+  function watch(collection: Collection, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
     const selector = parseSelector(query.get('labelSelector'));
     const from = query.get('resourceVersion');
     if (from && !/^\d+$/.test(from)) throw new HttpError(400, `Invalid value: "${from}": invalid resource version`);
-    const prefix = `${def.plural}/${namespace}/`;
+    const { prefix } = collection;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     const emit = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
@@ -286,7 +372,7 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
     }
     watchers.add(watcher);
     if (query.get('allowWatchBookmarks') === 'true') {
-      timers.push(setInterval(() => emit('BOOKMARK', { apiVersion: def.apiVersion, kind: def.kind, metadata: { resourceVersion: String(revision) } }), bookmarkIntervalMs));
+      timers.push(setInterval(() => emit('BOOKMARK', { apiVersion: collection.apiVersion, kind: collection.kind, metadata: { resourceVersion: String(revision) } }), bookmarkIntervalMs));
     }
     const timeoutSeconds = Number(query.get('timeoutSeconds') ?? 0);
     if (timeoutSeconds > 0) timers.push(setTimeout(() => res.end(), timeoutSeconds * 1000));
@@ -308,6 +394,7 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    setNodes,
     compact() {
       compacted = revision;
       history.length = 0;
@@ -327,6 +414,8 @@ export async function startKubernetesApiDouble(options: KubernetesApiDoubleOptio
     },
   };
 }
+
+const isWatch = (query: URLSearchParams) => ['true', '1'].includes(query.get('watch') ?? '');
 
 function raise(error: Error): never {
   throw error;

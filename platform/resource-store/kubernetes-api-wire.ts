@@ -7,9 +7,12 @@ import type { ResourceIssue } from './crd-schemas.ts';
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 /** `/apis/{group}/{version}/namespaces/{namespace}/{plural}[/{name}[/status]]` */
 export const PATH = /^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+)(?:\/(status))?)?$/;
+/** `/api/v1/nodes[/{name}]` */
+export const NODES_PATH = /^\/api\/v1\/nodes(?:\/([^/]+))?$/;
 const REASONS: Record<number, string> = {
   400: 'BadRequest',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
   409: 'Conflict',

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { dump } from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -248,6 +248,48 @@ describe('Kubernetes API double, on the wire', () => {
     expect(second.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
     double.compact();
     expect((await request('GET', `${PEERS}?limit=2&continue=${second.body.metadata.continue}`)).body).toMatchObject({ code: 410, reason: 'Expired' });
+  });
+
+  it('serves Nodes read-only: NodeList pages without apiVersion and kind on items, one node, 404, 405', async () => {
+    const node = (name: string, labels: Record<string, string> = {}) => ({
+      metadata: { name, labels },
+      status: { allocatable: { cpu: '4', memory: '16Gi' }, conditions: [{ type: 'Ready', status: 'True' }] },
+    });
+    double.setNodes([node('n3'), node('n1', { zone: 'a' }), node('n2', { zone: 'b' })]);
+    const first = await request('GET', '/api/v1/nodes?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ apiVersion: 'v1', kind: 'NodeList', metadata: { resourceVersion: expect.stringMatching(/^\d+$/), remainingItemCount: 1 } });
+    expect(first.body.items!.map((i) => i.metadata.name)).toEqual(['n1', 'n2']);
+    expect(first.body.items![0]).not.toHaveProperty('kind');
+    expect(first.body.items![0]).not.toHaveProperty('apiVersion');
+    expect(first.body.items![0]!.metadata).toMatchObject({ uid: expect.any(String), creationTimestamp: expect.any(String), resourceVersion: expect.any(String) });
+    double.setNodes([node('n1', { zone: 'a' })]); // n2 and n3 leave, after the list began
+    const second = await request('GET', `/api/v1/nodes?limit=2&continue=${first.body.metadata.continue}`);
+    expect(second.body.items!.map((i) => i.metadata.name)).toEqual(['n3']);
+    expect((await request('GET', '/api/v1/nodes')).body.items!.map((i) => i.metadata.name)).toEqual(['n1']);
+    expect((await request('GET', '/api/v1/nodes?labelSelector=zone%3Db')).body.items).toEqual([]);
+
+    const one = await request('GET', '/api/v1/nodes/n1');
+    expect(one.body).toMatchObject({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { zone: 'a' } } });
+    expect(await request('GET', '/api/v1/nodes/n2')).toMatchObject({
+      status: 404,
+      body: { kind: 'Status', reason: 'NotFound', code: 404, message: 'nodes "n2" not found', details: { name: 'n2', kind: 'nodes' } },
+    });
+    expect(await request('POST', '/api/v1/nodes', node('n9'))).toMatchObject({ status: 405, body: { reason: 'MethodNotAllowed' } });
+
+    // Through the real client's typed models.
+    const core = kubeConfigFor(double).makeApiClient(CoreV1Api);
+    const read = await core.readNode({ name: 'n1' });
+    expect(read.status?.allocatable).toEqual({ cpu: '4', memory: '16Gi' });
+    const listed = await core.listNode({ labelSelector: 'zone=a', limit: 1 });
+    expect(listed.items.map((n) => n.metadata?.name)).toEqual(['n1']);
+    expect(listed.metadata?._continue).toBeUndefined();
+
+    // Watched as the real API server streams them: with apiVersion and kind.
+    const watched = readWatch(`${double.url}/api/v1/nodes?watch=true&resourceVersion=${one.body.metadata.resourceVersion}`, 2);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the watch is open
+    double.setNodes([node('n1', { zone: 'c' }), node('n4')]);
+    expect((await watched).map((e) => `${e.type} ${e.object.kind} ${e.object.metadata?.name}`)).toEqual(['MODIFIED Node n1', 'ADDED Node n4']);
   });
 
   it('streams watch events as JSON lines: replay, selector transitions, bookmarks, 410 once compacted', async () => {

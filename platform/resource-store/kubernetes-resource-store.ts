@@ -1,26 +1,7 @@
+import { CustomObjectsApi, PatchStrategy, Watch, type ConfigurationOptions } from '@kubernetes/client-node';
 import {
-  ApiException,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  Watch,
-  Observable,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-  type RequestContext,
-  type ResponseContext,
-} from '@kubernetes/client-node';
-import {
-  ConflictError,
-  InternalError,
   InvalidInputError,
-  NotAllowedError,
-  NotAuthenticatedError,
-  NotFoundError,
-  PayloadTooLargeError,
   ResourceExpiredError,
-  UnavailableError,
-  isArchipelError,
   type Resource,
   type ResourceDeleteOptions,
   type ResourceKind,
@@ -33,24 +14,14 @@ import {
   type ResourceWatchEvent,
   type ResourceWatchOptions,
 } from '../../core/index.ts';
+import { loadKubeConfig, requestOptions, translateKubernetesError, translateStatus, type KubeconfigSource } from '../kubernetes/index.ts';
 import { checkRequest, conformOrThrow, type Operation } from './api-semantics.ts';
 import { labelSelectorIssues, loadResourceSchemas, type ResourceDefinition, type ResourceSchemas } from './crd-schemas.ts';
 
-/** A kubeconfig as plain data (what `KubeConfig.loadFromOptions` takes), for configuration files and tests. */
-export interface KubeconfigData {
-  clusters: { name: string; server: string; skipTLSVerify?: boolean; caData?: string; tlsServerName?: string }[];
-  users: { name: string; token?: string; certData?: string; keyData?: string }[];
-  contexts: { name: string; cluster: string; user: string; namespace?: string }[];
-  currentContext: string;
-}
-
-export interface KubernetesResourceStoreOptions {
+/** One of `kubeconfigPath` (a file), `kubeconfig` (as data) or `inCluster` (the pod's service account). */
+export interface KubernetesResourceStoreOptions extends KubeconfigSource {
   /** The namespace holding this node's objects. */
   namespace: string;
-  /** One of: a kubeconfig file, a kubeconfig as data, or the pod's service account. */
-  kubeconfigPath?: string;
-  kubeconfig?: KubeconfigData;
-  inCluster?: boolean;
   /** Pause before reconnecting a watch that the server ended without sending anything. */
   watchReconnectDelayMs?: number;
   schemas?: ResourceSchemas;
@@ -235,44 +206,6 @@ export function createKubernetesResourceStore(options: KubernetesResourceStoreOp
   return store as unknown as ResourceStore;
 }
 
-function loadKubeConfig(options: KubernetesResourceStoreOptions): KubeConfig {
-  const sources = [options.kubeconfigPath, options.kubeconfig, options.inCluster || undefined].filter((s) => s !== undefined);
-  if (sources.length !== 1) {
-    throw new InvalidInputError('give exactly one of kubeconfigPath, kubeconfig and inCluster', [{ path: 'kubeconfig', message: 'exactly one source' }]);
-  }
-  const kubeConfig = new KubeConfig();
-  try {
-    if (options.kubeconfig) {
-      const { clusters, users, contexts, currentContext } = options.kubeconfig;
-      kubeConfig.loadFromOptions({ clusters: clusters.map((c) => ({ skipTLSVerify: false, ...c })), users, contexts, currentContext });
-    } else if (options.kubeconfigPath) {
-      kubeConfig.loadFromFile(options.kubeconfigPath);
-    } else {
-      kubeConfig.loadFromCluster();
-    }
-  } catch (error) {
-    throw new InvalidInputError(`cannot load the kubeconfig: ${error instanceof Error ? error.message : String(error)}`, [{ path: 'kubeconfig', message: 'unreadable' }], { cause: error });
-  }
-  if (!kubeConfig.getCurrentCluster()) {
-    throw new InvalidInputError('the kubeconfig has no current cluster', [{ path: 'kubeconfig', message: 'no current context or cluster' }]);
-  }
-  return kubeConfig;
-}
-
-/** Per-request options: the caller's abort signal and, for patches, the content type. */
-function requestOptions(signal: AbortSignal | undefined, contentType: string | undefined): ConfigurationOptions {
-  // The object-parameter API runs observable middleware (its own small Observable, not rxjs).
-  const middleware: ObservableMiddleware = {
-    pre: (context: RequestContext) => {
-      if (signal) context.setSignal(signal);
-      if (contentType) context.setHeaderParam('Content-Type', contentType);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
-}
-
 /** The port's object shape: server-side extras such as managedFields stay behind. */
 function normalize(raw: unknown): Resource {
   const object = (raw ?? {}) as Resource;
@@ -285,65 +218,6 @@ function normalize(raw: unknown): Resource {
   if (object.spec !== undefined) result.spec = object.spec;
   if (object.status !== undefined) result.status = object.status;
   return result;
-}
-
-interface Status {
-  kind?: string;
-  message?: string;
-  reason?: string;
-  code?: number;
-  details?: { causes?: { field?: string; message?: string; reason?: string }[] };
-}
-
-/**
- * A failure of the client library as a core error, the original kept as `cause`: the API server's Status
- * (404, 409, 410, 422, ...) by its code, a network failure as unavailable.
- */
-export function translateKubernetesError(error: unknown): Error {
-  if (isArchipelError(error)) return error;
-  if (error instanceof ApiException) {
-    const code = error.code as number;
-    return byCode(code, parseStatus(error.body), `Kubernetes API answered ${code}`, error);
-  }
-  if (error instanceof Error && error.name === 'AbortError') return error;
-  const fields = (typeof error === 'object' && error !== null ? error : {}) as { statusCode?: unknown; code?: unknown; message?: unknown };
-  if (typeof fields.statusCode === 'number') return byCode(fields.statusCode, undefined, `Kubernetes API answered ${fields.statusCode}`, error);
-  const message = typeof fields.message === 'string' ? fields.message : String(error);
-  return new UnavailableError(`Kubernetes API unreachable: ${message}`, { cause: error, details: typeof fields.code === 'string' ? { code: fields.code } : {} });
-}
-
-/** A Status sent as a watch ERROR event. */
-function translateStatus(object: unknown, fallback: string): Error {
-  const status = (object ?? {}) as Status;
-  return byCode(status.code ?? 500, status, fallback, status);
-}
-
-function byCode(code: number, status: Status | undefined, fallback: string, cause: unknown): Error {
-  const message = status?.message || fallback;
-  const options = { cause, details: { code, ...(status?.reason ? { reason: status.reason } : {}) } };
-  if (code === 400 || code === 422) {
-    const issues = (status?.details?.causes ?? []).map((c) => ({ path: c.field ?? '', message: c.message ?? '', reason: c.reason ?? '' }));
-    return new InvalidInputError(message, issues, options);
-  }
-  if (code === 401) return new NotAuthenticatedError(message, options);
-  if (code === 403) return new NotAllowedError(message, options);
-  if (code === 404) return new NotFoundError(message, options);
-  if (code === 409) return new ConflictError(message, options);
-  if (code === 410) return new ResourceExpiredError(message, options);
-  if (code === 413) return new PayloadTooLargeError(message, options);
-  if (code === 429 || code >= 500) return new UnavailableError(message, options);
-  return new InternalError(`${message} (HTTP ${code})`, options);
-}
-
-function parseStatus(body: unknown): Status | undefined {
-  if (typeof body === 'object' && body !== null) return body as Status;
-  if (typeof body !== 'string') return undefined;
-  try {
-    const parsed = JSON.parse(body) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Status) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

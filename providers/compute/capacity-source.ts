@@ -3,9 +3,9 @@ import type { ComputeResources } from './compute-resources.ts';
 import { parseResources } from './compute-resources.ts';
 
 /**
- * Where a compute provider's capacity comes from: this machine (embedded mode) or, later, the
- * Kubernetes nodes' allocatable capacity. Read at every reservation, so a capacity that changes (nodes
- * joining or leaving) is taken into account from the next request on.
+ * Where a compute provider's capacity comes from: this machine (embedded mode), a fixed amount, or the
+ * Kubernetes nodes' allocatable capacity (`kubernetes-capacity-source.ts`). Read at every reservation,
+ * so a capacity that changes (nodes joining or leaving) is taken into account from the next request on.
  */
 export interface CapacitySource {
   capacity(options?: { signal?: AbortSignal }): Promise<ComputeResources>;
