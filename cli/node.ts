@@ -5,9 +5,12 @@ import { createDiscoveryAgent } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
 import {
+  createAccessFederation,
+  createAccessRoutes,
   createComputeFederation,
   createComputeLedger,
   createDirectoryGrantProvider,
+  createEntryAccess,
   createGrantRoutes,
   createGrantService,
   createGrantSweeper,
@@ -186,6 +189,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       db,
       clusterId: () => discovery.identity().clusterId,
       users: identity,
+      // Deleting an entry, or changing what it points at or who may see it, ends the access granted for it.
+      onAccessChange: (entryId) => grants.revokeForEntry(entryId),
       logger: logger.child({ component: 'catalog' }),
     });
     // Federated search: answers peered clusters on /archipel/catalog/1.0.0 (once discovery has started)
@@ -198,6 +203,15 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       ledger: compute,
       network: discovery,
       logger: logger.child({ component: 'compute-federation' }),
+    });
+
+    // Access to data and storage entries, for the users who may see them: this cluster's through the
+    // API, peered clusters' on /archipel/access/1.0.0 (and theirs asked for this cluster's users).
+    const entryAccess = createEntryAccess({ catalog, grants, logger: grantsLogger });
+    const accessFederation = createAccessFederation({
+      entryAccess,
+      network: discovery,
+      logger: logger.child({ component: 'access-federation' }),
     });
 
     const app = createHttpApp({
@@ -215,6 +229,12 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
         createProviderRoutes({ compute }),
         createRemoteComputeRoutes({ remote: computeFederation }),
         createGrantRoutes({ grants }),
+        createAccessRoutes({
+          entryAccess,
+          remote: accessFederation,
+          clusterId: () => catalog.clusterId(),
+          memberProjectNames: (userId) => identity.memberProjectNames(userId),
+        }),
       ],
       publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
       maxBodyBytes: config.http.maxBodyBytes,
@@ -229,6 +249,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     undo.push(() => discovery.stop());
     await catalogFederation.serve();
     await computeFederation.serve();
+    await accessFederation.serve();
     const { clusterId, multiaddrs } = discovery.identity();
     const swarm = discovery.swarm();
 

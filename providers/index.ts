@@ -2,7 +2,8 @@
 // from a `CapacitySource` — this machine, a fixed amount or the Kubernetes nodes — and the reservation
 // ledger) and the access grants of data and storage providers (a PostgreSQL role on a view, pre-signed
 // S3 URLs, directories), with their REST routes under `/api/v1/providers`; and compute reservations
-// between peered clusters on `/archipel/compute/1.0.0`.
+// between peered clusters on `/archipel/compute/1.0.0`; and access to catalog entries for the users who
+// may see them, of this cluster or of a peered one over `/archipel/access/1.0.0`.
 export {
   createMachineCapacitySource,
   createStaticCapacitySource,
@@ -39,6 +40,17 @@ export {
 export { COMPUTE_PROTOCOL } from './federation/compute-protocol.ts';
 export { type RemoteCompute, type RemoteReservationRequest } from './federation/remote-compute.ts';
 export { createRemoteComputeRoutes, type RemoteComputeRoutesDeps } from './http/remote-compute-routes.ts';
+export { createEntryAccess, type EntryAccess, type EntryAccessRequest, type EntryAccessResult } from './access/entry-access.ts';
+export { ACCESS_PROTOCOL } from './federation/access-protocol.ts';
+export {
+  createAccessFederation,
+  type AccessFederation,
+  type AccessFederationNetwork,
+  type AccessFederationOptions,
+  type RemoteEntryAccess,
+  type RemoteGrant,
+} from './federation/access-federation.ts';
+export { createAccessRoutes, type AccessRoutesDeps } from './http/access-routes.ts';
 export type {
   DatabaseRoleAccess,
   DirectoryAccess,

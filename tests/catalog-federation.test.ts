@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,18 +7,21 @@ import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
 import { eventually } from './support/eventually.ts';
 import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
 import { json } from './support/json.ts';
+import { unmountUnder } from './support/mounts.ts';
 
 /**
  * Federated catalog search as users see it: three `archipel up` nodes in separate processes on 127.0.0.1,
  * alpha and bravo peered, charlie in the same swarm but not peered with anyone. Each owner decides what
  * leaves it: private never, restricted only for a caller acting for an allowed project, and only to peered
  * clusters; a peer that is down makes the search partial, naming it. Compute reservations between the
- * same clusters take the same path: a peered cluster's user reserves, lists and releases on the owner.
+ * same clusters take the same path: a peered cluster's user reserves, lists and releases on the owner; and
+ * so does access to a data entry, granted by its owner only to users who may see it.
  */
 const root = mkdtempSync(path.join(tmpdir(), 'archipel-catalog-federation-'));
 const running: ArchipelProcess[] = [];
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop('SIGKILL')));
+  unmountUnder(root);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -205,6 +208,37 @@ describe('federated catalog search across three archipel nodes', () => {
     expect((await bea('GET', `/providers/compute/remote/${c.clusterId}`)).status).toBe(404);
     ok(await bea('DELETE', `${remoteA}/reservations/${held.id}`), 204);
     expect(ok(await a.call('GET', `/providers/compute/reservations/${held.id}`))).toMatchObject({ state: 'released' });
+
+    // Access to a data entry over /archipel/access/1.0.0: the owner's visibility decides, as for search,
+    // and the grant (a read-only directory here) is for the asking user of the asking cluster alone.
+    const plots = path.join(root, 'coral-plots');
+    mkdirSync(plots);
+    writeFileSync(path.join(plots, 'plot-1.csv'), 'depth,cover\n5,0.4\n');
+    const shared = ok(
+      await a.call('POST', '/catalog/entries', {
+        kind: 'data',
+        name: 'Coral plots',
+        description: 'Plot photos and cover estimates',
+        visibility: 'restricted',
+        allowedProjects: allowed,
+        spec: { source: { type: 'directory', path: plots } },
+      }),
+      201,
+    );
+    const ask = (call: Call, cluster?: string) => call('POST', '/providers/access', { entry: { id: shared.id, ...(cluster ? { cluster } : {}) }, ttlSeconds: 300 });
+    const forBeaAccess = ok(await ask(bea, a.clusterId), 201);
+    expect(forBeaAccess.grant).toMatchObject({ ownerCluster: a.clusterId, entryId: shared.id, entryName: 'Coral plots', grantee: { cluster: b.clusterId, user: 'bea' } });
+    expect(forBeaAccess.access).toMatchObject({ type: 'directory', readOnly: true });
+    expect(readFileSync(path.join(forBeaAccess.access.path, 'plot-1.csv'), 'utf8')).toBe('depth,cover\n5,0.4\n');
+    expect((await ask(ben, a.clusterId)).status).toBe(404);
+    expect((await ask(cid, a.clusterId)).status).toBe(404);
+    expect((await ask(axel)).status).toBe(404);
+    expect(ok(await ask(anna), 201).grant).toMatchObject({ ownerCluster: a.clusterId, grantee: { cluster: 'local', user: 'anna' } });
+    const grantsAtA = ok(await a.call('GET', '/providers/grants')).items as { entryId: string; grantee: { cluster: string; user: string } }[];
+    expect(grantsAtA.map((g) => `${g.grantee.user}@${label(g.grantee.cluster)} ${g.entryId === shared.id}`).sort()).toEqual(['anna@local true', 'bea@B true']);
+    // Revoked by alpha's admin: bea's view of the data is gone.
+    ok(await a.call('DELETE', `/providers/grants/${forBeaAccess.grant.id}`), 204);
+    expect(existsSync(path.join(forBeaAccess.access.path, 'plot-1.csv'))).toBe(false);
 
     // Bravo goes down: alpha's federated search still answers with its own entries, partial, naming bravo.
     expect(await b.process.stop('SIGTERM')).toBe(0);

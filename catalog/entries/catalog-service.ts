@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import {
+  describeError,
   InvalidInputError,
   NotAllowedError,
   NotFoundError,
@@ -41,6 +42,12 @@ export interface CatalogServiceOptions {
   clock?: Clock;
   /** When given, owners must be users of this cluster. */
   users?: CatalogUserDirectory;
+  /**
+   * Told, once the change is committed, that what an entry gives access to or who may see it changed (its
+   * spec, visibility or allowed projects) or that it was deleted: the access granted for it should end.
+   * A failure is logged; the change stands.
+   */
+  onAccessChange?(entryId: string, why: 'changed' | 'deleted'): Promise<unknown>;
 }
 
 export interface ListEntriesOptions extends SqlQueryOptions {
@@ -152,6 +159,14 @@ export function createCatalogService(options: CatalogServiceOptions) {
   const logger = options.logger ?? silentLogger;
 
   const notFound = (id: string) => new NotFoundError(`catalog entry "${id}" not found`);
+
+  async function accessChanged(id: string, why: 'changed' | 'deleted'): Promise<void> {
+    try {
+      await options.onAccessChange?.(id, why);
+    } catch (error) {
+      logger.warn('cannot end the access granted for a catalog entry', { id, why, error: describeError(error) });
+    }
+  }
 
   /** What the caller is shown: the allowed projects in full only to those who may change the entry. */
   function toEntry(row: EntryRow, caller: CatalogCaller): CatalogEntry {
@@ -291,7 +306,7 @@ export function createCatalogService(options: CatalogServiceOptions) {
       // Loading a CWL tool takes a while: done before the row is locked (the kind never changes).
       const spec = change.spec === undefined ? undefined : await validSpec(current.kind, change.spec);
 
-      const row = await db.transaction(async (tx) => {
+      const { row, before } = await db.transaction(async (tx) => {
         const locked = await visibleRow(tx, caller, id, { ...options, forUpdate: true });
         requireManager(caller, locked, 'change');
         const visibility = change.visibility ?? locked.visibility;
@@ -324,9 +339,13 @@ export function createCatalogService(options: CatalogServiceOptions) {
             clock.now(),
           ],
         );
-        return rows[0]!;
+        return { row: rows[0]!, before: locked };
       }, options);
       logger.info('catalog entry changed', { id, fields: Object.keys(change), by: caller.userName });
+      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+      if (row.visibility !== before.visibility || !same(row.allowed_projects, before.allowed_projects) || !same(row.spec, before.spec)) {
+        await accessChanged(id, 'changed');
+      }
       return toEntry(row, caller);
     },
 
@@ -337,6 +356,7 @@ export function createCatalogService(options: CatalogServiceOptions) {
       const { rowCount } = await db.query(`DELETE FROM catalog_entries WHERE id = $1`, [id], options);
       if (rowCount === 0) throw notFound(id);
       logger.info('catalog entry deleted', { id, by: caller.userName });
+      await accessChanged(id, 'deleted');
     },
 
     /** This cluster's entries the caller may see, by name, a page at a time. */

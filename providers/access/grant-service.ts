@@ -37,6 +37,8 @@ export interface GrantRequest {
   ttlSeconds: number;
   /** Storage grants on S3: the object names to presign PUT URLs for. */
   uploads?: readonly string[];
+  /** The catalog entry the grant gives access to, when it is granted for one. */
+  entryId?: string;
 }
 
 export type GrantState = 'active' | 'expired' | 'revoked';
@@ -47,6 +49,9 @@ export interface AccessGrant {
   targetType: GrantTargetType;
   target: GrantTarget;
   grantee: Grantee;
+  /** The catalog entry it gives access to; null for a grant an administrator made for a target. */
+  entryId: string | null;
+  /** Who asked: a local user, or `user@cluster` for a peer's user. */
   createdBy: string | null;
   createdAt: Date;
   expiresAt: Date;
@@ -58,10 +63,20 @@ export interface AccessGrant {
 export interface GrantService {
   /** Makes the grant and records it; the access (credentials, URLs) is returned once and never stored. */
   grant(actor: Principal, request: GrantRequest, options?: { signal?: AbortSignal }): Promise<{ grant: AccessGrant; access: GrantAccess }>;
+  /**
+   * The same without the administrator check, for a caller that has decided the grantee may have it (the
+   * catalog's visibility check for an entry); `createdBy` names who asked.
+   */
+  issue(request: GrantRequest, options: { createdBy: string; signal?: AbortSignal }): Promise<{ grant: AccessGrant; access: GrantAccess }>;
   get(actor: Principal, id: string, options?: { signal?: AbortSignal }): Promise<AccessGrant>;
   list(actor: Principal, options?: { state?: 'open' | 'all'; limit?: number; signal?: AbortSignal }): Promise<AccessGrant[]>;
   /** Takes the access back and records it. Revoking twice is harmless. */
   revoke(actor: Principal, id: string, options?: { signal?: AbortSignal }): Promise<AccessGrant>;
+  /**
+   * Revokes every open grant made for a catalog entry (the entry was deleted, or who may see it or what it
+   * points at changed); returns how many. One whose backend fails is left for the expiry sweep.
+   */
+  revokeForEntry(entryId: string, options?: { signal?: AbortSignal }): Promise<number>;
   /** Revokes every grant past its expiry (by the injected clock); returns how many. */
   sweepExpired(options?: { signal?: AbortSignal }): Promise<number>;
 }
@@ -73,12 +88,13 @@ interface GrantRow {
   target: GrantTarget | string;
   grantee_cluster: string;
   grantee_user: string;
+  entry_id: string | null;
   created_by: string | null;
   created_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
 }
-const COLUMNS = 'id, kind, target_type, target, grantee_cluster, grantee_user, created_by, created_at, expires_at, revoked_at';
+const COLUMNS = 'id, kind, target_type, target, grantee_cluster, grantee_user, entry_id, created_by, created_at, expires_at, revoked_at';
 
 /** Grants are for cluster administrators for now (ARCHITECTURE.md §6: providers hand out credentials). */
 function requireAdmin(actor: Principal): void {
@@ -101,6 +117,7 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     targetType: row.target_type,
     target: typeof row.target === 'string' ? (JSON.parse(row.target) as GrantTarget) : row.target,
     grantee: { cluster: row.grantee_cluster, user: row.grantee_user },
+    entryId: row.entry_id,
     createdBy: row.created_by,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
@@ -128,6 +145,7 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > maxTtlSeconds) {
       issues.push({ path: 'ttlSeconds', message: `must be a whole number of seconds from 1 to ${maxTtlSeconds}` });
     }
+    if (request.entryId !== undefined && !/^[0-9a-f-]{36}$/.test(request.entryId)) issues.push({ path: 'entryId', message: 'must be a catalog entry id' });
     if (issues.length || !target.success) {
       throw new InvalidInputError(`invalid grant: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
     }
@@ -153,33 +171,60 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     return toGrant(rows[0]);
   }
 
+  async function issue(
+    request: GrantRequest,
+    createdBy: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ grant: AccessGrant; access: GrantAccess }> {
+    const { target, expiresIn } = parse(request);
+    const provider = providerFor(targetType(target));
+    const now = clock.now();
+    const id = randomUUID();
+    const expiresAt = new Date(now.getTime() + expiresIn * 1000);
+    const { rows } = await db.query<GrantRow>(
+      `INSERT INTO access_grants (id, kind, target_type, target, grantee_cluster, grantee_user, entry_id, created_by, created_at, expires_at)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      [
+        id,
+        target.kind,
+        targetType(target),
+        JSON.stringify(target),
+        request.grantee.cluster,
+        request.grantee.user,
+        request.entryId ?? null,
+        createdBy,
+        now,
+        expiresAt,
+      ],
+      { signal },
+    );
+    let access: GrantAccess;
+    try {
+      access = await provider.grant(id, target, { grantee: request.grantee, expiresAt, signal, uploads: request.uploads });
+    } catch (error) {
+      // Undo what the provider may have made in part, then forget the grant.
+      await provider.revoke(id, target).catch((cleanup: unknown) => logger.warn('cleanup of a failed grant failed', { grant: id, error: describeError(cleanup) }));
+      await db.query('DELETE FROM access_grants WHERE id = $1', [id]).catch(() => {});
+      throw error;
+    }
+    logger.info('access grant created', {
+      grant: id,
+      type: targetType(target),
+      kind: target.kind,
+      grantee: `${request.grantee.user}@${request.grantee.cluster}`,
+      ...(request.entryId ? { entry: request.entryId } : {}),
+      expiresAt: expiresAt.toISOString(),
+    });
+    return { grant: toGrant(rows[0]!, now), access };
+  }
+
   return {
     async grant(actor, request, grantOptions) {
       requireAdmin(actor);
-      const signal = grantOptions?.signal;
-      const { target, expiresIn } = parse(request);
-      const provider = providerFor(targetType(target));
-      const now = clock.now();
-      const id = randomUUID();
-      const expiresAt = new Date(now.getTime() + expiresIn * 1000);
-      const { rows } = await db.query<GrantRow>(
-        `INSERT INTO access_grants (id, kind, target_type, target, grantee_cluster, grantee_user, created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-        [id, target.kind, targetType(target), JSON.stringify(target), request.grantee.cluster, request.grantee.user, actor.userName, now, expiresAt],
-        { signal },
-      );
-      let access: GrantAccess;
-      try {
-        access = await provider.grant(id, target, { grantee: request.grantee, expiresAt, signal, uploads: request.uploads });
-      } catch (error) {
-        // Undo what the provider may have made in part, then forget the grant.
-        await provider.revoke(id, target).catch((cleanup: unknown) => logger.warn('cleanup of a failed grant failed', { grant: id, error: describeError(cleanup) }));
-        await db.query('DELETE FROM access_grants WHERE id = $1', [id]).catch(() => {});
-        throw error;
-      }
-      logger.info('access grant created', { grant: id, type: targetType(target), kind: target.kind, grantee: `${request.grantee.user}@${request.grantee.cluster}`, expiresAt: expiresAt.toISOString() });
-      return { grant: toGrant(rows[0]!, now), access };
+      return issue(request, actor.userName, grantOptions?.signal);
     },
+
+    issue: (request, issueOptions) => issue(request, issueOptions.createdBy, issueOptions.signal),
 
     async get(actor, id, getOptions) {
       requireAdmin(actor);
@@ -205,6 +250,21 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
       const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE id = $1`, [id], { signal });
       if (!rows[0]) throw new NotFoundError(`grant "${id}" not found`);
       return revokeRow(rows[0], `user:${actor.userName}`, signal);
+    },
+
+    async revokeForEntry(entryId, revokeOptions) {
+      const signal = revokeOptions?.signal;
+      const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE entry_id = $1 AND revoked_at IS NULL`, [entryId], { signal });
+      let revoked = 0;
+      for (const row of rows) {
+        try {
+          await revokeRow(row, 'entry-changed', signal);
+          revoked++;
+        } catch (error) {
+          logger.warn('cannot revoke a grant of a changed catalog entry', { grant: row.id, entry: entryId, error: describeError(error) });
+        }
+      }
+      return revoked;
     },
 
     async sweepExpired(sweepOptions) {

@@ -75,7 +75,7 @@ export interface RemoteCompute {
 }
 
 /** Resolves with `work`, or rejects once `signal` aborts even if `work` never notices it. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason ?? new Error('aborted'));
     if (signal.aborted) return onAbort();

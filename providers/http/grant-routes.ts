@@ -13,12 +13,14 @@ const secured = [{ bearer: [] }];
 const tags = ['providers'];
 
 const principalOf = (c: Context<AppEnv>): Principal => c.get('principal');
-const grantJson = (g: AccessGrant) => ({
+/** The HTTP shape of a grant (shared with the entry access routes). */
+export const grantJson = (g: AccessGrant) => ({
   id: g.id,
   kind: g.kind,
   targetType: g.targetType,
   target: g.target as unknown as Record<string, unknown>,
   grantee: g.grantee,
+  entryId: g.entryId,
   createdBy: g.createdBy,
   createdAt: g.createdAt.toISOString(),
   expiresAt: g.expiresAt.toISOString(),
