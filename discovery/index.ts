@@ -18,8 +18,9 @@ export {
 } from './discovery-agent.ts';
 export { generateSwarmKey, parseSwarmKey, swarmKeyFingerprint, encodeSwarmKey, type SwarmKey } from './swarm-key.ts';
 export { signIdentityRecord, verifyIdentityRecord, type IdentityRecord, type RecordVerdict } from './identity-record.ts';
-export { exchangeJson, serveJson, type JsonExchangeOptions } from './json-protocol.ts';
+export { exchangeJson, raceAbort, serveJson, type JsonExchangeOptions } from './json-protocol.ts';
 export { signFields, verifyFields } from './signing.ts';
+export { refuseSignedRequest, type SignedRequestCheck, type SignedRequestEnvelope } from './signed-request.ts';
 export { parseClusterId, clusterResourceName } from './peer-names.ts';
 export { policyApproves, type PeerState, type PeeringPolicy } from './peering-state.ts';
 export { KAD_PROTOCOL } from './libp2p-node.ts';

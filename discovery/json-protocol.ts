@@ -70,3 +70,13 @@ export async function serveJson(stream: Stream, respond: (request: unknown) => P
     throw error;
   }
 }
+
+/** Resolves with `work`, or rejects once `signal` aborts even if `work` never notices it. */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

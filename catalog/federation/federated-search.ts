@@ -1,4 +1,5 @@
 import { describeError, InvalidInputError, isArchipelError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
+import { raceAbort } from '../../discovery/index.ts';
 import type { CatalogEntry, CatalogKind, LocalCaller } from '../entries/catalog-entry.ts';
 import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, type CatalogService } from '../entries/catalog-service.ts';
 import {
@@ -101,16 +102,6 @@ function checkTimeout(timeoutMs: number | undefined): number {
     throw new InvalidInputError(`invalid timeoutMs: ${message}`, [{ path: 'timeoutMs', message }]);
   }
   return timeoutMs;
-}
-
-/** Resolves with `work`, or rejects once `signal` aborts even if `work` never notices it. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /**

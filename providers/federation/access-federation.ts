@@ -1,8 +1,6 @@
 import {
   InvalidInputError,
-  NotAllowedError,
   NotFoundError,
-  NotImplementedError,
   UnavailableError,
   describeError,
   isArchipelError,
@@ -28,7 +26,7 @@ import {
   type AccessAnswer,
   type AccessRequest,
 } from './access-protocol.ts';
-import { raceAbort } from './remote-compute.ts';
+import { askPeer, peerRefusal } from './peer-exchange.ts';
 
 /** A grant made by a peered cluster for one of this cluster's users, as its owner reported it. */
 export interface RemoteGrant {
@@ -82,23 +80,6 @@ export interface AccessFederation extends RemoteEntryAccess {
 
 /** The error kinds a refusal passes on as they are; anything else is reported as `unavailable`. */
 const PASSED_ON = new Set(['invalid-input', 'not-allowed', 'not-found', 'not-implemented']);
-
-/** The error a peer's refusal becomes here: the same kind, with the peer's message. */
-function refusal(clusterId: string, code: string, message: string): Error {
-  const options = { details: { clusterId } };
-  switch (code) {
-    case 'not-found':
-      return new NotFoundError(message, options);
-    case 'invalid-input':
-      return new InvalidInputError(message, [], options);
-    case 'not-implemented':
-      return new NotImplementedError(`cluster ${clusterId}: ${message}`, options);
-    case 'not-allowed':
-      return new NotAllowedError(`cluster ${clusterId} refused: ${message}`, options);
-    default:
-      return new UnavailableError(`cluster ${clusterId} could not answer: ${message}`, options);
-  }
-}
 
 /**
  * Access to catalog entries between peered clusters, both sides of `/archipel/access/1.0.0`. As owner: a
@@ -159,8 +140,6 @@ export function createAccessFederation(options: AccessFederationOptions): Access
     async request(caller, clusterId, entryId, request, requestOptions = {}) {
       const self = network.clusterId();
       if (clusterId === self || !network.isPeered(clusterId)) throw new NotFoundError(`cluster ${clusterId} is not peered with this one`);
-      const timer = AbortSignal.timeout(timeoutMs);
-      const deadline = requestOptions.signal ? AbortSignal.any([requestOptions.signal, timer]) : timer;
       const signed = await signAccessRequest((domain, fields) => network.sign(domain, fields), {
         from: self,
         to: clusterId,
@@ -171,20 +150,12 @@ export function createAccessFederation(options: AccessFederationOptions): Access
         ...(request.uploads ? { uploads: request.uploads } : {}),
         deadline: clock.now().getTime() + timeoutMs,
       });
-      let raw: unknown;
-      try {
-        raw = await raceAbort(ask(clusterId, signed, deadline), deadline);
-      } catch (error) {
-        if (timer.aborted) throw new UnavailableError(`cluster ${clusterId} did not answer within ${timeoutMs} ms`, { cause: error, details: { clusterId } });
-        if (requestOptions.signal?.aborted) throw error;
-        if (isArchipelError(error) && error.kind === 'not-allowed') throw new NotFoundError(`cluster ${clusterId} is not peered with this one`, { cause: error });
-        throw new UnavailableError(`cannot reach cluster ${clusterId}`, { cause: error, details: { clusterId } });
-      }
+      const raw = await askPeer(clusterId, (deadline) => ask(clusterId, signed, deadline), { timeoutMs, signal: requestOptions.signal });
       const reply = AccessReplySchema.safeParse(raw);
       if (!reply.success) throw new UnavailableError(`cluster ${clusterId} sent a reply that is not an access reply`, { details: { clusterId } });
       if ('error' in reply.data) {
         logger.debug('access request refused by a peer', { clusterId, entry: entryId, code: reply.data.error.code });
-        throw refusal(clusterId, reply.data.error.code, reply.data.error.message);
+        throw peerRefusal(clusterId, reply.data.error.code, reply.data.error.message);
       }
       const { grant, access } = reply.data;
       if (grant.entryId !== entryId || grant.grantee.cluster !== self || grant.grantee.user !== caller.userName) {

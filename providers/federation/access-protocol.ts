@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/index.ts';
-import { verifyFields } from '../../discovery/index.ts';
+import { refuseSignedRequest } from '../../discovery/index.ts';
 import { GrantAccessSchema } from '../http/grant-schemas.ts';
 import type { GrantAccess } from '../access/grant-provider.ts';
 import type { AccessGrant } from '../access/grant-service.ts';
@@ -82,16 +82,16 @@ export async function verifyAccessRequest(
   const parsed = AccessRequestSchema.safeParse(input);
   if (!parsed.success) return { ok: false, reason: 'malformed request' };
   const request = parsed.data;
-  if (request.from !== options.from) return { ok: false, reason: 'the sender is not the connected cluster' };
-  if (request.to !== options.to) return { ok: false, reason: 'the request is meant for another cluster' };
-  const now = options.clock.now().getTime();
-  const skew = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
-  if (request.deadline < now - skew) return { ok: false, reason: 'the request has expired' };
-  if (request.deadline > now + MAX_ACCESS_TIMEOUT_MS + skew) return { ok: false, reason: 'the deadline is too far ahead' };
-  if (!(await verifyFields(request.from, ACCESS_REQUEST_DOMAIN, fieldsOf(request), request.signature))) {
-    return { ok: false, reason: 'bad signature' };
-  }
-  return { ok: true, request };
+  const reason = await refuseSignedRequest(request, {
+    from: options.from,
+    to: options.to,
+    now: options.clock.now().getTime(),
+    maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
+    maxAheadMs: MAX_ACCESS_TIMEOUT_MS,
+    domain: ACCESS_REQUEST_DOMAIN,
+    fields: fieldsOf(request),
+  });
+  return reason === undefined ? { ok: true, request } : { ok: false, reason };
 }
 
 const Timestamp = z.string().datetime();

@@ -1,10 +1,7 @@
 import {
-  ConflictError,
   InvalidInputError,
-  NotAllowedError,
   NotFoundError,
   UnavailableError,
-  isArchipelError,
   silentLogger,
   systemClock,
   type Clock,
@@ -25,6 +22,7 @@ import {
   type ComputeRequest,
   type UnsignedComputeRequest,
 } from './compute-protocol.ts';
+import { askPeer, peerRefusal } from './peer-exchange.ts';
 
 /** What a user asks of a peered cluster's compute provider. */
 export interface RemoteReservationRequest extends Partial<ComputeResources> {
@@ -74,33 +72,6 @@ export interface RemoteCompute {
   status(principal: Principal, clusterId: string, options?: RemoteCallOptions): Promise<ComputeStatus>;
 }
 
-/** Resolves with `work`, or rejects once `signal` aborts even if `work` never notices it. */
-export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new Error('aborted'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/** The error a peer's refusal becomes here: the same kind, with the peer's message. */
-function refusal(clusterId: string, code: string, message: string): Error {
-  const options = { details: { clusterId } };
-  switch (code) {
-    case 'conflict':
-      return new ConflictError(message, options);
-    case 'not-found':
-      return new NotFoundError(message, options);
-    case 'invalid-input':
-      return new InvalidInputError(message, [], options);
-    case 'not-allowed':
-      return new NotAllowedError(`cluster ${clusterId} refused: ${message}`, options);
-    default:
-      return new UnavailableError(`cluster ${clusterId} could not answer: ${message}`, options);
-  }
-}
-
 /**
  * The requesting side of `/archipel/compute/1.0.0`: signs a request for the calling user, sends it to a
  * peered cluster, and waits at most until the deadline. A cluster that is not peered answers "not found"
@@ -126,8 +97,6 @@ export function createRemoteCompute(deps: RemoteComputeDeps): RemoteCompute {
   ): Promise<Exclude<ComputeReply, { error: unknown }>> {
     const self = deps.clusterId();
     if (clusterId === self || !deps.isPeered(clusterId)) throw new NotFoundError(`cluster ${clusterId} is not peered with this one`);
-    const timer = AbortSignal.timeout(timeoutMs);
-    const deadline = signal ? AbortSignal.any([signal, timer]) : timer;
     const request = await signComputeRequest(deps.sign, {
       cores: 0,
       memoryMiB: 0,
@@ -138,21 +107,12 @@ export function createRemoteCompute(deps: RemoteComputeDeps): RemoteCompute {
       user: principal.userName,
       deadline: clock.now().getTime() + timeoutMs,
     });
-    let raw: unknown;
-    try {
-      raw = await raceAbort(deps.ask(clusterId, request, deadline), deadline);
-    } catch (error) {
-      if (timer.aborted) throw new UnavailableError(`cluster ${clusterId} did not answer within ${timeoutMs} ms`, { cause: error, details: { clusterId } });
-      if (signal?.aborted) throw error;
-      // Peered a moment ago, not any more.
-      if (isArchipelError(error) && error.kind === 'not-allowed') throw new NotFoundError(`cluster ${clusterId} is not peered with this one`, { cause: error });
-      throw new UnavailableError(`cannot reach cluster ${clusterId}`, { cause: error, details: { clusterId } });
-    }
+    const raw = await askPeer(clusterId, (deadline) => deps.ask(clusterId, request, deadline), { timeoutMs, signal });
     const reply = ComputeReplySchema.safeParse(raw);
     if (!reply.success) throw new UnavailableError(`cluster ${clusterId} sent a reply that is not a compute reply`, { details: { clusterId } });
     if ('error' in reply.data) {
       logger.debug('compute request refused by a peer', { clusterId, op: fields.op, code: reply.data.error.code });
-      throw refusal(clusterId, reply.data.error.code, reply.data.error.message);
+      throw peerRefusal(clusterId, reply.data.error.code, reply.data.error.message);
     }
     return reply.data;
   }
