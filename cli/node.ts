@@ -191,6 +191,11 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       users: identity,
       // Deleting an entry, or changing what it points at or who may see it, ends the access granted for it.
       onAccessChange: (entryId) => grants.revokeForEntry(entryId),
+      // A compute entry offers at most this node's capacity, and takes what it leaves out from it.
+      computeOffer: async () => {
+        const { capacity, peerQuota } = await compute.status();
+        return { ...capacity, peerQuota };
+      },
       logger: logger.child({ component: 'catalog' }),
     });
     // Federated search: answers peered clusters on /archipel/catalog/1.0.0 (once discovery has started)

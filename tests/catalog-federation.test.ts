@@ -193,7 +193,7 @@ describe('federated catalog search across three archipel nodes', () => {
     // Compute over /archipel/compute/1.0.0: bravo's user reserves on alpha, in alpha's ledger as bravo's
     // cluster for bea; nobody else of bravo sees or releases it; unpeered charlie reaches nothing.
     const remoteA = `/providers/compute/remote/${a.clusterId}`;
-    const capacity = ok(await bea('GET', remoteA)).capacity as { cores: number };
+    const capacity = ok(await bea('GET', remoteA)).capacity as { cores: number; memoryMiB: number; gpus: number };
     expect(capacity).toEqual(ok(await anna('GET', '/providers/compute')).capacity);
     const held = ok(await bea('POST', `${remoteA}/reservations`, { cores: 0.5, memoryMiB: 64, durationSeconds: 600 }), 201);
     expect(held).toMatchObject({ requester: b.clusterId, user: 'bea', cores: 0.5, memoryMiB: 64, state: 'active' });
@@ -208,6 +208,9 @@ describe('federated catalog search across three archipel nodes', () => {
     expect((await bea('GET', `/providers/compute/remote/${c.clusterId}`)).status).toBe(404);
     ok(await bea('DELETE', `${remoteA}/reservations/${held.id}`), 204);
     expect(ok(await a.call('GET', `/providers/compute/reservations/${held.id}`))).toMatchObject({ state: 'released' });
+    // A compute entry that states nothing offers alpha's whole capacity, as its compute provider reports it.
+    const offered = ok(await a.call('POST', '/catalog/entries', { kind: 'compute', name: 'Alpha cores', visibility: 'public', spec: {} }), 201);
+    expect(offered.spec).toEqual(capacity);
 
     // Access to a data entry over /archipel/access/1.0.0: the owner's visibility decides, as for search,
     // and the grant (a read-only directory here) is for the asking user of the asking cluster alone.

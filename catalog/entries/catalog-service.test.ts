@@ -229,6 +229,25 @@ describe('catalog service', () => {
       expect(access[7]).toEqual({ cores: 7.5, memoryMiB: 16384, gpus: 0, perPeerQuota: { cores: 2 } });
     });
 
+    it("takes what a compute entry leaves out from the node's compute provider, and offers no more than it", async () => {
+      const offering = createCatalogService({
+        db,
+        clusterId: CLUSTER,
+        users: { existingUserNames: async (names) => [...names] },
+        computeOffer: async () => ({ cores: 4, memoryMiB: 8192, gpus: 1, peerQuota: { cores: 2 } }),
+      });
+      const spec = async (given: object) => (await offering.create(olivia, { kind: 'compute', name: 'Cores', spec: given } as never)).spec;
+      expect(await spec({})).toEqual({ cores: 4, memoryMiB: 8192, gpus: 1, perPeerQuota: { cores: 2 } });
+      expect(await spec({ cores: 1.5, gpus: 0 })).toEqual({ cores: 1.5, memoryMiB: 8192, gpus: 0, perPeerQuota: { cores: 1.5 } });
+      expect(await spec({ memoryMiB: 1024, perPeerQuota: { memoryMiB: 512 } })).toEqual({ cores: 4, memoryMiB: 1024, gpus: 1, perPeerQuota: { memoryMiB: 512 } });
+      const error = await errorOf(spec({ cores: 8, gpus: 2 }));
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).issues).toEqual([
+        { path: 'spec.cores', message: 'must not exceed what this node offers (4)' },
+        { path: 'spec.gpus', message: 'must not exceed what this node offers (1)' },
+      ]);
+    });
+
     it('refuses creation by a remote caller', async () => {
       await expect(catalog.create(remoteAllowed, dataEntry())).rejects.toThrow(NotAllowedError);
     });

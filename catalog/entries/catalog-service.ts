@@ -20,6 +20,8 @@ import {
   NewEntrySchema,
   SPEC_SCHEMAS,
   type CatalogEntryChange,
+  type ComputeSpec,
+  type ComputeSpecInput,
   type NewCatalogEntry,
 } from './entry-schemas.ts';
 import { loadServiceTool } from './service-tool.ts';
@@ -48,6 +50,19 @@ export interface CatalogServiceOptions {
    * A failure is logged; the change stands.
    */
   onAccessChange?(entryId: string, why: 'changed' | 'deleted'): Promise<unknown>;
+  /**
+   * What this node's compute provider offers (its capacity source and its quota per peer): a compute entry
+   * may not offer more, and what it leaves out is taken from here. Without it, a compute entry must state
+   * its cores and memory.
+   */
+  computeOffer?(): Promise<ComputeOffer>;
+}
+
+export interface ComputeOffer {
+  cores: number;
+  memoryMiB: number;
+  gpus: number;
+  peerQuota: { cores?: number; memoryMiB?: number; gpus?: number } | null;
 }
 
 export interface ListEntriesOptions extends SqlQueryOptions {
@@ -215,9 +230,40 @@ export function createCatalogService(options: CatalogServiceOptions) {
   /** The kind's spec, validated; a service's CWL tool is loaded and its inputs and outputs derived. */
   async function validSpec(kind: CatalogKind, spec: unknown): Promise<unknown> {
     const parsed = parse(SPEC_SCHEMAS[kind], spec, `${kind} spec`, 'spec');
+    if (kind === 'compute') return computeSpec(parsed as ComputeSpecInput);
     if (kind !== 'service') return parsed;
     const service = parsed as { image: string; cwl: string };
     return { image: service.image, cwl: service.cwl, ...(await loadServiceTool(service.cwl)) };
+  }
+
+  /** A compute spec made whole from the node's offer, and checked against it. */
+  async function computeSpec(input: ComputeSpecInput): Promise<ComputeSpec> {
+    const offer = await options.computeOffer?.();
+    const issues: InputIssue[] = [];
+    const resources = ['cores', 'memoryMiB', 'gpus'] as const;
+    const spec = {} as Record<(typeof resources)[number], number>;
+    for (const key of resources) {
+      const given = input[key];
+      if (given === undefined && offer === undefined && key !== 'gpus') {
+        issues.push({ path: `spec.${key}`, message: 'required: this node has no compute provider to take it from' });
+      } else if (given !== undefined && offer !== undefined && given > offer[key]) {
+        issues.push({ path: `spec.${key}`, message: `must not exceed what this node offers (${offer[key]})` });
+      }
+      spec[key] = given ?? offer?.[key] ?? 0;
+    }
+    // The node's quota, when the entry gives none, within what the entry offers.
+    const nodeQuota = offer?.peerQuota
+      ? Object.fromEntries(Object.entries(offer.peerQuota).map(([key, value]) => [key, Math.min(value, spec[key as keyof typeof spec])]))
+      : undefined;
+    const perPeerQuota = input.perPeerQuota ?? nodeQuota;
+    for (const key of resources) {
+      const quota = perPeerQuota?.[key];
+      if (quota !== undefined && quota > spec[key]) {
+        issues.push({ path: `spec.perPeerQuota.${key}`, message: `must not exceed the capacity offered (${spec[key]})` });
+      }
+    }
+    if (issues.length) throw new InvalidInputError(`invalid compute spec: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    return { ...spec, ...(perPeerQuota && Object.keys(perPeerQuota).length ? { perPeerQuota } : {}) };
   }
 
   /** The rules between fields: allowed projects only for `restricted`, owners known, the caller kept among them. */

@@ -144,23 +144,16 @@ const Cores = z.number().positive().max(1_000_000).multipleOf(0.001, { message: 
 const MemoryMiB = z.number().int().positive().max(1024 * 1024 * 1024);
 const Gpus = z.number().int().min(0).max(100_000);
 
-export const ComputeSpecSchema = z
-  .strictObject({
-    cores: Cores,
-    memoryMiB: MemoryMiB,
-    gpus: Gpus.default(0),
-    perPeerQuota: z
-      .strictObject({ cores: Cores.optional(), memoryMiB: MemoryMiB.optional(), gpus: Gpus.optional() })
-      .optional(),
-  })
-  .superRefine((spec, ctx) => {
-    for (const key of ['cores', 'memoryMiB', 'gpus'] as const) {
-      const quota = spec.perPeerQuota?.[key];
-      if (quota !== undefined && quota > spec[key]) {
-        ctx.addIssue({ code: 'custom', path: ['perPeerQuota', key], message: `must not exceed the capacity offered (${spec[key]})` });
-      }
-    }
-  });
+/**
+ * A compute entry as given: what is left out (the capacity, the quota per peer) is taken from this node's
+ * compute provider when the entry is written (see the catalog service's `computeOffer`).
+ */
+export const ComputeSpecSchema = z.strictObject({
+  cores: Cores.optional(),
+  memoryMiB: MemoryMiB.optional(),
+  gpus: Gpus.optional(),
+  perPeerQuota: z.strictObject({ cores: Cores.optional(), memoryMiB: MemoryMiB.optional(), gpus: Gpus.optional() }).optional(),
+});
 
 /** What a service entry is given; its inputs and outputs are derived from the CWL document. */
 export const ServiceSpecInputSchema = z.strictObject({
@@ -212,4 +205,11 @@ export type DataSpec = z.output<typeof DataSpecSchema>;
 export type DataSource = z.output<typeof DataSourceSchema>;
 export type StorageSpec = z.output<typeof StorageSpecSchema>;
 export type StorageTarget = z.output<typeof StorageTargetSchema>;
-export type ComputeSpec = z.output<typeof ComputeSpecSchema>;
+export type ComputeSpecInput = z.output<typeof ComputeSpecSchema>;
+/** A compute entry's spec as stored and shown: the capacity offered, whole. */
+export interface ComputeSpec {
+  cores: number;
+  memoryMiB: number;
+  gpus: number;
+  perPeerQuota?: { cores?: number; memoryMiB?: number; gpus?: number };
+}

@@ -24,7 +24,9 @@ const DataSpecIn = DataSpecSchema.openapi('DataSpec', {
   description: 'A read-only source and how access is granted (defaults to the one that fits the source)',
 });
 const StorageSpecIn = StorageSpecSchema.openapi('StorageSpec', { description: 'A writable target' });
-const ComputeSpecIn = ComputeSpecSchema.openapi('ComputeSpec', { description: 'The capacity offered, with an optional quota per peer' });
+const ComputeSpecIn = ComputeSpecSchema.openapi('ComputeSpec', {
+  description: "The capacity offered, with an optional quota per peer; what is left out is taken from this node's compute provider, which it may not exceed",
+});
 
 const entryFields = {
   ...EntryFieldsSchema,
