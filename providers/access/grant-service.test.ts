@@ -78,9 +78,16 @@ describe('grants ledger', () => {
     expect(await grants.sweepExpired()).toBe(0);
   });
 
-  it('is for cluster admins, validates every field at once, and forgets a grant its provider refused', async () => {
+  it('grants a named target for cluster admins only, validates every field at once, and forgets a grant its provider refused', async () => {
     await expect(grants.grant(alice, { target: target(), grantee, ttlSeconds: 60 })).rejects.toBeInstanceOf(NotAllowedError);
-    await expect(grants.list(alice)).rejects.toBeInstanceOf(NotAllowedError);
+    // A user sees and gives back only the grants made for them.
+    const forAlice = (await grants.grant(admin, { target: target(), grantee, ttlSeconds: 60 })).grant;
+    const forBob = (await grants.grant(admin, { target: target(), grantee: { cluster: 'local', user: 'bob' }, ttlSeconds: 60 })).grant;
+    expect((await grants.list(alice)).map((g) => g.id)).toEqual([forAlice.id]);
+    await expect(grants.get(alice, forBob.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(grants.revoke(alice, forBob.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await grants.revoke(alice, forAlice.id)).toMatchObject({ state: 'revoked' });
+    expect((await grants.list(admin)).map((g) => g.id)).toEqual([forBob.id]);
     const invalid = await grants
       .grant(admin, { target: { kind: 'data', source: { type: 'postgresql', table: 'x; drop' } }, grantee: { cluster: '', user: 'Bad' }, ttlSeconds: 0 })
       .catch((error: unknown) => error as InvalidInputError);
@@ -92,7 +99,8 @@ describe('grants ledger', () => {
     await expect(
       grants.grant(admin, { target: { kind: 'data', source: { type: 'directory', path: join(base, 'missing') } }, grantee, ttlSeconds: 60 }),
     ).rejects.toBeInstanceOf(NotFoundError);
-    expect(await grants.list(admin, { state: 'all' })).toEqual([]);
+    // Only the two good grants above were recorded; the refused ones were forgotten.
+    expect((await grants.list(admin, { state: 'all' })).map((g) => g.id).sort()).toEqual([forAlice.id, forBob.id].sort());
     await expect(grants.revoke(admin, '00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(NotFoundError);
   });
 });

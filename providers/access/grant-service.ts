@@ -68,9 +68,11 @@ export interface GrantService {
    * catalog's visibility check for an entry); `createdBy` names who asked.
    */
   issue(request: GrantRequest, options: { createdBy: string; signal?: AbortSignal }): Promise<{ grant: AccessGrant; access: GrantAccess }>;
+  /** A grant: any for an administrator; for another user, only one made for them (else "not found"). */
   get(actor: Principal, id: string, options?: { signal?: AbortSignal }): Promise<AccessGrant>;
+  /** Grants, newest first: all of them for an administrator, a user's own for a user. */
   list(actor: Principal, options?: { state?: 'open' | 'all'; limit?: number; signal?: AbortSignal }): Promise<AccessGrant[]>;
-  /** Takes the access back and records it. Revoking twice is harmless. */
+  /** Takes the access back and records it (a user may give back their own). Revoking twice is harmless. */
   revoke(actor: Principal, id: string, options?: { signal?: AbortSignal }): Promise<AccessGrant>;
   /**
    * Revokes every open grant made for a catalog entry (the entry was deleted, or who may see it or what it
@@ -96,7 +98,10 @@ interface GrantRow {
 }
 const COLUMNS = 'id, kind, target_type, target, grantee_cluster, grantee_user, entry_id, created_by, created_at, expires_at, revoked_at';
 
-/** Grants are for cluster administrators for now (ARCHITECTURE.md §6: providers hand out credentials). */
+/**
+ * Only cluster administrators grant access to a target they name (ARCHITECTURE.md §6: providers hand out
+ * credentials); users get theirs through the catalog (`issue`), and see and give back their own.
+ */
 function requireAdmin(actor: Principal): void {
   if (!actor.isAdmin) throw new NotAllowedError('only cluster administrators may manage access grants');
 }
@@ -171,6 +176,14 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     return toGrant(rows[0]);
   }
 
+  /** The row of a grant the actor may see: any for an administrator, else one made for them (else "not found"). */
+  async function visibleRow(actor: Principal, id: string, signal: AbortSignal | undefined): Promise<GrantRow> {
+    const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE id = $1`, [id], { signal });
+    const row = rows[0];
+    if (row && (actor.isAdmin || (row.grantee_cluster === 'local' && row.grantee_user === actor.userName))) return row;
+    throw new NotFoundError(`grant "${id}" not found`);
+  }
+
   async function issue(
     request: GrantRequest,
     createdBy: string,
@@ -227,17 +240,20 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     issue: (request, issueOptions) => issue(request, issueOptions.createdBy, issueOptions.signal),
 
     async get(actor, id, getOptions) {
-      requireAdmin(actor);
-      return get(id, getOptions?.signal);
+      return toGrant(await visibleRow(actor, id, getOptions?.signal));
     },
 
     async list(actor, listOptions = {}) {
-      requireAdmin(actor);
       const limit = Math.min(Math.max(1, Math.floor(listOptions.limit ?? MAX_LIST)), MAX_LIST);
-      const open = (listOptions.state ?? 'open') === 'open';
+      const conditions = (listOptions.state ?? 'open') === 'open' ? ['revoked_at IS NULL'] : [];
+      const params: unknown[] = [limit];
+      if (!actor.isAdmin) {
+        params.push(actor.userName);
+        conditions.push(`grantee_cluster = 'local' AND grantee_user = $2`);
+      }
       const { rows } = await db.query<GrantRow>(
-        `SELECT ${COLUMNS} FROM access_grants ${open ? 'WHERE revoked_at IS NULL' : ''} ORDER BY created_at DESC, id LIMIT $1`,
-        [limit],
+        `SELECT ${COLUMNS} FROM access_grants ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $1`,
+        params,
         { signal: listOptions.signal },
       );
       const now = clock.now();
@@ -245,11 +261,8 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     },
 
     async revoke(actor, id, revokeOptions) {
-      requireAdmin(actor);
       const signal = revokeOptions?.signal;
-      const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE id = $1`, [id], { signal });
-      if (!rows[0]) throw new NotFoundError(`grant "${id}" not found`);
-      return revokeRow(rows[0], `user:${actor.userName}`, signal);
+      return revokeRow(await visibleRow(actor, id, signal), `user:${actor.userName}`, signal);
     },
 
     async revokeForEntry(entryId, revokeOptions) {

@@ -50,10 +50,10 @@ describe('providers HTTP API: access grants', () => {
     await rm(base, { recursive: true, force: true });
   });
 
-  it('grants, lists and revokes; admins only; bad input answers 400 naming the fields', async () => {
+  it('grants, lists and revokes; only admins grant a target; bad input answers 400 naming the fields', async () => {
     const body = { target: { kind: 'data', source: { type: 'directory', path: join(base, 'source') } }, grantee: { cluster: 'local', user: 'alice' }, ttlSeconds: 600 };
     expect((await call('POST', '', { body, token: aliceToken })).status).toBe(403);
-    expect((await call('GET', '', { token: aliceToken })).status).toBe(403);
+    expect(await json(await call('GET', '', { token: aliceToken }))).toEqual({ items: [] });
 
     const created = await call('POST', '', { body });
     expect(created.status).toBe(201);
@@ -72,6 +72,16 @@ describe('providers HTTP API: access grants', () => {
     const all = (await json(await call('GET', '?state=all'))) as { items: { id: string; state: string }[] };
     expect(all.items).toMatchObject([{ id: grant.id, state: 'revoked' }]);
     expect((await call('DELETE', '/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+
+    // A user sees only the grants made for them, and may give those back (another's answers 404).
+    const forAlice = (await json(await call('POST', '', { body }))).grant as { id: string };
+    const forBob = (await json(await call('POST', '', { body: { ...body, grantee: { cluster: 'local', user: 'bob' } } }))).grant as { id: string };
+    const aliceSees = (await json(await call('GET', '', { token: aliceToken }))) as { items: { id: string }[] };
+    expect(aliceSees.items.map((g) => g.id)).toEqual([forAlice.id]);
+    expect((await call('DELETE', `/${forBob.id}`, { token: aliceToken })).status).toBe(404);
+    expect((await call('DELETE', `/${forAlice.id}`, { token: aliceToken })).status).toBe(204);
+    const afterwards = (await json(await call('GET', '?state=all'))) as { items: { id: string; state: string }[] };
+    expect(Object.fromEntries(afterwards.items.map((g) => [g.id, g.state]))).toMatchObject({ [forAlice.id]: 'revoked', [forBob.id]: 'active' });
 
     const bad = await call('POST', '', { body: { ...body, target: { kind: 'data', source: { type: 'postgresql', table: 'a;b' } }, ttlSeconds: 0 } });
     expect(bad.status).toBe(400);

@@ -28,7 +28,11 @@ export const grantJson = (g: AccessGrant) => ({
   state: g.state,
 });
 
-/** The access grants API under `/api/v1/providers/grants` (cluster administrators only, for now). */
+/**
+ * The access grants API under `/api/v1/providers/grants`: administrators grant access to a target they
+ * name, and see and revoke every grant; users see and give back the grants made for them (they get them
+ * through `POST /providers/access`).
+ */
 export function createGrantRoutes({ grants }: GrantRoutesDeps) {
   const router = createRouter();
 
@@ -37,7 +41,7 @@ export function createGrantRoutes({ grants }: GrantRoutesDeps) {
       method: 'post',
       path: '/providers/grants',
       tags,
-      summary: 'Grant a cluster user read access to a data source or write access to a storage target, until ttlSeconds from now',
+      summary: 'Grant a cluster user read access to a data source or write access to a storage target, until ttlSeconds from now (administrators)',
       security: secured,
       request: { body: jsonBody(NewGrantSchema) },
       responses: {
@@ -56,10 +60,10 @@ export function createGrantRoutes({ grants }: GrantRoutesDeps) {
       method: 'get',
       path: '/providers/grants',
       tags,
-      summary: 'Access grants, newest first (without their credentials)',
+      summary: "Access grants, newest first, without their credentials: all of them for an administrator, the caller's own for a user",
       security: secured,
       request: { query: ListGrantsQuery },
-      responses: { 200: jsonResponse(z.object({ items: z.array(GrantSchema) }), 'Grants'), ...errorResponses(400, 401, 403) },
+      responses: { 200: jsonResponse(z.object({ items: z.array(GrantSchema) }), 'Grants'), ...errorResponses(400, 401) },
     }),
     async (c) => {
       const items = await grants.list(principalOf(c), { ...c.req.valid('query'), signal: c.req.raw.signal });
@@ -72,10 +76,10 @@ export function createGrantRoutes({ grants }: GrantRoutesDeps) {
       method: 'delete',
       path: '/providers/grants/{id}',
       tags,
-      summary: 'Revoke a grant now; revoking twice is harmless',
+      summary: 'Revoke a grant now (a user gives back their own); revoking twice is harmless',
       security: secured,
       request: { params: GrantIdParam },
-      responses: { 204: { description: 'Revoked (or revoked already)' }, ...errorResponses(400, 401, 403, 404, 503) },
+      responses: { 204: { description: 'Revoked (or revoked already)' }, ...errorResponses(400, 401, 404, 503) },
     }),
     async (c) => {
       await grants.revoke(principalOf(c), c.req.valid('param').id, { signal: c.req.raw.signal });
