@@ -3,8 +3,6 @@ import {
   ConflictError,
   InternalError,
   InvalidInputError,
-  NotAllowedError,
-  NotAuthenticatedError,
   UnavailableError,
   type SqlDatabase,
 } from '../../core/index.ts';
@@ -149,12 +147,15 @@ describe('Kubernetes capacity source', () => {
     expect(unavailable).toMatchObject({ retryable: true, message: 'injected failure 503' });
     expect((await capacity.capacity()).cores).toBe(4); // failures are not cached
 
+    // The node's own credentials refused: unavailable to the API's callers (their own token was fine), naming the fix.
     double.failNext(403);
     now += 60_000;
-    expect(await capacity.capacity().catch((e: unknown) => e)).toBeInstanceOf(NotAllowedError);
+    const forbidden = await capacity.capacity().catch((e: unknown) => e);
+    expect(forbidden).toBeInstanceOf(UnavailableError);
+    expect((forbidden as Error).message).toMatch(/^this node may not list the Kubernetes nodes \(.*\): give its service account the ClusterRole/);
 
     const wrongToken = createKubernetesCapacitySource({ kubeconfig: kubeconfigFor(double, { token: 'expired' }), clock });
-    expect(await wrongToken.capacity().catch((e: unknown) => e)).toBeInstanceOf(NotAuthenticatedError);
+    expect(await wrongToken.capacity().catch((e: unknown) => e)).toBeInstanceOf(UnavailableError);
 
     await double.close();
     now += 60_000;

@@ -4,6 +4,7 @@ import {
   InvalidInputError,
   ResourceExpiredError,
   UnavailableError,
+  isArchipelError,
   systemClock,
   type Clock,
   type InputIssue,
@@ -44,8 +45,8 @@ const PAGE_SIZE = 500;
  * matches: `cpu` as cores, `memory` as MiB, and the GPU resources as GPUs, each node's amount rounded
  * down. Nodes are listed (in pages) through `CoreV1Api.listNode`; a reading is reused for `cacheTtlMs`, and
  * concurrent callers share one listing, so that a burst of reservations lists the nodes once. Failures
- * are core errors: unreachable or 5xx → `UnavailableError`, 401 → `NotAuthenticatedError`, 403 →
- * `NotAllowedError` (the node's credentials need `list` on `nodes`). The options are checked at once.
+ * are core errors: unreachable or 5xx → `UnavailableError`, and so are 401 and 403 (the node's own
+ * credentials, which need `list` on `nodes`, were refused, not the caller's). The options are checked at once.
  */
 export function createKubernetesCapacitySource(options: KubernetesCapacitySourceOptions): CapacitySource {
   const gpuResources = [...new Set(options.gpuResources ?? DEFAULT_GPU_RESOURCES)];
@@ -103,7 +104,15 @@ export function createKubernetesCapacitySource(options: KubernetesCapacitySource
       if (signal.aborted) {
         throw new UnavailableError(`the Kubernetes API did not list the nodes within ${timeoutMs / 1000} s`, { cause: error });
       }
-      throw translateKubernetesError(error);
+      const translated = translateKubernetesError(error);
+      // The node's own credentials were refused: the caller's are fine, the service is not (503, not 401/403).
+      if (isArchipelError(translated) && (translated.kind === 'not-authenticated' || translated.kind === 'not-allowed')) {
+        throw new UnavailableError(
+          `this node may not list the Kubernetes nodes (${translated.message}): give its service account the ClusterRole in docs/providers.md`,
+          { cause: error },
+        );
+      }
+      throw translated;
     }
   }
 
