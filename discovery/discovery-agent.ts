@@ -1,87 +1,40 @@
-import { randomBytes } from 'node:crypto';
-import type { Connection, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface';
+import type { Connection, PeerId, PrivateKey } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import {
   ConflictError,
   InvalidInputError,
-  NotAllowedError,
-  NotFoundError,
-  RESOURCE_API_VERSION,
   UnavailableError,
   describeError,
-  isArchipelError,
   systemClock,
   type Clock,
-  type IdentityResource,
   type Logger,
-  type PeerResource,
-  type PeerStatus,
   type ResourceStore,
   type Startable,
-  type SwarmResource,
 } from '../core/index.ts';
+import { createBackgroundTasks } from './background-tasks.ts';
 import { createBlockingGater } from './connection-gater.ts';
-import { IDENTITY_RECORD_DOMAIN, rfc3339, signIdentityRecord, verifyIdentityRecord, type IdentityRecord } from './identity-record.ts';
-import { exchangeJson, serveJson } from './json-protocol.ts';
+import { DEFAULT_TIMING, type DiscoveryTiming } from './discovery-timing.ts';
+import { createFederationMaintenance } from './federation-maintenance.ts';
+import { createIdentityExchange, IDENTITY_PROTOCOL, type LocalIdentity } from './identity-exchange.ts';
+import { rfc3339 } from './identity-record.ts';
 import { loadOrCreateNodeKey, loadOrCreateSwarmKey } from './key-files.ts';
 import { createKeyedLock } from './keyed-lock.ts';
 import { createFederationLibp2p, type FederationLibp2p } from './libp2p-node.ts';
-import { clusterResourceName, parseClusterId } from './peer-names.ts';
-import { createPeeringMessage, PEERING_DOMAIN, PEERING_PROTOCOL, verifyPeeringMessage } from './peering-messages.ts';
-import { signFields } from './signing.ts';
-import {
-  peeringTransition,
-  policyApproves,
-  type PeerState,
-  type PeeringDecision,
-  type PeeringEvent,
-  type PeeringPolicy,
-} from './peering-state.ts';
+import { parseClusterId } from './peer-names.ts';
+import { createPeerTable, type PeerView } from './peer-table.ts';
+import { createPeeredProtocols, type PeeredProtocols } from './peered-protocols.ts';
+import { createPeeringExchange } from './peering-exchange.ts';
+import { PEERING_PROTOCOL } from './peering-messages.ts';
+import type { PeeringPolicy } from './peering-state.ts';
 import type { SwarmKey } from './swarm-key.ts';
+import { createSwarmObject } from './swarm-object.ts';
 
-export const IDENTITY_PROTOCOL = '/archipel/identity/1.0.0';
-export { PEERING_PROTOCOL };
-
-/** The Swarm object's name: a node belongs to one swarm. */
-export const SWARM_OBJECT_NAME = 'default';
-const REFUSED_BY_US = 'archipel.io/refused-by-us';
-const CONFIGURED_NAME = 'archipel.io/configured-name';
-const MAX_ADDRESSES = 64;
-const MAX_FORWARDED_RECORDS = 64;
-const MAX_PEER_HINTS = 64;
-
-export interface DiscoveryTiming {
-  /** Deadline of one dial. */
-  dialTimeoutMs: number;
-  /** Deadline of one request/response exchange on an Archipel protocol. */
-  requestTimeoutMs: number;
-  /** How often the agent reconnects lost peers and, when alone, the bootstrap nodes. */
-  maintenanceIntervalMs: number;
-  /** How often it walks the DHT for members it does not know. */
-  walkIntervalMs: number;
-  /** How often connections are pinged, and reachability, latency and last seen recorded. */
-  pingIntervalMs: number;
-  /** How often it re-announces its identity record to connected peers. */
-  reannounceIntervalMs: number;
-  /** How long an identity record is valid; it is re-signed when half of that is left. */
-  recordTtlMs: number;
-  /** Longest pause between two attempts to reconnect a lost peer. */
-  maxRedialBackoffMs: number;
-  /** A peer's `lastSeen` is rewritten only when it has moved by at least this much. */
-  lastSeenResolutionMs: number;
-}
-
-export const DEFAULT_TIMING: DiscoveryTiming = {
-  dialTimeoutMs: 5_000,
-  requestTimeoutMs: 5_000,
-  maintenanceIntervalMs: 1_000,
-  walkIntervalMs: 10_000,
-  pingIntervalMs: 10_000,
-  reannounceIntervalMs: 60_000,
-  recordTtlMs: 24 * 3600_000,
-  maxRedialBackoffMs: 60_000,
-  lastSeenResolutionMs: 30_000,
-};
+export { DEFAULT_TIMING, type DiscoveryTiming } from './discovery-timing.ts';
+export { IDENTITY_PROTOCOL, type LocalIdentity } from './identity-exchange.ts';
+export { PEERING_PROTOCOL } from './peering-messages.ts';
+export { SWARM_OBJECT_NAME } from './swarm-object.ts';
+export type { PeerView } from './peer-table.ts';
+export { guardPeered, type PeeredProtocols } from './peered-protocols.ts';
 
 export interface DiscoveryAgentOptions {
   /** Holds `p2p/node.key` (the cluster's key pair) and, when none is configured, `p2p/swarm.key`. */
@@ -108,19 +61,6 @@ export interface DiscoveryAgentOptions {
   timing?: Partial<DiscoveryTiming>;
 }
 
-/** This node's identity as the discovery API shows it. */
-export interface LocalIdentity {
-  clusterId: string;
-  name: string;
-  description?: string;
-  apiEndpoint?: string;
-  capabilities: string[];
-  sequence: number;
-  expiresAt: string;
-  /** Where other nodes reach this one: listen (or announced) multiaddrs ending in `/p2p/<clusterId>`. */
-  multiaddrs: string[];
-}
-
 export interface SwarmInfo {
   /** `sha256:<hex>` of the swarm key; the key itself is never shown. */
   keyFingerprint: string;
@@ -129,21 +69,6 @@ export interface SwarmInfo {
   bootstrap: string[];
   peeringPolicy: PeeringPolicy;
   connectedPeers: number;
-}
-
-/** Another cluster as this one knows it. */
-export interface PeerView {
-  clusterId: string;
-  name?: string;
-  state: PeerState;
-  /** Whether this node holds a connection to it now. */
-  connected: boolean;
-  reachable: boolean;
-  latencyMs?: number;
-  lastSeen?: string;
-  addresses: string[];
-  /** Its latest verified identity record. */
-  identity?: IdentityRecord;
 }
 
 /** What the discovery API needs from the agent. */
@@ -162,47 +87,7 @@ export interface DiscoveryService {
   unblock(clusterId: string, signal?: AbortSignal): Promise<PeerView>;
 }
 
-/** What later application protocols (catalog search, reservations, ...) use. */
-export interface PeeredProtocols {
-  clusterId(): string;
-  isPeered(clusterId: string): boolean;
-  /** Serves `protocol` to peered clusters only; other callers' streams are reset. */
-  handlePeered(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>;
-  /** Opens a stream to a peered cluster, or `NotAllowedError`. */
-  openPeeredStream(clusterId: string, protocol: string, options: { signal: AbortSignal }): Promise<Stream>;
-  /**
-   * Signs `fields` with this cluster's key (base64), for messages of an application protocol; `domain`
-   * names the kind of message (`archipel-<name>/<version>`) so that no signature passes as another kind.
-   * Others check it with `verifyFields(clusterId, domain, fields, signature)`.
-   */
-  sign(domain: string, fields: readonly unknown[]): Promise<string>;
-}
-
 export interface DiscoveryAgent extends DiscoveryService, PeeredProtocols, Startable {}
-
-/**
- * Wraps a stream handler so that only clusters for which `isPeered` holds may use it: for everyone
- * else the stream is reset before the handler sees it.
- */
-export function guardPeered(isPeered: (clusterId: string) => boolean, handler: StreamHandler, logger?: Logger): StreamHandler {
-  return (stream, connection) => {
-    const clusterId = connection.remotePeer.toString();
-    if (!isPeered(clusterId)) {
-      logger?.debug('stream refused: cluster is not peered', { clusterId, protocol: stream.protocol });
-      stream.abort(new Error('not peered'));
-      return;
-    }
-    return handler(stream, connection);
-  };
-}
-
-/**
- * One message each way on `/archipel/identity/1.0.0`: signed identity records (the sender's first,
- * then those of the peers it knows), and where the sender's connected peers listen (peer exchange),
- * so that a node that joins through one member connects to the others at once.
- */
-type IdentityExchange = { records: unknown[]; peers?: unknown[] };
-type PeerHint = { clusterId: string; addresses: string[] };
 
 /**
  * The discovery agent: this node's member of the private libp2p federation. It keeps the cluster's
@@ -219,624 +104,40 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
   const timing: DiscoveryTiming = { ...DEFAULT_TIMING, ...options.timing };
   const policy: PeeringPolicy = options.peeringPolicy ?? { mode: 'manual' };
   const bootstrap = [...(options.bootstrap ?? [])];
+  // Shared by the identity exchange and peering: a peer's record and peering state change one at a time.
   const withLock = createKeyedLock();
-  const withPersistLock = createKeyedLock();
-
-  /** Every known peer, by cluster id: the agent is the writer of these objects, this is their latest state. */
-  const peers = new Map<string, PeerResource>();
-  const blocked = new Set<string>();
-  /** What the store holds of each peer, and the peers whose latest state it does not hold yet. */
-  const persisted = new Map<string, PeerResource>();
-  const dirty = new Set<string>();
-  const seenNonces = new Map<string, number>();
-  const redial = new Map<string, { failures: number; nextAt: number }>();
-  /** When the maintenance last retried an identity exchange with each peer. */
-  const exchanging = new Map<string, number>();
 
   let node: FederationLibp2p | undefined;
   let selfId = '';
   let swarmKey: SwarmKey | undefined;
   let generatedKey = false;
-  let record: IdentityRecord | undefined;
-  let privateKey: Awaited<ReturnType<typeof loadOrCreateNodeKey>> | undefined;
-  let lifetime = new AbortController();
-  const timers = new Set<NodeJS.Timeout>();
-  const inflight = new Set<Promise<unknown>>();
-  let lastConnectedCount = -1;
+  let privateKey: PrivateKey | undefined;
 
+  const tasks = createBackgroundTasks(logger);
   const running = (): FederationLibp2p => {
-    if (!node || lifetime.signal.aborted) throw new UnavailableError('the discovery agent is not running');
+    if (!node || tasks.signal.aborted) throw new UnavailableError('the discovery agent is not running');
     return node;
   };
-  const deadline = (ms: number, signal?: AbortSignal) => AbortSignal.any([AbortSignal.timeout(ms), lifetime.signal, ...(signal ? [signal] : [])]);
-
-  /** Runs background work, tracked so that `stop` waits for it; failures are logged, never thrown. */
-  function background(what: string, work: () => Promise<unknown>): void {
-    if (lifetime.signal.aborted) return;
-    const task = work()
-      .catch((error: unknown) => {
-        if (!lifetime.signal.aborted) logger.debug(`${what} failed`, { error: describeError(error) });
-      })
-      .finally(() => inflight.delete(task));
-    inflight.add(task);
-  }
-
-  function every(ms: number, what: string, work: () => Promise<unknown>, firstAfterMs = ms): void {
-    let busy = false;
-    const tick = () => {
-      timers.delete(timer);
-      if (lifetime.signal.aborted) return;
-      if (!busy) {
-        busy = true;
-        background(what, async () => {
-          try {
-            await work();
-          } finally {
-            busy = false;
-          }
-        });
-      }
-      timer = setTimeout(tick, ms);
-      timers.add(timer);
-    };
-    let timer = setTimeout(tick, firstAfterMs);
-    timers.add(timer);
-  }
-
-  // ---- Peer objects ----------------------------------------------------------------------------
-
-  const stateOf = (clusterId: string): PeerState | undefined => peers.get(clusterId)?.status?.state;
-
-  function view(clusterId: string): PeerView {
-    const peer = peers.get(clusterId);
-    if (!peer) throw new NotFoundError(`no peer with cluster id ${clusterId}`);
-    const status = peer.status ?? {};
-    const connected = node ? node.getConnections(parseClusterId(clusterId)).length > 0 : false;
-    return {
-      clusterId,
-      ...(peer.spec?.name ? { name: peer.spec.name } : {}),
-      state: status.state ?? 'discovered',
-      connected,
-      reachable: status.reachable ?? false,
-      ...(status.latencyMs !== undefined ? { latencyMs: status.latencyMs } : {}),
-      ...(status.lastSeen ? { lastSeen: status.lastSeen } : {}),
-      addresses: peer.spec?.addresses ?? [],
-      ...(status.identity ? { identity: status.identity } : {}),
-    };
-  }
-
-  interface PeerChange {
-    name?: string;
-    addresses?: string[];
-    status?: Partial<Record<keyof PeerStatus, unknown>>;
-    refusedByUs?: boolean | null;
-  }
-
-  /**
-   * Applies a change to the peer's object as this agent holds it, creating it for a new peer, and
-   * queues it for the store. Reads see the change at once; the store follows (`persist`), coalescing
-   * bursts of changes to one peer into one write. Callers that change peering state hold its lock.
-   */
-  function setPeer(clusterId: string, change: PeerChange): PeerResource {
-    const current = peers.get(clusterId);
-    let peer: PeerResource = current ?? {
-      apiVersion: RESOURCE_API_VERSION,
-      kind: 'Peer',
-      metadata: { name: clusterResourceName(clusterId) },
-      spec: { clusterId },
-      status: { state: 'discovered', reachable: false },
-    };
-    if (!current) logger.info('new peer', { clusterId });
-    const spec = { ...peer.spec!, ...(change.name !== undefined ? { name: change.name } : {}), ...(change.addresses ? { addresses: change.addresses } : {}) };
-    const annotations = { ...peer.metadata.annotations };
-    if (change.refusedByUs === true) annotations[REFUSED_BY_US] = 'true';
-    else if (change.refusedByUs !== undefined) delete annotations[REFUSED_BY_US];
-    const status: Record<string, unknown> = { ...peer.status };
-    for (const [key, value] of Object.entries(change.status ?? {})) {
-      if (value === null || value === undefined) delete status[key];
-      else status[key] = value;
-    }
-    peer = {
-      ...peer,
-      metadata: { ...peer.metadata, ...(Object.keys(annotations).length ? { annotations } : { annotations: undefined }) },
-      spec,
-      status: status as PeerStatus,
-    };
-    if (!peer.metadata.annotations) delete peer.metadata.annotations;
-    if (current && sameJson(current, peer)) return current;
-    peers.set(clusterId, peer);
-    if (peer.status?.state === 'blocked') blocked.add(clusterId);
-    else blocked.delete(clusterId);
-    dirty.add(clusterId);
-    schedulePersist(clusterId);
-    return peer;
-  }
-
-  /** Saves the peer a moment later, so that the burst of changes a new connection brings is one write. */
-  const persistSoon = new Set<string>();
-  function schedulePersist(clusterId: string): void {
-    if (persistSoon.has(clusterId) || lifetime.signal.aborted) return;
-    persistSoon.add(clusterId);
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      persistSoon.delete(clusterId);
-      background('saving a peer', () => persist(clusterId));
-    }, PERSIST_DELAY_MS);
-    timers.add(timer);
-  }
-
-  /** Writes the peer's latest state to the store if it has changed since the last write. */
-  function persist(clusterId: string): Promise<void> {
-    return withPersistLock(clusterId, async () => {
-      if (!dirty.delete(clusterId)) return;
-      const desired = peers.get(clusterId);
-      if (!desired) return;
-      try {
-        let stored = persisted.get(clusterId);
-        const name = desired.metadata.name;
-        if (!stored) {
-          try {
-            stored = await store.create('Peer', { apiVersion: RESOURCE_API_VERSION, kind: 'Peer', metadata: { name, ...(desired.metadata.annotations ? { annotations: desired.metadata.annotations } : {}) }, spec: desired.spec! });
-          } catch (error) {
-            if (!(error instanceof ConflictError)) throw error;
-            stored = await store.get('Peer', name);
-          }
-        }
-        const wantAnnotations = desired.metadata.annotations ?? {};
-        const haveAnnotations = stored.metadata.annotations ?? {};
-        const annotationPatch: Record<string, string | null> = {};
-        for (const key of new Set([...Object.keys(wantAnnotations), ...Object.keys(haveAnnotations)])) {
-          if (wantAnnotations[key] !== haveAnnotations[key]) annotationPatch[key] = wantAnnotations[key] ?? null;
-        }
-        const specChanged = !sameJson(stored.spec, desired.spec);
-        if (specChanged || Object.keys(annotationPatch).length) {
-          stored = await store.patch('Peer', name, {
-            ...(Object.keys(annotationPatch).length ? { metadata: { annotations: annotationPatch } } : {}),
-            ...(specChanged ? { spec: { ...desired.spec, addresses: desired.spec?.addresses ?? null, name: desired.spec?.name ?? null } } : {}),
-          });
-        }
-        if (!sameJson(stored.status ?? {}, desired.status ?? {})) {
-          const statusPatch: Record<string, unknown> = { ...desired.status };
-          for (const key of Object.keys(stored.status ?? {})) if (!(key in statusPatch)) statusPatch[key] = null;
-          stored = await store.patch('Peer', name, { status: statusPatch }, { subresource: 'status' });
-        }
-        persisted.set(clusterId, stored);
-      } catch (error) {
-        // Kept dirty: the next change or maintenance round tries again.
-        dirty.add(clusterId);
-        throw error;
-      }
-    });
-  }
-
-  /** Changes the peer and waits until the store has it (for decisions that must survive a crash). */
-  async function savePeer(clusterId: string, change: PeerChange): Promise<PeerResource> {
-    const peer = setPeer(clusterId, change);
-    await persist(clusterId);
-    return peer;
-  }
-
-  /** Applies a peering event under the peer's lock; returns what to send (if anything). */
-  async function applyPeering(clusterId: string, event: PeeringEvent): Promise<{ send?: PeeringDecision | 'request'; previous: PeerState } | null> {
-    return withLock(clusterId, async () => {
-      const peer = peers.get(clusterId);
-      if (!peer && event.type !== 'block') throw new NotFoundError(`no peer with cluster id ${clusterId}`);
-      const previous = peer?.status?.state ?? 'discovered';
-      const next = peeringTransition({ state: previous, refusedByUs: peer?.metadata.annotations?.[REFUSED_BY_US] === 'true' }, event);
-      if (!next) return null;
-      await savePeer(clusterId, { status: { state: next.state }, refusedByUs: next.state === 'refused' ? (next.refusedByUs ?? false) : null });
-      if (next.state !== previous) logger.info('peering state changed', { clusterId, from: previous, to: next.state, event: event.type });
-      return { ...(next.send ? { send: next.send } : {}), previous };
-    });
-  }
-
-  // ---- Identity --------------------------------------------------------------------------------
-
-  async function publishIdentity(change: { name?: string; description?: string } = {}): Promise<void> {
-    const key = privateKey!;
-    const objectName = clusterResourceName(selfId);
-    let existing: IdentityResource | undefined;
-    try {
-      existing = await store.get('Identity', objectName);
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-    }
-    const configuredChanged = existing?.metadata.annotations?.[CONFIGURED_NAME] !== options.name;
-    const base = existing?.spec && !configuredChanged ? existing.spec : undefined;
-    const name = change.name ?? base?.name ?? options.name;
-    const description = change.description ?? base?.description ?? options.description;
-    const apiEndpoint = options.apiEndpoint?.();
-    const signed = await signIdentityRecord(key, {
-      clusterId: selfId,
-      name,
-      ...(description ? { description } : {}),
-      ...(apiEndpoint ? { apiEndpoint } : {}),
-      capabilities: options.capabilities ?? [],
-      sequence: Math.max(existing?.spec?.sequence ?? 0, record?.sequence ?? 0) + 1,
-      expiresAt: rfc3339(new Date(clock.now().getTime() + timing.recordTtlMs)),
-    });
-    const metadata = { name: objectName, annotations: { ...existing?.metadata.annotations, [CONFIGURED_NAME]: options.name } };
-    const saved = existing
-      ? await store.update('Identity', { ...existing, metadata: { ...existing.metadata, ...metadata }, spec: signed })
-      : await store.create('Identity', { apiVersion: RESOURCE_API_VERSION, kind: 'Identity', metadata, spec: signed });
-    await store.patch('Identity', saved.metadata.name, { status: { publishedAt: rfc3339(clock.now()) } }, { subresource: 'status' });
-    record = signed;
-  }
-
-  function localIdentity(): LocalIdentity {
-    const current = record;
-    if (!current || !node) throw new UnavailableError('the discovery agent is not running');
-    return {
-      clusterId: selfId,
-      name: current.name,
-      ...(current.description ? { description: current.description } : {}),
-      ...(current.apiEndpoint ? { apiEndpoint: current.apiEndpoint } : {}),
-      capabilities: current.capabilities ?? [],
-      sequence: current.sequence,
-      expiresAt: current.expiresAt,
-      multiaddrs: node.getMultiaddrs().map((ma) => ma.toString()),
-    };
-  }
-
-  /** Our record first, then the records of the peers we know (so records spread past direct contacts). */
-  function recordsToShare(): IdentityRecord[] {
-    const known = [...peers.values()]
-      .filter((p) => p.status?.identity && p.status.state !== 'blocked')
-      .map((p) => p.status!.identity!)
-      .slice(0, MAX_FORWARDED_RECORDS);
-    return [record!, ...known];
-  }
-
-  /** Accepts the records that pass verification; only of the sender itself or of peers we already know. */
-  async function receiveRecords(from: string, records: unknown[]): Promise<void> {
-    for (const candidate of records.slice(0, MAX_FORWARDED_RECORDS + 1)) {
-      const clusterId = typeof candidate === 'object' && candidate !== null ? (candidate as { clusterId?: unknown }).clusterId : undefined;
-      if (typeof clusterId !== 'string' || clusterId === selfId) continue;
-      if (clusterId !== from && !peers.has(clusterId)) {
-        logger.debug('identity record dropped', { from, clusterId, reason: 'unknown cluster' });
-        continue;
-      }
-      await withLock(clusterId, async () => {
-        const verdict = await verifyIdentityRecord(candidate, { clock, current: peers.get(clusterId)?.status?.identity });
-        if (!verdict.accepted) {
-          if (verdict.reason !== 'unchanged') logger.debug('identity record dropped', { from, clusterId, reason: verdict.reason });
-          if (clusterId === from) setPeer(clusterId, {});
-          return;
-        }
-        setPeer(clusterId, { name: verdict.record.name, status: { identity: verdict.record } });
-        logger.debug('identity record accepted', { from, clusterId, sequence: verdict.record.sequence });
-      });
-    }
-  }
-
-  /** Where our connected peers (other than `to`) listen. */
-  function peerHints(to: string): PeerHint[] {
-    if (!node) return [];
-    return node
-      .getPeers()
-      .map((peerId) => peerId.toString())
-      .filter((id) => id !== to && !blocked.has(id))
-      .flatMap((id) => {
-        const addresses = peers.get(id)?.spec?.addresses ?? [];
-        return addresses.length ? [{ clusterId: id, addresses: addresses.slice(0, 8) }] : [];
-      })
-      .slice(0, MAX_PEER_HINTS);
-  }
-
-  /** Connects to the hinted members we are not connected to (dials fail unless they hold the swarm key). */
-  async function receiveHints(from: string, hints: unknown): Promise<void> {
-    if (!Array.isArray(hints) || !node) return;
-    const libp2p = node;
-    const dials: Promise<unknown>[] = [];
-    for (const hint of hints.slice(0, MAX_PEER_HINTS)) {
-      const { clusterId, addresses } = (hint ?? {}) as Partial<PeerHint>;
-      if (typeof clusterId !== 'string' || clusterId === selfId || blocked.has(clusterId) || !Array.isArray(addresses)) continue;
-      let peerId: PeerId;
-      let multiaddrs: Multiaddr[];
-      try {
-        peerId = parseClusterId(clusterId);
-        multiaddrs = addresses.slice(0, 8).map((a) => multiaddr(String(a)));
-      } catch {
-        logger.debug('peer hint dropped', { from, clusterId });
-        continue;
-      }
-      if (libp2p.getConnections(peerId).length > 0 || multiaddrs.length === 0) continue;
-      dials.push(
-        libp2p.peerStore
-          .merge(peerId, { multiaddrs })
-          .then(() => dialPeer(peerId))
-          .catch((error: unknown) => logger.debug('hinted peer not reachable', { from, clusterId, error: describeError(error) })),
-      );
-    }
-    await Promise.allSettled(dials);
-  }
-
-  async function exchangeIdentity(peerId: PeerId, signal?: AbortSignal): Promise<void> {
-    const libp2p = running();
-    const remote = peerId.toString();
-    const limit = deadline(timing.requestTimeoutMs, signal);
-    const stream = await libp2p.dialProtocol(peerId, IDENTITY_PROTOCOL, { signal: limit });
-    const request: IdentityExchange = { records: recordsToShare(), peers: peerHints(remote) };
-    const reply = (await exchangeJson(stream, request, { maxBytes: MAX_IDENTITY_BYTES, signal: limit })) as Partial<IdentityExchange> | null;
-    if (!Array.isArray(reply?.records)) throw new InvalidInputError('malformed identity exchange reply');
-    await receiveRecords(remote, reply.records);
-    background('connecting to hinted peers', () => receiveHints(remote, reply.peers));
-  }
-
-  const handleIdentity: StreamHandler = async (stream, connection) => {
-    const from = connection.remotePeer.toString();
-    try {
-      await serveJson(
-        stream,
-        async (input) => {
-          const request = input as Partial<IdentityExchange> | null;
-          if (!Array.isArray(request?.records)) throw new InvalidInputError('malformed identity exchange');
-          const records = request.records;
-          // Answer first, then verify: the sender's deadline does not include our work.
-          background('receiving identity records', () => receiveRecords(from, records));
-          background('connecting to hinted peers', () => receiveHints(from, request.peers));
-          return { records: recordsToShare(), peers: peerHints(from) } satisfies IdentityExchange;
-        },
-        { maxBytes: MAX_IDENTITY_BYTES, signal: deadline(timing.requestTimeoutMs) },
-      );
-    } catch (error) {
-      logger.debug('identity exchange from peer failed', { clusterId: from, error: describeError(error) });
-    }
-  };
-
-  function announce(): void {
-    if (!node) return;
-    for (const peerId of node.getPeers()) background('announcing identity', () => exchangeIdentity(peerId));
-  }
-
-  // ---- Peering -----------------------------------------------------------------------------------
-
-  async function sendPeering(clusterId: string, message: Awaited<ReturnType<typeof createPeeringMessage>>, signal?: AbortSignal): Promise<unknown> {
-    const libp2p = running();
-    const limit = deadline(timing.requestTimeoutMs, signal);
-    try {
-      const stream = await libp2p.dialProtocol(parseClusterId(clusterId), PEERING_PROTOCOL, { signal: limit });
-      return await exchangeJson(stream, message, { maxBytes: MAX_PEERING_BYTES, signal: limit });
-    } catch (error) {
-      if (isArchipelError(error)) throw error;
-      throw new UnavailableError(`cannot reach cluster ${clusterId}: ${describeError(error)}`, { cause: error });
-    }
-  }
-
-  async function sendDecision(clusterId: string, decision: PeeringDecision, signal?: AbortSignal): Promise<void> {
-    const message = await createPeeringMessage(privateKey!, clock, { type: 'decision', from: selfId, to: clusterId, decision });
-    await sendPeering(clusterId, message, signal);
-  }
-
-  /** Sends our request; the signed decision in the reply moves our state on. */
-  async function sendRequest(clusterId: string, signal?: AbortSignal): Promise<void> {
-    const message = await createPeeringMessage(privateKey!, clock, { type: 'request', from: selfId, to: clusterId });
-    const reply = await sendPeering(clusterId, message, signal);
-    const verdict = await verifyPeeringMessage(reply, { clock, from: clusterId, to: selfId, seenNonces });
-    if (!verdict.ok || verdict.message.type !== 'decision' || !verdict.message.decision) {
-      throw new UnavailableError(`cluster ${clusterId} sent an invalid answer to the peering request${verdict.ok ? '' : ` (${verdict.reason})`}`);
-    }
-    await applyPeering(clusterId, { type: 'answer-received', decision: verdict.message.decision });
-  }
-
-  const handlePeering: StreamHandler = async (stream, connection) => {
-    const from = connection.remotePeer.toString();
-    try {
-      await serveJson(
-        stream,
-        async (input) => {
-          const verdict = await verifyPeeringMessage(input, { clock, from, to: selfId, seenNonces });
-          if (!verdict.ok) {
-            logger.debug('peering message dropped', { clusterId: from, reason: verdict.reason });
-            throw new InvalidInputError(`peering message rejected: ${verdict.reason}`);
-          }
-          const message = verdict.message;
-          if (message.type === 'decision') {
-            const applied = await applyPeering(from, { type: 'answer-received', decision: message.decision! });
-            if (!applied) logger.debug('peering decision ignored', { clusterId: from, decision: message.decision });
-            return { received: true };
-          }
-          if (!peers.has(from)) setPeer(from, {});
-          const applied = await applyPeering(from, { type: 'request-received', autoApprove: policyApproves(policy, from) });
-          const decision = (applied?.send ?? 'refused') as PeeringDecision;
-          return createPeeringMessage(privateKey!, clock, { type: 'decision', from: selfId, to: from, decision });
-        },
-        { maxBytes: MAX_PEERING_BYTES, signal: deadline(timing.requestTimeoutMs) },
-      );
-    } catch (error) {
-      logger.debug('peering exchange from peer failed', { clusterId: from, error: describeError(error) });
-    }
-  };
-
-  async function operatorAction(clusterId: string, event: PeeringEvent, signal?: AbortSignal): Promise<PeerView> {
-    parseClusterId(clusterId);
-    const applied = await applyPeering(clusterId, event);
-    if (applied?.send === 'request') {
-      try {
-        await sendRequest(clusterId, signal);
-      } catch (error) {
-        // Not delivered: back to where we were, unless an answer came meanwhile.
-        await withLock(clusterId, async () => {
-          if (stateOf(clusterId) === 'requested') await savePeer(clusterId, { status: { state: applied.previous } });
-        });
-        throw error;
-      }
-    } else if (applied?.send) {
-      const decision = applied.send;
-      // The decision stands here; the peer hears it now if reachable, else when it asks again.
-      await sendDecision(clusterId, decision, signal).catch((error: unknown) =>
-        logger.warn('could not tell the peer about the peering decision', { clusterId, decision, error: describeError(error) }),
-      );
-    }
-    return view(clusterId);
-  }
-
-  // ---- Connections -------------------------------------------------------------------------------
-
-  async function onConnect(peerId: PeerId): Promise<void> {
-    const clusterId = peerId.toString();
-    redial.delete(clusterId);
-    setPeer(clusterId, { status: { reachable: true, lastSeen: rfc3339(clock.now()) } });
-    await exchangeIdentity(peerId);
-    // A request whose answer we never heard (we or the peer were offline): ask again.
-    if (stateOf(clusterId) === 'requested') await sendRequest(clusterId);
-  }
-
-  async function onIdentify(peerId: PeerId, listenAddrs: Multiaddr[]): Promise<void> {
-    const clusterId = peerId.toString();
-    if (clusterId === selfId) return;
-    const addresses = listenAddrs.map((ma) => ma.toString()).slice(0, MAX_ADDRESSES);
-    setPeer(clusterId, { addresses });
-  }
-
+  const current = () => node;
+  const self = () => selfId;
+  const key = () => privateKey!;
+  // Async so that a stopped agent rejects (callers chain `.catch`) rather than throws.
   async function dialPeer(target: PeerId | Multiaddr, signal?: AbortSignal): Promise<Connection> {
-    return running().dial(target, { signal: deadline(timing.dialTimeoutMs, signal) });
+    return running().dial(target, { signal: tasks.deadline(timing.dialTimeoutMs, signal) });
   }
 
-  /** Dials the bootstrap nodes; once one answers, looks for the rest of the swarm at once. */
-  async function joinBootstrap(): Promise<void> {
-    let joined = false;
-    await Promise.allSettled(
-      bootstrap.map(async (address) => {
-        try {
-          await dialPeer(multiaddr(address));
-          joined = true;
-        } catch (error) {
-          logger.debug('bootstrap node not reachable', { address, error: describeError(error) });
-        }
-      }),
-    );
-    if (joined) await walk(false);
-  }
+  const table = createPeerTable({ store, logger, tasks, node: current, selfId: self });
+  const swarmObject = createSwarmObject(store);
+  const identity = createIdentityExchange({ store, logger, clock, timing, configured: options, table, tasks, withLock, running, node: current, selfId: self, privateKey: key, dialPeer });
+  const peering = createPeeringExchange({ logger, clock, timing, policy, table, tasks, withLock, running, selfId: self, privateKey: key });
+  const maintenance = createFederationMaintenance({ logger, clock, timing, bootstrap, table, tasks, identity, peering, swarm: swarmObject, running, selfId: self, dialPeer });
+  const peered = createPeeredProtocols({ logger, timing, table, tasks, running, selfId: self, privateKey: key });
+  const { view } = table;
 
-  /**
-   * Looks up the peers closest to our id (or to a random key) in the DHT and connects to each new one
-   * as soon as it is found (a lookup cut short by its deadline still dials what it found).
-   */
-  async function walk(random: boolean): Promise<void> {
-    const libp2p = running();
-    if (libp2p.getConnections().length === 0) return;
-    const key = random ? new Uint8Array(randomBytes(32)) : libp2p.peerId.toMultihash().bytes;
-    const tried = new Set<string>([selfId]);
-    const dials: Promise<unknown>[] = [];
-    const consider = (peerId: PeerId) => {
-      const id = peerId.toString();
-      if (tried.has(id) || blocked.has(id)) return;
-      tried.add(id);
-      if (libp2p.getConnections(peerId).length === 0) dials.push(dialPeer(peerId).catch(() => undefined));
-    };
-    try {
-      for await (const event of libp2p.services.dht.getClosestPeers(key, { signal: deadline(timing.requestTimeoutMs * 2) })) {
-        if (event.name === 'FINAL_PEER') consider(event.peer.id);
-        if (event.name === 'PEER_RESPONSE') for (const peer of event.closer) consider(peer.id);
-      }
-    } catch (error) {
-      if (lifetime.signal.aborted) return;
-      logger.debug('DHT lookup ended early', { error: describeError(error) });
-    }
-    await Promise.allSettled(dials);
-  }
-
-  async function maintain(): Promise<void> {
-    const libp2p = running();
-    if (libp2p.getConnections().length === 0 && bootstrap.length) await joinBootstrap();
-    const now = clock.now().getTime();
-    const attempts: Promise<unknown>[] = [];
-    for (const [clusterId, peer] of peers) {
-      if (blocked.has(clusterId) || !(peer.spec?.addresses?.length)) continue;
-      const peerId = parseClusterId(clusterId);
-      if (libp2p.getConnections(peerId).length > 0) continue;
-      const backoff = redial.get(clusterId) ?? { failures: 0, nextAt: 0 };
-      if (backoff.nextAt > now) continue;
-      attempts.push(
-        dialPeer(peerId).catch(() => {
-          backoff.failures++;
-          backoff.nextAt = clock.now().getTime() + Math.min(timing.maxRedialBackoffMs, 1000 * 2 ** backoff.failures);
-          redial.set(clusterId, backoff);
-        }),
-      );
-    }
-    await Promise.allSettled(attempts);
-    for (const clusterId of dirty) schedulePersist(clusterId);
-    // A connected peer whose identity exchange failed (a deadline under load, ...) is asked again.
-    for (const peerId of libp2p.getPeers()) {
-      const clusterId = peerId.toString();
-      const lastTry = exchanging.get(clusterId);
-      if (peers.get(clusterId)?.status?.identity || (lastTry !== undefined && now - lastTry < timing.requestTimeoutMs * 2)) continue;
-      exchanging.set(clusterId, now);
-      background('exchanging identities', () => exchangeIdentity(peerId));
-    }
-    if (record && Date.parse(record.expiresAt) - clock.now().getTime() < timing.recordTtlMs / 2) {
-      await publishIdentity();
-      announce();
-    }
-  }
-
-  /**
-   * Records reachability, latency and last-seen time of the connected peers. libp2p's connection
-   * monitor pings every connection (closing those that stop answering) and keeps its round-trip time:
-   * a second ping here would compete with it for the ping protocol's streams.
-   */
-  async function observePeers(): Promise<void> {
-    const libp2p = running();
-    const connected = libp2p.getPeers();
-    if (connected.length !== lastConnectedCount) {
-      await store.patch('Swarm', SWARM_OBJECT_NAME, { status: { connectedPeers: connected.length } }, { subresource: 'status' });
-      lastConnectedCount = connected.length;
-    }
-    const now = clock.now();
-    for (const peerId of connected) {
-      const clusterId = peerId.toString();
-      const previous = peers.get(clusterId)?.status;
-      if (!previous) continue;
-      const rtts = libp2p.getConnections(peerId).flatMap((c) => (typeof c.rtt === 'number' && Number.isFinite(c.rtt) ? [c.rtt] : []));
-      const latencyMs = rtts.length ? Math.max(0, Math.round(Math.min(...rtts))) : undefined;
-      // Small changes in latency and a last-seen time that moved by less than its resolution are not
-      // worth a write.
-      const latencyMoved = latencyMs !== undefined && (previous.latencyMs === undefined || Math.abs(previous.latencyMs - latencyMs) > Math.max(2, previous.latencyMs * 0.25));
-      const stale = !previous.lastSeen || now.getTime() - Date.parse(previous.lastSeen) >= timing.lastSeenResolutionMs;
-      setPeer(clusterId, { status: { reachable: true, ...(latencyMoved ? { latencyMs } : {}), ...(stale ? { lastSeen: rfc3339(now) } : {}) } });
-    }
-  }
-
-  // ---- Start and stop ----------------------------------------------------------------------------
-
-  async function upsertSwarm(): Promise<void> {
-    const spec = { keyFingerprint: swarmKey!.fingerprint, bootstrap, peeringPolicy: policy };
-    try {
-      const existing = await store.get('Swarm', SWARM_OBJECT_NAME);
-      await store.update('Swarm', { ...existing, spec });
-    } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-      const swarm: SwarmResource = { apiVersion: RESOURCE_API_VERSION, kind: 'Swarm', metadata: { name: SWARM_OBJECT_NAME }, spec };
-      await store.create('Swarm', swarm);
-    }
-    lastConnectedCount = -1;
-  }
-
-  async function loadPeers(libp2p: FederationLibp2p): Promise<void> {
-    const { items } = await store.list('Peer');
-    for (const peer of items) {
-      const clusterId = peer.spec?.clusterId;
-      if (!clusterId || clusterId === selfId) continue;
-      peers.set(clusterId, peer);
-      persisted.set(clusterId, peer);
-      if (peer.status?.state === 'blocked') blocked.add(clusterId);
-      const addresses = (peer.spec?.addresses ?? []).flatMap((a) => {
-        try {
-          return [multiaddr(a)];
-        } catch {
-          return [];
-        }
-      });
-      if (addresses.length) await libp2p.peerStore.merge(parseClusterId(clusterId), { multiaddrs: addresses });
-    }
-  }
-
-  const agent: DiscoveryAgent = {
+  return {
     async start() {
       if (node) return;
-      lifetime = new AbortController();
+      tasks.renew();
       const keySource = loadOrCreateSwarmKey(options.dataDir, options.swarmKeyFile);
       swarmKey = keySource.swarmKey;
       generatedKey = keySource.generated || !options.swarmKeyFile;
@@ -847,24 +148,19 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
         host: options.host,
         port: options.port,
         ...(options.announce ? { announce: options.announce } : {}),
-        gater: createBlockingGater((clusterId) => blocked.has(clusterId)),
+        gater: createBlockingGater((clusterId) => table.blocked.has(clusterId)),
         dialTimeoutMs: timing.dialTimeoutMs,
         querySelfIntervalMs: timing.walkIntervalMs,
         pingIntervalMs: timing.pingIntervalMs,
       });
       selfId = libp2p.peerId.toString();
       try {
-        await upsertSwarm();
-        await publishIdentity();
-        await loadPeers(libp2p);
-        await libp2p.handle(IDENTITY_PROTOCOL, handleIdentity, { maxInboundStreams: 8 });
-        await libp2p.handle(PEERING_PROTOCOL, handlePeering, { maxInboundStreams: 4 });
-        libp2p.addEventListener('peer:connect', (event) => background('welcoming a peer', () => onConnect(event.detail)));
-        libp2p.addEventListener('peer:disconnect', (event) => {
-          const clusterId = event.detail.toString();
-          if (peers.has(clusterId)) setPeer(clusterId, { status: { reachable: false, latencyMs: null } });
-        });
-        libp2p.addEventListener('peer:identify', (event) => background('recording addresses', () => onIdentify(event.detail.peerId, event.detail.listenAddrs)));
+        await swarmObject.upsert({ keyFingerprint: swarmKey.fingerprint, bootstrap, peeringPolicy: policy });
+        await identity.publishIdentity();
+        await table.load(libp2p);
+        await libp2p.handle(IDENTITY_PROTOCOL, identity.handleIdentity, { maxInboundStreams: 8 });
+        await libp2p.handle(PEERING_PROTOCOL, peering.handlePeering, { maxInboundStreams: 4 });
+        maintenance.watch(libp2p);
         try {
           await libp2p.start();
         } catch (error) {
@@ -877,46 +173,35 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
         node = libp2p;
         await libp2p.services.dht.setMode('server');
       } catch (error) {
-        lifetime.abort();
+        tasks.abort();
         await Promise.resolve(libp2p.stop()).catch(() => undefined);
         node = undefined;
         throw error;
       }
-      background('joining the swarm', joinBootstrap);
-      every(timing.maintenanceIntervalMs, 'maintenance', maintain);
-      // A second look soon after joining finds the members that joined at the same time.
-      every(timing.walkIntervalMs, 'DHT walk', () => walk(false), Math.min(2000, timing.walkIntervalMs));
-      every(timing.walkIntervalMs, 'random DHT walk', () => walk(true), timing.walkIntervalMs / 2);
-      every(timing.pingIntervalMs, 'observing peers', observePeers, Math.min(timing.pingIntervalMs, 2000));
-      every(timing.reannounceIntervalMs, 're-announce', async () => announce());
+      maintenance.schedule();
       logger.info('discovery agent started', { clusterId: selfId, multiaddrs: libp2p.getMultiaddrs().map(String), swarmKey: swarmKey.fingerprint });
     },
 
     async stop() {
       const libp2p = node;
-      lifetime.abort();
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
+      tasks.abort();
+      tasks.clearTimers();
       if (libp2p) await libp2p.stop();
-      await Promise.allSettled([...inflight]);
+      await tasks.settle();
       // What changed last (disconnections included) reaches the store before the store closes.
-      persistSoon.clear();
-      await Promise.allSettled([...dirty].map((clusterId) => persist(clusterId)));
+      await table.flush();
       node = undefined;
-      peers.clear();
-      persisted.clear();
-      dirty.clear();
-      blocked.clear();
+      table.clear();
     },
 
-    identity: localIdentity,
+    identity: identity.localIdentity,
 
     async updateIdentity(change, signal) {
       running();
       signal?.throwIfAborted();
-      await publishIdentity(change);
-      announce();
-      return localIdentity();
+      await identity.publishIdentity(change);
+      identity.announce();
+      return identity.localIdentity();
     },
 
     swarm() {
@@ -932,7 +217,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
 
     listPeers() {
       running();
-      return [...peers.keys()].sort().map(view);
+      return [...table.peers.keys()].sort().map(view);
     },
 
     getPeer(clusterId) {
@@ -951,7 +236,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       }
       const named = target.getComponents().find((c) => c.name === 'p2p')?.value;
       if (named === selfId) throw new InvalidInputError('that is this node’s own address', [{ path: 'address', message: 'own address' }]);
-      if (named && blocked.has(named)) throw new ConflictError(`cluster ${named} is blocked: unblock it first`);
+      if (named && table.blocked.has(named)) throw new ConflictError(`cluster ${named} is blocked: unblock it first`);
       let connection: Connection;
       try {
         connection = await dialPeer(target, signal);
@@ -963,25 +248,25 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       // A connection can look open to the dialer for a moment before the other side's gater closes it:
       // the peer counts as connected once it has answered an identity exchange.
       try {
-        await exchangeIdentity(connection.remotePeer, signal);
+        await identity.exchangeIdentity(connection.remotePeer, signal);
       } catch (error) {
         throw new UnavailableError(`${address} (cluster ${clusterId}) accepted no exchange: ${describeError(error)}`, { cause: error });
       }
-      setPeer(clusterId, { status: { reachable: true, lastSeen: rfc3339(clock.now()) } });
+      table.setPeer(clusterId, { status: { reachable: true, lastSeen: rfc3339(clock.now()) } });
       await libp2p.peerStore.merge(connection.remotePeer, { multiaddrs: [connection.remoteAddr] }).catch(() => undefined);
       return view(clusterId);
     },
 
-    requestPeering: (clusterId, signal) => (running(), operatorAction(clusterId, { type: 'request' }, signal)),
-    approvePeering: (clusterId, signal) => (running(), operatorAction(clusterId, { type: 'approve' }, signal)),
-    refusePeering: (clusterId, signal) => (running(), operatorAction(clusterId, { type: 'refuse' }, signal)),
+    requestPeering: (clusterId, signal) => (running(), peering.operatorAction(clusterId, { type: 'request' }, signal)),
+    approvePeering: (clusterId, signal) => (running(), peering.operatorAction(clusterId, { type: 'approve' }, signal)),
+    refusePeering: (clusterId, signal) => (running(), peering.operatorAction(clusterId, { type: 'refuse' }, signal)),
 
     async block(clusterId, signal) {
       const libp2p = running();
       const peerId = parseClusterId(clusterId);
       if (clusterId === selfId) throw new InvalidInputError('a node cannot block itself', [{ path: 'clusterId', message: 'own cluster id' }]);
       signal?.throwIfAborted();
-      await applyPeering(clusterId, { type: 'block' });
+      await peering.applyPeering(clusterId, { type: 'block' });
       await Promise.resolve(libp2p.hangUp(peerId)).catch(() => undefined);
       return view(clusterId);
     },
@@ -989,54 +274,11 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
     async unblock(clusterId, signal) {
       running();
       signal?.throwIfAborted();
-      await applyPeering(clusterId, { type: 'unblock' });
-      redial.delete(clusterId);
+      await peering.applyPeering(clusterId, { type: 'unblock' });
+      maintenance.forgetBackoff(clusterId);
       return view(clusterId);
     },
 
-    clusterId: () => {
-      running();
-      return selfId;
-    },
-    isPeered: (clusterId) => stateOf(clusterId) === 'peered',
-    async handlePeered(protocol, handler, handlerOptions) {
-      await running().handle(protocol, guardPeered(agent.isPeered, handler, logger), handlerOptions);
-    },
-    async openPeeredStream(clusterId, protocol, { signal }) {
-      const libp2p = running();
-      if (!agent.isPeered(clusterId)) throw new NotAllowedError(`cluster ${clusterId} is not peered with this one`);
-      try {
-        return await libp2p.dialProtocol(parseClusterId(clusterId), protocol, { signal: deadline(timing.requestTimeoutMs, signal) });
-      } catch (error) {
-        throw new UnavailableError(`cannot reach cluster ${clusterId}: ${describeError(error)}`, { cause: error });
-      }
-    },
-    async sign(domain, fields) {
-      running();
-      if (domain === PEERING_DOMAIN || domain === IDENTITY_RECORD_DOMAIN) {
-        throw new InvalidInputError(`domain "${domain}" is reserved for discovery's own messages`);
-      }
-      return signFields(privateKey!, domain, fields);
-    },
+    ...peered,
   };
-  return agent;
 }
-
-/** Deep equality of JSON values, whatever the key order (the database may reorder keys). */
-function sameJson(a: unknown, b: unknown): boolean {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(canonical)
-      : value && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value).sort().flatMap((k) => ((value as Record<string, unknown>)[k] === undefined ? [] : [[k, canonical((value as Record<string, unknown>)[k])]])))
-        : value;
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-/** How long a peer's changes gather before they are written. */
-const PERSIST_DELAY_MS = 1000;
-
-/** Largest identity exchange message: our record and up to 64 forwarded ones. */
-const MAX_IDENTITY_BYTES = 512 * 1024;
-/** Largest peering message. */
-const MAX_PEERING_BYTES = 16 * 1024;
