@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../frontend-backend/index.ts';
 import { createDiscoveryAgent } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
@@ -24,6 +25,10 @@ import {
   type CapacitySource,
 } from '../providers/index.ts';
 import type { Logger, ObjectStore, ResourceStore, SqlDatabase } from '../core/index.ts';
+import { createFileRoutes, createFileService, createLocalEngine, createProcessRunner, createRunRoutes, createRunService } from '../orchestrator/index.ts';
+import { openStore } from './step-command.ts';
+import { createStepRunner } from './step-runner.ts';
+import { archipelBin } from './version.ts';
 import { API_PREFIX, createHttpApp, serveHttp } from '../platform/http/index.ts';
 import { createDirectoryObjectStore, createS3ObjectStore } from '../platform/object-store/index.ts';
 import { createKubernetesResourceStore, createSqlResourceStore } from '../platform/resource-store/index.ts';
@@ -61,6 +66,15 @@ function openObjectStore(config: NodeConfig): ObjectStore & { close?(): void } {
   const s3 = config.objectStore.s3;
   return s3 ? createS3ObjectStore(s3) : createDirectoryObjectStore({ root: path.join(config.dataDir, 'objects') });
 }
+
+/** The URL by which the engine's steps open the node's object store (`archipel step --store`). */
+function objectStoreUrl(config: NodeConfig): string {
+  const s3 = config.objectStore.s3;
+  return s3 ? `s3://${s3.bucket}/${s3.prefix ?? ''}` : pathToFileURL(path.join(config.dataDir, 'objects')).href;
+}
+
+/** Largest file a user may upload for a run. */
+const MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
 
 /**
  * Chooses the resource-store adapter: Kubernetes custom resources when a kubeconfig is configured, else
@@ -219,6 +233,35 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       logger: logger.child({ component: 'access-federation' }),
     });
 
+    // Runs: the local engine on the node's database executes the translated Argo Workflows; Archipel's
+    // step containers run in this process on the node's own store, the tools as local processes.
+    const storeUrl = objectStoreUrl(config);
+    const engine = createLocalEngine({
+      db,
+      workRoot: path.join(config.dataDir, 'engine'),
+      logger: logger.child({ component: 'engine' }),
+      runContainer: createStepRunner(
+        createProcessRunner({
+          commandMap: { archipel: [process.execPath, archipelBin()] },
+          baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+        }),
+        { openStore: async (url) => (url === storeUrl ? objects : openStore(url)) },
+      ),
+    });
+    await engine.resume();
+    undo.push(() => engine.close());
+    const files = createFileService({ db, store: objects, maxBytes: MAX_UPLOAD_BYTES });
+    const runs = createRunService({
+      db,
+      store: objects,
+      storeUrl,
+      engine,
+      files,
+      clusterId: () => discovery.identity().clusterId,
+      containers: false,
+      logger,
+    });
+
     const app = createHttpApp({
       logger: logger.child({ component: 'http' }),
       authenticate: (token) => identity.authenticate(token),
@@ -234,6 +277,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
         createProviderRoutes({ compute }),
         createRemoteComputeRoutes({ remote: computeFederation }),
         createGrantRoutes({ grants }),
+        createRunRoutes({ runs, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
+        createFileRoutes({ files, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
         createAccessRoutes({
           entryAccess,
           remote: accessFederation,
@@ -243,6 +288,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       ],
       publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
       maxBodyBytes: config.http.maxBodyBytes,
+      streamedBodyPaths: ['/files'],
       version: packageVersion(),
       defaultMetrics: true,
     });
@@ -255,6 +301,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     await catalogFederation.serve();
     await computeFederation.serve();
     await accessFederation.serve();
+    await runs.start();
+    undo.push(() => runs.stop());
     const { clusterId, multiaddrs } = discovery.identity();
     const swarm = discovery.swarm();
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,7 +8,6 @@ import {
   checkProcessRequirements,
   createLocalEngine,
   createProcessRunner,
-  type ContainerRunner,
   createStoreMirror,
   prepareWorkflowJob,
   ProcessFailedError,
@@ -23,7 +22,7 @@ import {
 } from '../orchestrator/index.ts';
 import { createDirectoryObjectStore } from '../platform/object-store/index.ts';
 import { createEphemeralPgliteDatabase } from '../platform/sql/index.ts';
-import { runStepInProcess } from './step-command.ts';
+import { createStepRunner } from './step-runner.ts';
 import { archipelBin } from './version.ts';
 
 export interface LocalWorkflowRunOptions extends RunOptions {
@@ -31,29 +30,6 @@ export interface LocalWorkflowRunOptions extends RunOptions {
   cacheDir?: string;
   /** Run Archipel's own step containers as processes too, as a cluster would (slower). */
   isolateSteps?: boolean;
-}
-
-/**
- * The engine's container runner for `archipel run`: Archipel's own step containers (`archipel step
- * ...`) run inside this process unless `isolate` is set; every other container, the tools, run as
- * local processes.
- */
-function stepRunner(processes: ContainerRunner, isolate: boolean): ContainerRunner {
-  if (isolate) return processes;
-  return async (request) => {
-    if (request.command[0] !== 'archipel' || request.command[1] !== 'step') return processes(request);
-    const log = createWriteStream(request.logFile, { flags: 'a' });
-    let stdout = '';
-    const exitCode = await runStepInProcess([...request.command.slice(2), ...request.args], {
-      stdout: (text) => {
-        stdout += text;
-        log.write(text);
-      },
-      stderr: (text) => log.write(text),
-    });
-    await new Promise((resolve) => log.end(resolve));
-    return { exitCode, stdout };
-  };
 }
 
 /** The exit code with which `archipel step` reports an unsupported requirement (as `archipel run`). */
@@ -88,13 +64,13 @@ export async function runWorkflowLocally(workflow: Workflow, job: Record<string,
       db,
       workRoot: path.join(workdir, 'engine'),
       logger: logger.child({ component: 'engine' }),
-      runContainer: stepRunner(
+      runContainer: createStepRunner(
         createProcessRunner({
           // This checkout's CLI runs the steps; tools find what the caller's PATH has.
           commandMap: { archipel: [process.execPath, archipelBin()] },
           baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
         }),
-        options.isolateSteps ?? false,
+        { isolate: options.isolateSteps ?? false },
       ),
     });
     const { name } = await engine.submit(translateWorkflow(workflow, { runId }), { parameters: { store: pathToFileURL(storeDir).href } });

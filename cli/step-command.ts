@@ -38,8 +38,10 @@ export async function openStore(url: string, env: NodeJS.ProcessEnv = process.en
   throw new InvalidInputError(`--store ${url}: expected file:///path or s3://bucket/prefix`);
 }
 
-async function context(options: { store: string; document: string; root: string }): Promise<ControlContext> {
-  const store = await openStore(options.store);
+type OpenStore = (url: string) => Promise<ObjectStore>;
+
+async function context(options: { store: string; document: string; root: string }, open: OpenStore): Promise<ControlContext> {
+  const store = await open(options.store);
   const root = await readJson<Workflow>(store, options.document);
   if (root.class !== 'Workflow') throw new InvalidInputError(`${options.document} does not hold a CWL workflow`);
   return { store, root, rootScope: options.root };
@@ -71,7 +73,7 @@ function parseItems(text: string): string[] {
 }
 
 /** `archipel step prepare|gather|finish|stage|collect|expression`: the steps a translated Workflow runs (docs/argo.md). */
-export function registerStepCommand(program: Command, stdout: (text: string) => void = (text) => process.stdout.write(text)) {
+export function registerStepCommand(program: Command, stdout: (text: string) => void = (text) => process.stdout.write(text), open: OpenStore = (url) => openStore(url)) {
   const step = program.command('step').description('steps of a translated Argo Workflow (run by the workflow engine, not by hand)');
   const common = (command: Command) =>
     command
@@ -84,7 +86,7 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
     .requiredOption('--step <path>', 'the step path (outer/inner)')
     .requiredOption('--out <dir>', 'where to write the decision files `run` and `items`')
     .action(async (options: ControlOptions) => {
-      const decision = await prepareStep(await context(options), options.scope, options.step);
+      const decision = await prepareStep(await context(options, open), options.scope, options.step);
       const out = path.resolve(options.out!);
       mkdirSync(out, { recursive: true });
       writeFileSync(path.join(out, 'run'), String(decision.run));
@@ -93,10 +95,10 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
   common(step.command('gather').description('merge the outputs of a step’s items'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
     .action(async (options: ControlOptions) => {
-      await gatherStep(await context(options), options.scope, options.step);
+      await gatherStep(await context(options, open), options.scope, options.step);
     });
   common(step.command('finish').description('write the output object of a workflow instance')).action(async (options: ControlOptions) => {
-    const outputs = await finishScope(await context(options), options.scope);
+    const outputs = await finishScope(await context(options, open), options.scope);
     stdout(`${JSON.stringify(outputs)}\n`);
   });
   common(step.command('stage').description('stage an item of a tool step in the work volume and write its run.sh'))
@@ -104,20 +106,20 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
     .requiredOption('--item <n>', 'the item (scatter index; 0 without scatter)')
     .requiredOption('--work <dir>', 'the pod’s work volume')
     .action(async (options: ControlOptions) => {
-      await stageStep(await context(options), options.scope, options.step, options.item!, path.resolve(options.work!));
+      await stageStep(await context(options, open), options.scope, options.step, options.item!, path.resolve(options.work!));
     });
   common(step.command('collect').description('collect an item’s outputs after run.sh and publish them to the store'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
     .requiredOption('--item <n>', 'the item (scatter index; 0 without scatter)')
     .requiredOption('--work <dir>', 'the pod’s work volume')
     .action(async (options: ControlOptions) => {
-      await collectStep(await context(options), options.scope, options.step, options.item!, path.resolve(options.work!));
+      await collectStep(await context(options, open), options.scope, options.step, options.item!, path.resolve(options.work!));
     });
   common(step.command('expression').description('run the items of an ExpressionTool step'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
     .requiredOption('--items <json>', 'the items to run, as the JSON list `step prepare` wrote')
     .action(async (options: ControlOptions) => {
-      await expressionStep(await context(options), options.scope, options.step, parseItems(options.items!));
+      await expressionStep(await context(options, open), options.scope, options.step, parseItems(options.items!));
     });
 }
 
@@ -126,9 +128,9 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
  * resolves with the exit code the command would have. The local engine uses it for Archipel's own
  * step containers (their start would cost more than their work); tools still run as processes.
  */
-export async function runStepInProcess(args: string[], io: { stdout(text: string): void; stderr(text: string): void }): Promise<number> {
+export async function runStepInProcess(args: string[], io: { stdout(text: string): void; stderr(text: string): void }, open?: OpenStore): Promise<number> {
   const program = new Command('archipel').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerStepCommand(program, io.stdout);
+  registerStepCommand(program, io.stdout, open);
   for (const command of program.commands.flatMap((c) => [c, ...c.commands])) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   try {
     await program.parseAsync(['step', ...args], { from: 'user' });

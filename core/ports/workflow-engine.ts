@@ -77,4 +77,6 @@ export interface WorkflowEngine {
   /** Stops a running run: its processes are killed and it fails. A finished run is left as it is. */
   stop(name: string, options?: SignalOptions): Promise<RunState>;
   logs(name: string, nodeId: string, options?: LogsOptions): Promise<string>;
+  /** Forgets a finished run: its record, its nodes and their logs. A running run is a ConflictError. */
+  delete(name: string, options?: SignalOptions): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
+  ConflictError,
   InvalidInputError,
   NotFoundError,
   UnavailableError,
@@ -243,6 +244,14 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
         }
         return '';
       }
+    },
+
+    async delete(name, deleteOptions = {}) {
+      if (active.has(name)) throw new ConflictError(`workflow run "${name}" is running: stop it first`);
+      const state = await get(name, deleteOptions.signal);
+      if (!isFinal(state.phase)) throw new ConflictError(`workflow run "${name}" is ${state.phase}: stop it first`);
+      await store.delete(name, deleteOptions.signal);
+      await rm(join(options.workRoot, name), { recursive: true, force: true });
     },
 
     async resume(resumeOptions = {}) {

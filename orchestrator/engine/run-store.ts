@@ -74,6 +74,11 @@ export function createRunStore(db: SqlDatabase) {
       return rows.map(toSummary);
     },
 
+    /** Removes a run's row and its nodes. */
+    async delete(name: string, signal?: AbortSignal): Promise<void> {
+      await db.query('DELETE FROM engine_runs WHERE name = $1', [name], { signal });
+    },
+
     async unfinished(signal?: AbortSignal): Promise<string[]> {
       const { rows } = await db.query<{ name: string }>(`SELECT name FROM engine_runs WHERE phase IN ('Pending', 'Running') ORDER BY created_at`, [], { signal });
       return rows.map((r) => r.name);

@@ -18,6 +18,8 @@ export interface HttpAppOptions {
   /** `/api/v1` paths served without a token (besides the OpenAPI document). */
   publicPaths?: string[];
   maxBodyBytes: number;
+  /** Paths (prefixes, under `/api/v1`) whose routes take streamed bodies and enforce their own limit. */
+  streamedBodyPaths?: string[];
   version: string;
   defaultMetrics?: boolean;
 }
@@ -37,17 +39,16 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono<AppEnv> {
     await next();
   });
   app.use('*', metrics.middleware);
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(`request body exceeds the limit of ${options.maxBodyBytes} bytes`, {
-          details: { limitBytes: options.maxBodyBytes },
-        });
-      },
-    }),
-  );
+  const limit = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: () => {
+      throw new PayloadTooLargeError(`request body exceeds the limit of ${options.maxBodyBytes} bytes`, {
+        details: { limitBytes: options.maxBodyBytes },
+      });
+    },
+  });
+  const streamed = (options.streamedBodyPaths ?? []).map((p) => `${API_PREFIX}${p}`);
+  app.use('*', (c, next) => (streamed.some((p) => c.req.path === p || c.req.path.startsWith(`${p}/`)) ? next() : limit(c, next)));
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     if (publicPaths.has(c.req.path)) return next();
     const header = c.req.header('Authorization');

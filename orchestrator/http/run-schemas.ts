@@ -1,0 +1,101 @@
+import { z } from '@hono/zod-openapi';
+
+/** The HTTP shapes of runs and uploaded files. */
+const Timestamp = z.string().datetime().openapi({ example: '2026-12-02T10:00:00.000Z' });
+export const RunPhaseSchema = z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Error']).openapi('RunPhase');
+const StepPhaseSchema = z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped', 'Omitted']);
+
+export const RunIdParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '3f9a0c21d4e5b677' }) });
+export const RunStepParam = RunIdParam.extend({
+  step: z.string().min(1).openapi({ param: { name: 'step', in: 'path' }, description: 'The step path; `outer/inner` (URL-encoded) inside a subworkflow' }),
+});
+
+export const StepStateSchema = z
+  .object({
+    step: z.string(),
+    phase: StepPhaseSchema,
+    cluster: z.string().openapi({ description: 'The cluster that runs the step' }),
+    startedAt: Timestamp.optional(),
+    finishedAt: Timestamp.optional(),
+    exitCode: z.number().int().optional(),
+    message: z.string().optional(),
+    items: z.object({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), running: z.number().int() }),
+  })
+  .openapi('RunStep');
+
+export const RunSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    project: z.string(),
+    owner: z.string(),
+    labels: z.record(z.string(), z.string()),
+    phase: RunPhaseSchema,
+    message: z.string().optional(),
+    processClass: z.string(),
+    documentSha256: z.string(),
+    attempt: z.number().int(),
+    createdAt: Timestamp,
+    startedAt: Timestamp.optional(),
+    finishedAt: Timestamp.optional(),
+    steps: z.array(StepStateSchema),
+  })
+  .openapi('Run');
+
+const LabelsSchema = z.record(z.string(), z.string().max(63)).refine((l) => Object.keys(l).length <= 32, 'at most 32 labels');
+
+export const NewRunSchema = z
+  .strictObject({
+    cwl: z
+      .union([z.string().min(1), z.record(z.string(), z.unknown())])
+      .openapi({ description: 'The CWL document (a Workflow, CommandLineTool or ExpressionTool), as YAML or JSON text or as an object; one self-contained document (pack it with `cwltool --pack`)' }),
+    job: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'The input object; files are `{ "class": "File", "location": "archipel:files/<id>" }` from `POST /files`' }),
+    project: z.string().min(1).openapi({ description: 'The project the run belongs to (you must be a member)' }),
+    name: z.string().min(1).max(200).optional(),
+    labels: LabelsSchema.optional(),
+  })
+  .openapi('NewRun');
+
+export const RunListQuery = z.object({
+  project: z.string().optional(),
+  phase: RunPhaseSchema.optional(),
+  label: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({ description: '`key=value`; repeat to require several' }),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().optional(),
+});
+
+export const RunPageSchema = z.object({ items: z.array(RunSchema), nextCursor: z.string().nullable() }).openapi('RunPage');
+
+export const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional().openapi({ description: 'Send only events after this id (as the Last-Event-ID header does)' }),
+});
+
+export const LogsQuery = z.object({
+  follow: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'Keep the response open and send the log as it grows, until the step ends' }),
+});
+
+export const FileSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    project: z.string().nullable(),
+    owner: z.string(),
+    createdAt: Timestamp,
+    location: z.string().openapi({ description: 'What a job names the file by', example: 'archipel:files/0f3c...' }),
+  })
+  .openapi('UploadedFile');
+
+export const UploadQuery = z.object({
+  name: z.string().min(1).openapi({ description: 'The file name (its basename in a job)' }),
+  project: z.string().optional().openapi({ description: 'Let the members of this project use the file too' }),
+});
+
+export const FileIdParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });

@@ -1,0 +1,533 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  describeError,
+  silentLogger,
+  systemClock,
+  validateObjectKey,
+  type Clock,
+  type Logger,
+  type ObjectInfo,
+  type ObjectStore,
+  type RunPhase,
+  type RunState,
+  type SqlDatabase,
+  type Startable,
+  type WorkflowEngine,
+} from '../../core/index.ts';
+import type { Workflow } from '../cwl/model.ts';
+import { isFsObject } from '../cwl/runtime/file-objects.ts';
+import { readJson, writeJson } from '../steps/control-steps.ts';
+import { createStoreMirror, objectKeyOf } from '../steps/store-files.ts';
+import { translateWorkflow } from '../translate/translate-workflow.ts';
+import { checkProcessRequirements, prepareWorkflowJob } from '../workflow/workflow-job.ts';
+import type { FileService, RunCaller } from './file-service.ts';
+import { readRunDocument } from './run-document.ts';
+import { resolveJobFiles } from './run-inputs.ts';
+import { createRunRecords, type RunEventRow, type RunRow } from './run-store.ts';
+import { deriveStepStates, type StepState } from './step-states.ts';
+
+export interface NewRun {
+  /** The CWL document: YAML or JSON text, or the parsed object. */
+  cwl: string | Record<string, unknown>;
+  job: Record<string, unknown>;
+  project: string;
+  name?: string;
+  labels?: Record<string, string>;
+}
+
+/** A run as its project's members see it. */
+export interface Run {
+  id: string;
+  name: string;
+  project: string;
+  owner: string;
+  labels: Record<string, string>;
+  phase: RunPhase;
+  message?: string;
+  processClass: string;
+  documentSha256: string;
+  /** 1 for the first execution; raised by each retry or resumption. */
+  attempt: number;
+  createdAt: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+  steps: StepState[];
+}
+
+export type RunEvent = RunEventRow;
+
+export interface RunListOptions {
+  project?: string;
+  phase?: RunPhase;
+  labels?: Record<string, string>;
+  limit?: number;
+  cursor?: string;
+  signal?: AbortSignal;
+}
+
+/** An object of a run's output, with its key relative to the run. */
+export interface RunObject {
+  path: string;
+  size: number;
+}
+
+export interface RunService extends Startable {
+  submit(caller: RunCaller, run: NewRun, options?: { signal?: AbortSignal }): Promise<Run>;
+  list(caller: RunCaller, options?: RunListOptions): Promise<{ items: Run[]; nextCursor: string | null }>;
+  get(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<Run>;
+  /** The run's events after `afterId`, then new ones as they happen, until the run has ended. */
+  events(caller: RunCaller, id: string, afterId: number, signal: AbortSignal): AsyncIterable<RunEvent>;
+  /** The log of a step's process (every item's, in order), and whether the step has ended. */
+  stepLogs(caller: RunCaller, id: string, step: string, options?: { signal?: AbortSignal }): Promise<{ text: string; ended: boolean }>;
+  /** Stops a run: its running steps are killed and it fails. A finished run is left as it is. */
+  stopRun(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<Run>;
+  delete(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * The CWL output object of a finished run; each File's and Directory's location is replaced by `link(path)`,
+   * where `path` is the object's key relative to the run.
+   */
+  outputs(caller: RunCaller, id: string, link: (path: string) => string, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
+  openObject(caller: RunCaller, id: string, objectPath: string, options?: { signal?: AbortSignal }): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> }>;
+}
+
+export interface RunServiceOptions {
+  db: SqlDatabase;
+  /** The node's object store: documents, inputs, step results and outputs. */
+  store: ObjectStore;
+  /** The URL the engine's steps open the same store by (`file:///...` or `s3://bucket/prefix`). */
+  storeUrl: string;
+  engine: WorkflowEngine;
+  files: Pick<FileService, 'get'>;
+  /** This cluster's id, as the steps it runs are labelled. */
+  clusterId: () => string;
+  /** Whether the engine runs tools in their container images (else DockerRequirement is refused). */
+  containers: boolean;
+  logger?: Logger;
+  clock?: Clock;
+  /** How often running runs are looked at (default 500 ms). */
+  pollIntervalMs?: number;
+}
+
+const FINAL: ReadonlySet<RunPhase> = new Set(['Succeeded', 'Failed', 'Error']);
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+const EVENT_BATCH = 500;
+const LABEL = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+const newRunId = () => randomBytes(8).toString('hex');
+const engineRunName = (id: string, attempt: number) => `archipel-${id}-${attempt}`;
+
+function visibleTo(caller: RunCaller, run: RunRow) {
+  return caller.principal.isAdmin || caller.projects.includes(run.project);
+}
+
+function toRun(row: RunRow, steps: StepState[]): Run {
+  return {
+    id: row.id,
+    name: row.name,
+    project: row.project,
+    owner: row.owner,
+    labels: row.labels,
+    phase: row.phase,
+    ...(row.message !== undefined ? { message: row.message } : {}),
+    processClass: row.processClass,
+    documentSha256: row.documentSha256,
+    attempt: row.attempt,
+    createdAt: row.createdAt,
+    ...(row.startedAt ? { startedAt: row.startedAt } : {}),
+    ...(row.finishedAt ? { finishedAt: row.finishedAt } : {}),
+    steps,
+  };
+}
+
+const stepChanged = (a: StepState | undefined, b: StepState) => JSON.stringify(a) !== JSON.stringify(b);
+
+/** What an event says of a step: its state without the engine's pod ids. */
+const stepEvent = ({ pods: _pods, ...rest }: StepState) => rest as unknown as Record<string, unknown>;
+
+/**
+ * The run service (ARCHITECTURE.md §9): users' workflow runs on this node. A submission is checked
+ * whole before anything is kept — the document, the job against its inputs, the files it names — then
+ * its document is stored once by content, its inputs and translated Argo Workflow are written, and the
+ * workflow-engine port runs it. The service follows each run through the port (never asking which
+ * adapter it has), records its steps and an event for every change, and keeps runs across restarts:
+ * a run the engine no longer knows of, or lost, ends as Failed with the reason, never silently.
+ */
+export function createRunService(options: RunServiceOptions): RunService {
+  const { db, store, engine } = options;
+  const records = createRunRecords(db);
+  const logger = (options.logger ?? silentLogger).child({ component: 'runs' });
+  const clock = options.clock ?? systemClock;
+  const pollMs = options.pollIntervalMs ?? 500;
+  const bus = new EventEmitter().setMaxListeners(0);
+  const watched = new Map<string, { timer?: NodeJS.Timeout; busy: boolean }>();
+  const workflows = new Map<string, Workflow>();
+  let stopped = false;
+
+  async function visible(caller: RunCaller, id: string, signal?: AbortSignal): Promise<RunRow> {
+    const row = /^[0-9a-f]{16}$/.test(id) ? await records.get(id, signal) : undefined;
+    if (!row || !visibleTo(caller, row)) throw new NotFoundError(`no run "${id}"`);
+    return row;
+  }
+
+  async function workflowOf(row: RunRow): Promise<Workflow> {
+    let wf = workflows.get(row.id);
+    if (!wf) {
+      wf = await readJson<Workflow>(store, `${row.scope}/process.json`);
+      workflows.set(row.id, wf);
+    }
+    return wf;
+  }
+
+  async function record(id: string, change: Parameters<typeof records.update>[1]) {
+    const events = await records.update(id, change, clock.now());
+    if (events.length) bus.emit(id);
+    return events;
+  }
+
+  /** Looks at the engine's run once and records what changed; true once the run has ended. */
+  async function observe(id: string): Promise<boolean> {
+    const row = await records.get(id);
+    if (!row) return true;
+    if (FINAL.has(row.phase)) return true;
+    if (!row.engineName) {
+      await finish(row, 'Failed', 'the node stopped before the run reached the workflow engine', undefined);
+      return true;
+    }
+    let state: RunState;
+    try {
+      state = await engine.get(row.engineName);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        await finish(row, 'Failed', `the workflow engine has no record of this run (${row.engineName})`, undefined);
+        return true;
+      }
+      throw error;
+    }
+    const steps = deriveStepStates({ workflow: await workflowOf(row), manifest: row.manifest, state, localCluster: options.clusterId() });
+    const before = new Map((await records.steps(id)).map((s) => [s.step, s]));
+    const changedSteps = steps.filter((s) => stepChanged(before.get(s.step), s));
+    const runChange: Parameters<typeof records.update>[1]['run'] = {};
+    const events: { type: RunEventRow['type']; data: Record<string, unknown> }[] = changedSteps
+      .filter((s) => before.get(s.step)?.phase !== s.phase)
+      .map((s) => ({ type: 'step' as const, data: stepEvent(s) }));
+    if (state.phase === 'Running' && row.phase === 'Pending') {
+      Object.assign(runChange, { phase: 'Running', startedAt: state.startedAt ? new Date(state.startedAt) : clock.now() });
+      events.unshift({ type: 'run', data: { phase: 'Running' } });
+    }
+    if (changedSteps.length || Object.keys(runChange).length) await record(id, { run: runChange, steps: changedSteps, events });
+    if (!FINAL.has(state.phase)) return false;
+    let outputs: Record<string, unknown> | undefined;
+    if (state.phase === 'Succeeded') {
+      try {
+        outputs = await readJson<Record<string, unknown>>(store, `${row.scope}/outputs.json`);
+      } catch (error) {
+        await finish(row, 'Error', `the run succeeded but its output object cannot be read: ${describeError(error)}`, undefined);
+        return true;
+      }
+    }
+    const failed = steps.filter((s) => s.phase === 'Failed');
+    const message = state.phase === 'Succeeded' ? undefined : failed.length ? failed.map((s) => `step ${s.step} failed: ${s.message ?? 'Failed'}`).join('; ') : (state.message ?? state.phase);
+    await finish(row, state.phase, message, outputs, state.finishedAt ? new Date(state.finishedAt) : undefined);
+    return true;
+  }
+
+  async function finish(row: RunRow, phase: RunPhase, message: string | undefined, outputs: Record<string, unknown> | undefined, at?: Date) {
+    await record(row.id, {
+      run: { phase, message, finishedAt: at ?? clock.now(), ...(outputs ? { outputs } : {}), ...(row.startedAt ? {} : { startedAt: at ?? clock.now() }) },
+      events: [{ type: 'run', data: { phase, ...(message !== undefined ? { message } : {}) } }],
+    });
+    workflows.delete(row.id);
+    logger.info('run ended', { run: row.id, phase, ...(message ? { message } : {}) });
+  }
+
+  function watch(id: string) {
+    if (stopped || watched.has(id)) return;
+    const entry: { timer?: NodeJS.Timeout; busy: boolean } = { busy: false };
+    watched.set(id, entry);
+    const tick = async () => {
+      if (entry.busy) return;
+      entry.busy = true;
+      try {
+        if (await observe(id)) {
+          clearInterval(entry.timer);
+          watched.delete(id);
+        }
+      } catch (error) {
+        logger.warn('cannot follow a run; trying again', { run: id, error: describeError(error) });
+      } finally {
+        entry.busy = false;
+      }
+    };
+    entry.timer = setInterval(tick, pollMs);
+    entry.timer.unref?.();
+    void tick();
+  }
+
+  async function removeObjects(prefix: string) {
+    const keys: string[] = [];
+    for await (const info of store.list(prefix)) keys.push(info.key);
+    for (const key of keys) await store.delete(key);
+  }
+
+  async function storeDocument(sha256: string, text: string, signal?: AbortSignal): Promise<string> {
+    const key = `documents/sha256-${sha256}`;
+    try {
+      await store.head(key, { signal });
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      await store.put(key, new TextEncoder().encode(text), { signal, contentType: 'text/plain; charset=utf-8' });
+    }
+    return key;
+  }
+
+  function checkLabels(labels: Record<string, string>) {
+    for (const [k, v] of Object.entries(labels)) {
+      if (!LABEL.test(k) || v.length > 63) {
+        throw new InvalidInputError(`label ${JSON.stringify(k)}: keys are 1–63 letters, digits, "-", "_" or "." (starting and ending with a letter or digit), values at most 63 characters`);
+      }
+    }
+  }
+
+  return {
+    async start() {
+      stopped = false;
+      for (const row of await records.unfinished()) watch(row.id);
+    },
+
+    async stop() {
+      stopped = true;
+      for (const entry of watched.values()) clearInterval(entry.timer);
+      watched.clear();
+      bus.emit('stop');
+    },
+
+    async submit(caller, submission, submitOptions = {}) {
+      const { signal } = submitOptions;
+      // Administrators see every run, but run only in projects they are members of, like everyone.
+      if (!caller.projects.includes(submission.project)) {
+        throw new NotFoundError(`project "${submission.project}" not found, or you are not one of its members`, { details: { field: 'project' } });
+      }
+      checkLabels(submission.labels ?? {});
+      const document = await readRunDocument(submission.cwl);
+      checkProcessRequirements(document.workflow, { containers: options.containers });
+      const job = await resolveJobFiles(caller, submission.job, options.files, signal);
+
+      const id = newRunId();
+      const scope = `runs/${id}`;
+      const work = await mkdtemp(path.join(tmpdir(), 'archipel-submit-'));
+      let inserted = false;
+      try {
+        // The job is checked and completed (defaults, file sizes, secondary files) on local copies of its
+        // files, then its files are named by their keys in the store (uploads are not copied again).
+        const mirror = createStoreMirror(store, path.join(work, 'objects'));
+        const local = await mirror.materialize(job, signal);
+        const prepared = await prepareWorkflowJob(document.workflow, local, { jobDir: work, literalDir: path.join(work, 'literals') });
+        const inputs = await mirror.publish(prepared, `${scope}/inputs`, signal);
+        const documentKey = await storeDocument(document.sha256, document.text, signal);
+        await writeJson(store, `${scope}/job.json`, inputs);
+        await writeJson(store, `${scope}/process.json`, document.workflow);
+
+        const manifest = translateWorkflow(document.workflow, { runId: id });
+        const metadata = manifest.metadata as Record<string, unknown>;
+        delete metadata.generateName;
+        metadata.name = engineRunName(id, 1);
+        const now = clock.now();
+        const row: RunRow = {
+          id,
+          project: submission.project,
+          ownerId: caller.principal.userId,
+          owner: caller.principal.userName,
+          name: submission.name ?? document.workflow.label ?? `run-${id}`,
+          labels: submission.labels ?? {},
+          phase: 'Pending',
+          documentKey,
+          documentSha256: document.sha256,
+          processClass: document.processClass,
+          job: submission.job,
+          scope,
+          manifest,
+          attempt: 1,
+          createdAt: now,
+        };
+        const steps = deriveStepStates({ workflow: document.workflow, manifest, state: undefined, localCluster: options.clusterId() });
+        await records.insert(row, steps, signal);
+        inserted = true;
+        workflows.set(id, document.workflow);
+        const { name } = await engine.submit(manifest, { parameters: { store: options.storeUrl }, signal });
+        await record(id, { run: { engineName: name }, events: [] });
+        logger.info('run submitted', { run: id, project: row.project, user: row.owner, engine: name });
+        watch(id);
+        return toRun({ ...row, engineName: name }, steps);
+      } catch (error) {
+        // Nothing of a refused submission stays: its row, its objects (the shared document may stay).
+        workflows.delete(id);
+        if (inserted) await records.delete(id).catch(() => {});
+        await removeObjects(`${scope}/`).catch(() => {});
+        throw error;
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+
+    async list(caller, listOptions = {}) {
+      const limit = Math.min(Math.max(listOptions.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
+      let after: { createdAt: Date; id: string } | undefined;
+      if (listOptions.cursor) {
+        const [time, id] = Buffer.from(listOptions.cursor, 'base64url').toString('utf8').split('|');
+        const createdAt = new Date(time ?? '');
+        if (Number.isNaN(createdAt.getTime()) || !id) throw new InvalidInputError('invalid cursor: use the nextCursor of the previous page', [{ path: 'cursor', message: 'invalid' }]);
+        after = { createdAt, id };
+      }
+      const rows = await records.list(
+        {
+          ...(caller.principal.isAdmin ? {} : { visibleProjects: caller.projects }),
+          ...(listOptions.project !== undefined ? { project: listOptions.project } : {}),
+          ...(listOptions.phase !== undefined ? { phase: listOptions.phase } : {}),
+          ...(listOptions.labels ? { labels: listOptions.labels } : {}),
+          limit: limit + 1,
+          ...(after ? { after } : {}),
+        },
+        listOptions.signal,
+      );
+      const page = rows.slice(0, limit);
+      const items = await Promise.all(page.map(async (r) => toRun(r, await records.steps(r.id, listOptions.signal))));
+      const last = page.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null };
+    },
+
+    async get(caller, id, getOptions = {}) {
+      const row = await visible(caller, id, getOptions.signal);
+      return toRun(row, await records.steps(row.id, getOptions.signal));
+    },
+
+    async *events(caller, id, afterId, signal) {
+      await visible(caller, id, signal);
+      let last = afterId;
+      for (;;) {
+        // Listen before reading, so that an event recorded in between is not missed.
+        const next = new Promise<void>((resolve) => {
+          const done = () => {
+            bus.off(id, done);
+            bus.off('stop', done);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          bus.once(id, done);
+          bus.once('stop', done);
+          signal.addEventListener('abort', done, { once: true });
+        });
+        const batch = await records.events(id, last, EVENT_BATCH, signal);
+        for (const event of batch) {
+          last = event.id;
+          yield event;
+        }
+        if (batch.length === EVENT_BATCH) {
+          bus.emit(id);
+          continue;
+        }
+        const row = await records.get(id, signal);
+        if (!row || FINAL.has(row.phase) || signal.aborted || stopped) {
+          if (row && FINAL.has(row.phase) && !signal.aborted) {
+            // Events recorded with the final phase were read above unless they landed just now.
+            for (const event of await records.events(id, last, EVENT_BATCH, signal)) yield event;
+          }
+          bus.emit(id);
+          return;
+        }
+        await next;
+      }
+    },
+
+    async stepLogs(caller, id, step, logOptions = {}) {
+      const row = await visible(caller, id, logOptions.signal);
+      const steps = await records.steps(id, logOptions.signal);
+      const state = steps.find((s) => s.step === step);
+      if (!state) throw new NotFoundError(`run "${id}" has no step "${step}"`);
+      const texts: string[] = [];
+      for (const pod of state.pods) {
+        if (!row.engineName) break;
+        const text = await engine.logs(row.engineName, pod, { container: 'main', signal: logOptions.signal }).catch((error: unknown) => {
+          if (error instanceof NotFoundError) return '';
+          throw error;
+        });
+        texts.push(state.pods.length > 1 ? `== ${pod}\n${text}` : text);
+      }
+      return { text: texts.join(''), ended: !['Pending', 'Running'].includes(state.phase) || FINAL.has(row.phase) };
+    },
+
+    async stopRun(caller, id, stopOptions = {}) {
+      const row = await visible(caller, id, stopOptions.signal);
+      if (!FINAL.has(row.phase)) {
+        if (row.engineName) await engine.stop(row.engineName, stopOptions);
+        await observe(id);
+        const after = await records.get(id);
+        if (after && !FINAL.has(after.phase)) await finish(after, 'Failed', 'stopped', undefined);
+      }
+      const updated = (await records.get(id))!;
+      return toRun(updated, await records.steps(updated.id));
+    },
+
+    async delete(caller, id, deleteOptions = {}) {
+      const row = await visible(caller, id, deleteOptions.signal);
+      if (!FINAL.has(row.phase)) throw new ConflictError(`run "${id}" is ${row.phase}: stop it before deleting it`);
+      await removeObjects(`${row.scope}/`);
+      if (row.engineName) await engine.delete(row.engineName, deleteOptions).catch((error: unknown) => {
+        if (!(error instanceof NotFoundError)) throw error;
+      });
+      await records.delete(id, deleteOptions.signal);
+      bus.emit(id);
+    },
+
+    async outputs(caller, id, link, outputOptions = {}) {
+      const row = await visible(caller, id, outputOptions.signal);
+      if (row.phase !== 'Succeeded' || !row.outputs) throw new ConflictError(`run "${id}" has no outputs: it is ${row.phase}${row.message ? ` (${row.message})` : ''}`);
+      const prefix = `${row.scope}/`;
+      const visit = async (value: unknown): Promise<unknown> => {
+        if (Array.isArray(value)) return Promise.all(value.map(visit));
+        if (isFsObject(value)) {
+          const out: Record<string, unknown> = { ...value };
+          const key = objectKeyOf(value.location);
+          if (key !== undefined && key.startsWith(prefix)) {
+            out.location = link(key.slice(prefix.length));
+            if (value.class === 'Directory') {
+              const listing: Record<string, unknown>[] = [];
+              for await (const info of store.list(`${key}/`, { signal: outputOptions.signal })) {
+                if (path.basename(info.key) === '.archipel-empty-dir') continue;
+                listing.push({ class: 'File', location: link(info.key.slice(prefix.length)), basename: info.key.slice(key.length + 1), size: info.size });
+              }
+              out.listing = listing;
+            }
+          }
+          if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await visit(value.secondaryFiles);
+          return out;
+        }
+        if (value !== null && typeof value === 'object') {
+          const out: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(value)) out[k] = await visit(v);
+          return out;
+        }
+        return value;
+      };
+      return (await visit(row.outputs)) as Record<string, unknown>;
+    },
+
+    async openObject(caller, id, objectPath, objectOptions = {}) {
+      const row = await visible(caller, id, objectOptions.signal);
+      const key = validateObjectKey(`${row.scope}/${objectPath}`);
+      try {
+        return await store.get(key, objectOptions);
+      } catch (error) {
+        if (error instanceof NotFoundError) throw new NotFoundError(`run "${id}" has no file "${objectPath}"`);
+        throw error;
+      }
+    },
+  };
+}

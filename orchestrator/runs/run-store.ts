@@ -1,0 +1,214 @@
+import type { SqlDatabase, SqlExecutor } from '../../core/index.ts';
+import type { RunPhase } from '../../core/index.ts';
+import type { StepState } from './step-states.ts';
+
+/** A run as the run service keeps it (migration 0008). */
+export interface RunRow {
+  id: string;
+  project: string;
+  ownerId: string;
+  owner: string;
+  name: string;
+  labels: Record<string, string>;
+  phase: RunPhase;
+  message?: string;
+  documentKey: string;
+  documentSha256: string;
+  processClass: string;
+  job: Record<string, unknown>;
+  scope: string;
+  manifest: Record<string, unknown>;
+  engineName?: string;
+  attempt: number;
+  outputs?: Record<string, unknown>;
+  createdAt: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+}
+
+export interface RunEventRow {
+  id: number;
+  runId: string;
+  type: 'run' | 'step' | 'log';
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+export interface RunFilter {
+  /** Projects the caller may see (undefined: every project, for administrators). */
+  visibleProjects?: readonly string[];
+  project?: string;
+  phase?: RunPhase;
+  labels?: Record<string, string>;
+  limit: number;
+  /** `createdAt|id` of the last run of the previous page. */
+  after?: { createdAt: Date; id: string };
+}
+
+interface Row {
+  id: string;
+  project: string;
+  owner_id: string;
+  owner_name: string;
+  name: string;
+  labels: Record<string, string>;
+  phase: RunPhase;
+  message: string | null;
+  document_key: string;
+  document_sha256: string;
+  process_class: string;
+  job: Record<string, unknown>;
+  scope: string;
+  manifest: Record<string, unknown>;
+  engine_name: string | null;
+  attempt: number;
+  outputs: Record<string, unknown> | null;
+  created_at: Date | string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+}
+
+const date = (v: Date | string | null) => (v === null ? undefined : new Date(v));
+
+function toRun(r: Row): RunRow {
+  return {
+    id: r.id,
+    project: r.project,
+    ownerId: r.owner_id,
+    owner: r.owner_name,
+    name: r.name,
+    labels: r.labels,
+    phase: r.phase,
+    ...(r.message !== null ? { message: r.message } : {}),
+    documentKey: r.document_key,
+    documentSha256: r.document_sha256,
+    processClass: r.process_class,
+    job: r.job,
+    scope: r.scope,
+    manifest: r.manifest,
+    ...(r.engine_name !== null ? { engineName: r.engine_name } : {}),
+    attempt: r.attempt,
+    ...(r.outputs !== null ? { outputs: r.outputs } : {}),
+    createdAt: new Date(r.created_at),
+    ...(r.started_at !== null ? { startedAt: date(r.started_at) } : {}),
+    ...(r.finished_at !== null ? { finishedAt: date(r.finished_at) } : {}),
+  };
+}
+
+const COLUMNS = `id, project, owner_id, owner_name, name, labels, phase, message, document_key, document_sha256, process_class, job, scope,
+                 manifest, engine_name, attempt, outputs, created_at, started_at, finished_at`;
+// jsonb goes as text: the driver would turn arrays into SQL arrays.
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+
+/** The run service's tables: runs, their steps' states, and their events in order. */
+export function createRunRecords(db: SqlDatabase) {
+  const insertEvent = async (tx: SqlExecutor, runId: string, type: RunEventRow['type'], data: unknown, at: Date) => {
+    const { rows } = await tx.query<{ id: string | number }>('INSERT INTO run_events (run_id, type, data, at) VALUES ($1, $2, $3::jsonb, $4) RETURNING id', [runId, type, json(data), at]);
+    return Number(rows[0]!.id);
+  };
+
+  return {
+    async insert(run: RunRow, steps: StepState[], signal?: AbortSignal): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO runs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15, $16, $17::jsonb, $18, $19, $20)`,
+          [run.id, run.project, run.ownerId, run.owner, run.name, json(run.labels), run.phase, run.message ?? null, run.documentKey, run.documentSha256, run.processClass, json(run.job), run.scope, json(run.manifest), run.engineName ?? null, run.attempt, json(run.outputs), run.createdAt, run.startedAt ?? null, run.finishedAt ?? null],
+        );
+        for (const [position, step] of steps.entries()) {
+          await tx.query('INSERT INTO run_steps (run_id, step, position, state) VALUES ($1, $2, $3, $4::jsonb)', [run.id, step.step, position, json(step)]);
+        }
+        await insertEvent(tx, run.id, 'run', { phase: run.phase }, run.createdAt);
+      }, { signal });
+    },
+
+    async get(id: string, signal?: AbortSignal): Promise<RunRow | undefined> {
+      const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM runs WHERE id = $1`, [id], { signal });
+      return rows[0] ? toRun(rows[0]) : undefined;
+    },
+
+    async steps(id: string, signal?: AbortSignal): Promise<StepState[]> {
+      const { rows } = await db.query<{ state: StepState }>('SELECT state FROM run_steps WHERE run_id = $1 ORDER BY position', [id], { signal });
+      return rows.map((r) => r.state);
+    },
+
+    async list(filter: RunFilter, signal?: AbortSignal): Promise<RunRow[]> {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const add = (clause: (n: string) => string, value: unknown) => {
+        params.push(value);
+        where.push(clause(`$${params.length}`));
+      };
+      if (filter.visibleProjects) add((n) => `project = ANY(${n}::text[])`, [...filter.visibleProjects]);
+      if (filter.project !== undefined) add((n) => `project = ${n}`, filter.project);
+      if (filter.phase !== undefined) add((n) => `phase = ${n}`, filter.phase);
+      if (filter.labels && Object.keys(filter.labels).length) add((n) => `labels @> ${n}::jsonb`, json(filter.labels));
+      if (filter.after) {
+        params.push(filter.after.createdAt, filter.after.id);
+        where.push(`(created_at, id) < ($${params.length - 1}, $${params.length})`);
+      }
+      params.push(filter.limit);
+      const { rows } = await db.query<Row>(
+        `SELECT ${COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+        params,
+        { signal },
+      );
+      return rows.map(toRun);
+    },
+
+    async unfinished(signal?: AbortSignal): Promise<RunRow[]> {
+      const { rows } = await db.query<Row>(`SELECT ${COLUMNS} FROM runs WHERE phase IN ('Pending', 'Running') ORDER BY created_at`, [], { signal });
+      return rows.map(toRun);
+    },
+
+    /** Writes a run's changed fields and steps, with one event per change, in one transaction; resolves with the new events. */
+    async update(
+      id: string,
+      change: { run?: Partial<Pick<RunRow, 'phase' | 'message' | 'engineName' | 'attempt' | 'outputs' | 'startedAt' | 'finishedAt'>>; steps?: StepState[]; events: { type: RunEventRow['type']; data: Record<string, unknown> }[] },
+      at: Date,
+    ): Promise<RunEventRow[]> {
+      return db.transaction(async (tx) => {
+        const run = change.run ?? {};
+        if (Object.keys(run).length) {
+          const sets: string[] = [];
+          const params: unknown[] = [id];
+          const set = (column: string, value: unknown, cast = '') => {
+            params.push(value);
+            sets.push(`${column} = $${params.length}${cast}`);
+          };
+          if ('phase' in run) set('phase', run.phase);
+          if ('message' in run) set('message', run.message ?? null);
+          if ('engineName' in run) set('engine_name', run.engineName ?? null);
+          if ('attempt' in run) set('attempt', run.attempt);
+          if ('outputs' in run) set('outputs', json(run.outputs), '::jsonb');
+          if ('startedAt' in run) set('started_at', run.startedAt ?? null);
+          if ('finishedAt' in run) set('finished_at', run.finishedAt ?? null);
+          await tx.query(`UPDATE runs SET ${sets.join(', ')} WHERE id = $1`, params);
+        }
+        for (const step of change.steps ?? []) {
+          await tx.query(
+            `UPDATE run_steps SET state = $3::jsonb WHERE run_id = $1 AND step = $2`,
+            [id, step.step, json(step)],
+          );
+        }
+        const events: RunEventRow[] = [];
+        for (const e of change.events) events.push({ id: await insertEvent(tx, id, e.type, e.data, at), runId: id, type: e.type, data: e.data, at });
+        return events;
+      });
+    },
+
+    async events(id: string, afterId: number, limit: number, signal?: AbortSignal): Promise<RunEventRow[]> {
+      const { rows } = await db.query<{ id: string | number; type: RunEventRow['type']; data: Record<string, unknown>; at: Date | string }>(
+        'SELECT id, type, data, at FROM run_events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3',
+        [id, afterId, limit],
+        { signal },
+      );
+      return rows.map((r) => ({ id: Number(r.id), runId: id, type: r.type, data: r.data, at: new Date(r.at) }));
+    },
+
+    async delete(id: string, signal?: AbortSignal): Promise<void> {
+      await db.query('DELETE FROM runs WHERE id = $1', [id], { signal });
+    },
+  };
+}
+
+export type RunRecords = ReturnType<typeof createRunRecords>;

@@ -1,0 +1,301 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStepRunner } from '../cli/step-runner.ts';
+import { silentLogger, type ObjectStore, type SqlDatabase } from '../core/index.ts';
+import { createIdentityService } from '../frontend-backend/index.ts';
+import { createFileRoutes, createFileService, createLocalEngine, createProcessRunner, createRunRoutes, createRunService, type LocalEngine, type RunService } from '../orchestrator/index.ts';
+import { API_PREFIX, createHttpApp } from '../platform/http/index.ts';
+import { createDirectoryObjectStore } from '../platform/object-store/index.ts';
+import { createTestDatabase } from '../platform/sql/testing.ts';
+import { ARCHIPEL_BIN } from './support/archipel-process.ts';
+
+/** The runs and files API of a node, in process: the run service on the local engine, as `archipel up` wires it. */
+
+const UPPER_COUNT = `cwlVersion: v1.2
+class: Workflow
+inputs:
+  infile: File
+outputs:
+  counted: {type: File, outputSource: count/out}
+  shouted: {type: File, outputSource: upper/out}
+steps:
+  upper:
+    run:
+      class: CommandLineTool
+      baseCommand: [tr, a-z, A-Z]
+      stdin: $(inputs.f.path)
+      inputs: {f: File}
+      stdout: upper.txt
+      outputs: {out: stdout}
+    in: {f: infile}
+    out: [out]
+  count:
+    run:
+      class: CommandLineTool
+      baseCommand: [wc, -c]
+      stdin: $(inputs.f.path)
+      inputs: {f: File}
+      stdout: count.txt
+      outputs: {out: stdout}
+    in: {f: upper/out}
+    out: [out]
+`;
+
+const SLEEPER = `cwlVersion: v1.2
+class: CommandLineTool
+id: nap
+baseCommand: [sh, -c, 'echo dozing >&2; exec sleep 61.25']
+inputs: {}
+outputs: {}
+`;
+
+const ECHO = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: echo
+inputs:
+  message: {type: string, inputBinding: {position: 1}}
+stdout: said.txt
+outputs:
+  said: stdout
+`;
+
+/** Whether a process whose command line contains `text` runs on this machine. */
+function processesRunning(text: string): boolean {
+  return spawnSync('pgrep', ['-f', text]).status === 0;
+}
+
+interface SseEvent {
+  id: number;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+function parseSse(text: string): SseEvent[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.includes('data:'))
+    .map((block) => {
+      const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+      return { id: Number(field('id')), event: field('event')!, data: JSON.parse(field('data')!) as Record<string, unknown> };
+    });
+}
+
+describe('runs API', () => {
+  let db: SqlDatabase;
+  let cleanup: () => Promise<void>;
+  let store: ObjectStore;
+  let engine: LocalEngine;
+  let runs: RunService;
+  let app: ReturnType<typeof createHttpApp>;
+  const root = mkdtempSync(path.join(tmpdir(), 'archipel-runs-api-'));
+  const tokens: Record<string, string> = {};
+
+  const call = (user: string, method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+    app.request(`${API_PREFIX}${url}`, {
+      method,
+      headers: { Authorization: `Bearer ${tokens[user]}`, ...(body === undefined || body instanceof Uint8Array ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),
+    });
+  const upload = async (user: string, name: string, text: string) => {
+    const res = await call(user, 'POST', `/files?name=${encodeURIComponent(name)}`, new TextEncoder().encode(text));
+    expect(res.status, await res.clone().text()).toBe(201);
+    return (await res.json()) as { id: string; location: string; size: number; sha256: string };
+  };
+  const submit = async (user: string, body: Record<string, unknown>) => call(user, 'POST', '/runs', { project: 'genomics', ...body });
+  const events = async (user: string, id: string, headers: Record<string, string> = {}) => {
+    const res = await call(user, 'GET', `/runs/${id}/events`, undefined, headers);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    return parseSse(await res.text());
+  };
+  const count = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+  const runObjects = async () => {
+    const keys: string[] = [];
+    for await (const info of store.list('runs/')) keys.push(info.key);
+    return keys;
+  };
+
+  beforeAll(async () => {
+    ({ db, cleanup } = await createTestDatabase());
+    const identity = createIdentityService({ db });
+    tokens.admin = (await identity.bootstrapAdmin())!.token;
+    const admin = await identity.authenticate(tokens.admin);
+    for (const name of ['alice', 'bob']) {
+      const user = await identity.createUser(admin, { name });
+      tokens[name] = (await identity.createToken({ userId: user.id, userName: name, isAdmin: false, tokenId: 'setup' }, { name: 'test' })).token;
+    }
+    await identity.createProject(admin, { name: 'genomics' });
+    await identity.addMember(admin, 'genomics', { user: 'alice', role: 'member' });
+    await identity.createProject(admin, { name: 'physics' });
+    await identity.addMember(admin, 'physics', { user: 'bob', role: 'member' });
+
+    const storeDir = path.join(root, 'objects');
+    store = createDirectoryObjectStore({ root: storeDir });
+    const storeUrl = pathToFileURL(storeDir).href;
+    engine = createLocalEngine({
+      db,
+      workRoot: path.join(root, 'engine'),
+      runContainer: createStepRunner(createProcessRunner({ commandMap: { archipel: [process.execPath, ARCHIPEL_BIN] }, killGraceMs: 500 }), { openStore: async () => store }),
+    });
+    await engine.resume();
+    const files = createFileService({ db, store, maxBytes: 1024 * 1024 });
+    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'cluster-a', containers: false, pollIntervalMs: 50 });
+    await runs.start();
+    const memberProjectNames = (userId: string) => identity.memberProjectNames(userId);
+    app = createHttpApp({
+      logger: silentLogger,
+      authenticate: (t) => identity.authenticate(t),
+      ready: async () => true,
+      routers: [createRunRoutes({ runs, memberProjectNames }), createFileRoutes({ files, memberProjectNames })],
+      maxBodyBytes: 256 * 1024,
+      streamedBodyPaths: ['/files'],
+      version: 'test',
+    });
+  });
+  afterAll(async () => {
+    await runs?.stop();
+    await engine?.close();
+    await cleanup?.();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs a two-step workflow on an uploaded file: steps, events to the end, outputs to download', async () => {
+    const input = await upload('alice', 'in.txt', 'hello world\n');
+    expect(input).toMatchObject({ size: 12, location: `archipel:files/${input.id}` });
+    const res = await submit('alice', { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } }, name: 'shout and count', labels: { batch: '7' } });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const run = (await res.json()) as { id: string; phase: string; steps: { step: string; phase: string }[] };
+    expect(run.phase).toBe('Pending');
+    expect(run.steps.map((s) => s.step)).toEqual(['upper', 'count']);
+
+    const seen = await events('alice', run.id);
+    expect(seen.at(-1)).toMatchObject({ event: 'run', data: { phase: 'Succeeded' } });
+    expect(seen.filter((e) => e.event === 'step' && e.data.phase === 'Succeeded').map((e) => e.data.step)).toEqual(['upper', 'count']);
+    expect(seen.map((e) => e.id)).toEqual([...seen.map((e) => e.id)].sort((a, b) => a - b));
+
+    const got = (await (await call('alice', 'GET', `/runs/${run.id}`)).json()) as { phase: string; name: string; labels: Record<string, string>; steps: { step: string; phase: string; cluster: string; exitCode: number; startedAt: string; finishedAt: string }[] };
+    expect(got).toMatchObject({ phase: 'Succeeded', name: 'shout and count', labels: { batch: '7' } });
+    for (const step of got.steps) {
+      expect(step).toMatchObject({ phase: 'Succeeded', cluster: 'cluster-a', exitCode: 0 });
+      expect(Date.parse(step.finishedAt)).toBeGreaterThanOrEqual(Date.parse(step.startedAt));
+    }
+
+    const outputs = (await (await call('alice', 'GET', `/runs/${run.id}/outputs`)).json()) as Record<string, { class: string; location: string; size: number }>;
+    expect(outputs.counted).toMatchObject({ class: 'File', size: 3 });
+    const shouted = await call('alice', 'GET', new URL(outputs.shouted!.location).pathname.slice(API_PREFIX.length));
+    expect(await shouted.text()).toBe('HELLO WORLD\n');
+    const counted = await call('alice', 'GET', new URL(outputs.counted!.location).pathname.slice(API_PREFIX.length));
+    expect((await counted.text()).trim()).toBe('12');
+
+    // Listing by project, phase and label.
+    const listed = (await (await call('alice', 'GET', '/runs?phase=Succeeded&label=batch=7')).json()) as { items: { id: string }[] };
+    expect(listed.items.map((r) => r.id)).toEqual([run.id]);
+    expect(((await (await call('alice', 'GET', '/runs?label=batch=8')).json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  it('resumes an event stream after Last-Event-ID', async () => {
+    const res = await submit('alice', { cwl: ECHO, job: { message: 'hi' } });
+    const { id } = (await res.json()) as { id: string };
+    const all = await events('alice', id);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const later = await events('alice', id, { 'Last-Event-ID': String(all[1]!.id) });
+    expect(later).toEqual(all.slice(2));
+  });
+
+  it('runs a tool as a one-step workflow named after it', async () => {
+    const res = await submit('alice', { cwl: ECHO, job: { message: 'from a tool' } });
+    const { id, processClass } = (await res.json()) as { id: string; processClass: string };
+    expect(processClass).toBe('CommandLineTool');
+    await events('alice', id);
+    const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
+    const said = await call('alice', 'GET', new URL(outputs.said!.location).pathname.slice(API_PREFIX.length));
+    expect(await said.text()).toBe('from a tool\n');
+  });
+
+  it("hides a run from users outside its project: they cannot see, follow, stop or download it", async () => {
+    const input = await upload('alice', 'private.txt', 'secret\n');
+    const { id } = (await (await submit('alice', { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } } })).json()) as { id: string };
+    await events('alice', id);
+    for (const [method, url] of [
+      ['GET', `/runs/${id}`],
+      ['GET', `/runs/${id}/events`],
+      ['GET', `/runs/${id}/outputs`],
+      ['GET', `/runs/${id}/steps/upper/logs`],
+      ['GET', `/runs/${id}/files/upper/0/files/0/upper.txt`],
+      ['POST', `/runs/${id}/stop`],
+      ['DELETE', `/runs/${id}`],
+      ['GET', `/files/${input.id}`],
+    ] as const) {
+      const res = await call('bob', method, url);
+      expect(res.status, `${method} ${url}`).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not-found');
+    }
+    expect(((await (await call('bob', 'GET', '/runs')).json()) as { items: unknown[] }).items).toEqual([]);
+    // Nor can bob run alice's file in his own project.
+    const theft = await call('bob', 'POST', '/runs', { project: 'physics', cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } } });
+    expect(theft.status).toBe(400);
+    // Administrators see every run.
+    expect((await call('admin', 'GET', `/runs/${id}`)).status).toBe(200);
+  });
+
+  it('refuses bad submissions with a 4xx naming the problem, and keeps nothing of them', async () => {
+    const runsBefore = await count('runs');
+    const objectsBefore = (await runObjects()).length;
+    const cases: { body: Record<string, unknown>; status: number; message: RegExp }[] = [
+      { body: { cwl: 'cwlVersion: v1.2\nclass: Workflow\ninputs: {x: int\n' }, status: 400, message: /^cwl:\d+: not valid YAML/ },
+      { body: { cwl: 'cwlVersion: v1.2\nclass: Banana\n' }, status: 400, message: /class/ },
+      { body: { cwl: UPPER_COUNT, job: { infile: 42 } }, status: 400, message: /infile/ },
+      { body: { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: 'file:///etc/passwd' } } }, status: 400, message: /job\.infile: location "file:\/\/\/etc\/passwd" is not a file uploaded/ },
+      { body: { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: 'archipel:files/0123456789abcdef0123456789abcdef' } } }, status: 400, message: /no uploaded file/ },
+      { body: { cwl: UPPER_COUNT.replace('run:\n      class: CommandLineTool', 'run: upper.cwl\n    xrun:\n      class: CommandLineTool') }, status: 400, message: /names another file/ },
+      { body: { cwl: ECHO, job: { message: 'x' }, project: 'physics' }, status: 404, message: /project "physics" not found/ },
+      { body: { cwl: ECHO, job: { message: 'x' }, labels: { 'bad key!': 'v' } }, status: 400, message: /label/ },
+      { body: { cwl: 'x'.repeat(20 * 1024 * 1024) }, status: 413, message: /limit/ },
+    ];
+    for (const { body, status, message } of cases) {
+      const res = await submit('alice', body);
+      const text = await res.text();
+      expect(res.status, text.slice(0, 300)).toBe(status);
+      expect((JSON.parse(text) as { error: { message: string } }).error.message).toMatch(message);
+    }
+    expect(await count('runs')).toBe(runsBefore);
+    expect((await runObjects()).length).toBe(objectsBefore);
+  });
+
+  it('stops a running run: its step fails and its process is gone; a finished run can then be deleted with its files', async () => {
+    const { id } = (await (await submit('alice', { cwl: SLEEPER })).json()) as { id: string };
+    // Wait until the tool runs and has said something.
+    for (let i = 0; ; i++) {
+      const logs = await call('alice', 'GET', `/runs/${id}/steps/nap/logs`);
+      if ((await logs.text()).includes('dozing')) break;
+      if (i > 200) throw new Error(`the tool never started: ${JSON.stringify(await (await call('alice', 'GET', `/runs/${id}`)).json())}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(processesRunning('sleep 61.25')).toBe(true);
+    expect((await call('alice', 'DELETE', `/runs/${id}`)).status).toBe(409);
+    const stopped = (await (await call('alice', 'POST', `/runs/${id}/stop`)).json()) as { phase: string; steps: { phase: string }[] };
+    expect(stopped.phase).toBe('Failed');
+    expect(stopped.steps[0]!.phase).toBe('Failed');
+    expect(processesRunning('sleep 61.25')).toBe(false);
+    expect((await runObjects()).some((k) => k.startsWith(`runs/${id}/`))).toBe(true);
+    expect((await call('alice', 'DELETE', `/runs/${id}`)).status).toBe(204);
+    expect((await runObjects()).some((k) => k.startsWith(`runs/${id}/`))).toBe(false);
+    expect((await call('alice', 'GET', `/runs/${id}`)).status).toBe(404);
+  });
+
+  it('serves uploads with byte ranges, and refuses an upload over the limit', async () => {
+    const file = await upload('alice', 'digits.txt', '0123456789');
+    const part = await call('alice', 'GET', `/files/${file.id}`, undefined, { Range: 'bytes=3-5' });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe('bytes 3-5/10');
+    expect(await part.text()).toBe('345');
+    expect((await call('alice', 'GET', `/files/${file.id}`, undefined, { Range: 'bytes=20-' })).status).toBe(416);
+    const big = await call('alice', 'POST', '/files?name=big.bin', new Uint8Array(2 * 1024 * 1024));
+    expect(big.status).toBe(413);
+    expect(((await (await call('alice', 'GET', '/files')).json()) as { items: { name: string }[] }).items.map((f) => f.name)).not.toContain('big.bin');
+  });
+});
