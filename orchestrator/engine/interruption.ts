@@ -15,6 +15,7 @@ export const messages = {
   podDeadline: 'Pod was active on the node longer than the specified deadline',
   dagDeadline: 'Step exceeded its deadline',
   nodeStopped: 'the node stopped while this run was running',
+  nodeStopping: 'the node is stopping: the run resumes at its next start',
 } as const;
 
 /** The message of an aborted signal's reason. */

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotImplementedError, type NodeState, type RunState } from '../../core/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../platform/sql/testing.ts';
-import { createLocalEngine, type LocalEngine, type LocalEngineOptions } from './index.ts';
+import { createLocalEngine, createProcessRunner, type LocalEngine, type LocalEngineOptions } from './index.ts';
 
 let database: TestDatabase;
 let root: string;
@@ -344,17 +345,62 @@ describe('local engine: persistence', () => {
     await expect(other.get('no-such-run')).rejects.toMatchObject({ kind: 'not-found' });
   });
 
-  it('resume() marks a run left Running by a stopped node as Failed', async () => {
-    // A node that "dies": its containers never finish, and it is never closed before another starts.
-    const hanging = engine({ runContainer: ({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ exitCode: null, stdout: '' }))) });
-    const { name } = await hanging.submit(workflow([dag([{ name: 'forever', template: 'forever' }]), { name: 'forever', ...sh('true') }]));
+  it('resume() runs again what a stopped node left unfinished, keeping the nodes that succeeded', async () => {
+    const trace = join(freshDir(), 'trace');
+    mkdirSync(dir, { recursive: true });
+    // A node that "dies" during the second task: its containers hang, and it is never closed before another starts.
+    const processes = createProcessRunner();
+    const dying = engine({
+      runContainer: (request) =>
+        request.annotations.task === 'second'
+          ? new Promise((resolve) => request.signal.addEventListener('abort', () => resolve({ exitCode: null, stdout: '' })))
+          : processes(request),
+    });
+    const manifest = workflow([
+      dag([
+        { name: 'first', template: 'first' },
+        { name: 'second', template: 'second', dependencies: ['first'] },
+      ]),
+      { name: 'first', ...sh(`echo first >> ${trace}; echo one`) },
+      { name: 'second', metadata: { annotations: { task: 'second' } }, ...sh(`echo second >> ${trace}; echo two`) },
+    ]);
+    const { name } = await dying.submit(manifest);
     const restarted = engine();
-    await waitFor(async () => Object.values((await restarted.get(name)).nodes).some((n) => n.phase === 'Running' && n.type === 'Pod'));
-    expect((await restarted.get(name)).phase).toBe('Running');
+    await waitFor(async () => Object.values((await restarted.get(name)).nodes).some((n) => n.displayName === 'second' && n.phase === 'Running'));
     await restarted.resume();
     const state = await restarted.wait(name);
-    expect(state).toMatchObject({ phase: 'Failed', message: 'the node stopped while this run was running' });
-    expect(Object.values(state.nodes).every((n) => n.phase === 'Failed' && n.finishedAt !== undefined)).toBe(true);
+    expect(state.phase).toBe('Succeeded');
+    expect(readFileSync(trace, 'utf8')).toBe('first\nsecond\n');
+    expect(byDisplayName(state, 'first').outputs?.result).toBe('one');
+    expect(byDisplayName(state, 'second').outputs?.result).toBe('two');
+  });
+
+  it('resume() kills the process groups a crashed node left running', async () => {
+    freshDir();
+    mkdirSync(dir, { recursive: true });
+    const marker = `sleep 47.${testCount}`;
+    // The first engine's container is a real process; the engine then "dies" (it is never closed).
+    const first = engine();
+    const { name } = await first.submit(workflow([dag([{ name: 'nap', template: 'nap' }]), { name: 'nap', ...sh(`${marker}; true`) }]));
+    await waitFor(async () => spawnSync('pgrep', ['-f', marker]).status === 0);
+    // A restarted node: what the dead one left running is killed before the run executes again.
+    const restarted = engine({ runContainer: async () => ({ exitCode: 0, stdout: '' }) });
+    await restarted.resume();
+    await waitFor(async () => spawnSync('pgrep', ['-f', marker]).status !== 0);
+    expect((await restarted.wait(name)).phase).toBe('Succeeded');
+  });
+
+  it('close() leaves the runs in progress to resume at the next start', async () => {
+    const hanging = engine({ runContainer: ({ signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ exitCode: null, stdout: '' }))) });
+    const { name } = await hanging.submit(workflow([dag([{ name: 'later', template: 'later' }]), { name: 'later', ...sh('echo done') }]));
+    await waitFor(async () => Object.values((await hanging.get(name)).nodes).some((n) => n.type === 'Pod' && n.phase === 'Running'));
+    await hanging.close();
+    expect((await engine().get(name)).phase).toBe('Running');
+    const next = engine();
+    await next.resume();
+    const state = await next.wait(name);
+    expect(state.phase).toBe('Succeeded');
+    expect(byDisplayName(state, 'later').outputs?.result).toBe('done');
   });
 });
 

@@ -18,7 +18,7 @@ import { checkManifest } from './check-manifest.ts';
 import { sleep } from './deadline.ts';
 import { Interruption, messages } from './interruption.ts';
 import type { WorkflowManifest } from './manifest.ts';
-import { createProcessRunner, type ContainerRunner } from './process-runner.ts';
+import { createProcessRunner, reapLeftoverProcesses, type ContainerRunner } from './process-runner.ts';
 import { createResourceScheduler, type ResourceCapacity, type ResourceRequest } from './resource-scheduler.ts';
 import { createRunStore, createRunWriter } from './run-store.ts';
 import type { LogsOptions, NodePhase, NodeState, RunState, RunSummary, SignalOptions, SubmitOptions, WorkflowEngine } from '../../core/index.ts';
@@ -47,11 +47,15 @@ export interface LocalEngine extends WorkflowEngine {
   readonly capacity: ResourceCapacity;
   /**
    * At start: runs recorded as Pending or Running that this engine is not executing were cut short by a
-   * stop of the node; they and their unfinished nodes are marked Failed ("the node stopped while this
-   * run was running"). They are not re-run: their processes died with the node.
+   * stop (or a crash) of the node. Whatever their containers left running is killed, and each run is
+   * executed again from its manifest: nodes that succeeded are kept with their outputs, the others run
+   * again. A run that cannot be executed again fails with the reason.
    */
   resume(options?: SignalOptions): Promise<void>;
-  /** Stops the runs in progress (they fail with the same message as above) and waits for their records. */
+  /**
+   * Stops the runs in progress and waits for their records; they stay Running, to be resumed by the next
+   * engine's `resume()` on this database.
+   */
   close(): Promise<void>;
 }
 
@@ -95,7 +99,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     if (closed) throw new UnavailableError('the local workflow engine is closed');
   };
 
-  function start(manifest: WorkflowManifest, summary: RunSummary): void {
+  function start(manifest: WorkflowManifest, summary: RunSummary, previous?: Record<string, NodeState>): void {
     const name = summary.name;
     const runLogger = logger.child({ run: name });
     const writer = createRunWriter(store, () => summary, runLogger);
@@ -110,14 +114,22 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       logger: runLogger,
       defaultRequest: options.defaultRequest,
       onNodeChange: (node) => writer.nodeChanged(node),
+      ...(previous ? { previous } : {}),
     });
     summary.phase = 'Running';
-    summary.startedAt = now();
+    summary.startedAt ??= now();
     writer.runChanged();
     const done = (async () => {
       try {
         await mkdir(runDir, { recursive: true });
         const root = await execution.run(controller.signal);
+        if (closed && controller.signal.aborted) {
+          // Cut short by the engine's close: left Running for the next engine to resume.
+          await writer.flush();
+          active.delete(name);
+          runLogger.info('run left to resume at the next start');
+          return;
+        }
         summary.phase = root.phase === 'Succeeded' ? 'Succeeded' : root.phase === 'Error' ? 'Error' : 'Failed';
         if (root.message !== undefined) summary.message = root.message;
       } catch (error) {
@@ -255,19 +267,32 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     },
 
     async resume(resumeOptions = {}) {
+      assertOpen();
       for (const name of await store.unfinished(resumeOptions.signal)) {
         if (active.has(name)) continue;
         const state = await store.get(name, resumeOptions.signal);
         if (!state) continue;
-        await markInterrupted(state, messages.nodeStopped);
-        logger.warn('run interrupted by a stop of the node, marked failed', { run: name });
+        const killed = await reapLeftoverProcesses(join(options.workRoot, name));
+        if (killed.length) logger.warn('killed processes left by the previous run of the node', { run: name, processGroups: killed });
+        let manifest: WorkflowManifest;
+        try {
+          manifest = checkManifest(await store.manifest(name, resumeOptions.signal));
+        } catch (error) {
+          await markInterrupted(state, `${messages.nodeStopped}, and the run cannot be resumed: ${describeError(error)}`);
+          logger.warn('run interrupted by a stop of the node cannot be resumed, marked failed', { run: name, error: describeError(error) });
+          continue;
+        }
+        const { nodes, ...summary } = state;
+        delete summary.message;
+        start(manifest, summary, nodes);
+        logger.info('run resumed', { run: name, kept: Object.values(nodes).filter((n) => n.phase === 'Succeeded').length });
       }
     },
 
     async close() {
       closed = true;
       const runs = [...active.values()];
-      for (const run of runs) run.controller.abort(new Interruption(messages.nodeStopped));
+      for (const run of runs) run.controller.abort(new Interruption(messages.nodeStopping));
       await Promise.all(runs.map((run) => run.done));
     },
   };

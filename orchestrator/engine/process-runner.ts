@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** One container of a pod, its paths already mapped to this machine. */
@@ -92,6 +94,16 @@ export function createProcessRunner(options: ProcessRunnerOptions = {}): Contain
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      // Beside the log: the group's leader and its start time, so that a node restarted after a crash can
+      // kill what this container left running (reapLeftoverProcesses).
+      const pidFile = `${request.logFile}.pid`;
+      if (child.pid !== undefined) {
+        try {
+          writeFileSync(pidFile, `${child.pid} ${processStartTime(child.pid) ?? ''}\n`);
+        } catch {
+          // Without it a crash may leave the process behind; the run itself is unaffected.
+        }
+      }
       const killGroup = (signal: NodeJS.Signals) => {
         try {
           if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -115,6 +127,7 @@ export function createProcessRunner(options: ProcessRunnerOptions = {}): Contain
       child.on('error', (error) => finish({ exitCode: null, startError: `cannot start ${file}: ${error.message}`, stdout: '' }));
       child.on('exit', () => {
         killGroup('SIGKILL');
+        rmSync(pidFile, { force: true });
         // A process that left the group may still hold the pipes: do not wait for it forever.
         closeTimer = setTimeout(() => {
           child.stdout.destroy();
@@ -127,4 +140,48 @@ export function createProcessRunner(options: ProcessRunnerOptions = {}): Contain
       if (request.signal.aborted) abort();
       else request.signal.addEventListener('abort', abort, { once: true });
     });
+}
+
+/** A process's start time in clock ticks since boot (Linux), to tell it from a later process with the same pid. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name, in parentheses, may hold spaces: fields are counted after its closing parenthesis.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Kills the process groups that containers of a run left behind when the node running them died (their
+ * `*.log.pid` files under `runDir`): a group is killed only while its leader is the same process, by its
+ * start time. Resolves with the pids of the groups killed.
+ */
+export async function reapLeftoverProcesses(runDir: string): Promise<number[]> {
+  const killed: number[] = [];
+  let pods: string[];
+  try {
+    pods = await readdir(runDir);
+  } catch {
+    return killed;
+  }
+  for (const pod of pods) {
+    const logs = join(runDir, pod, 'logs');
+    for (const file of await readdir(logs).catch(() => [] as string[])) {
+      if (!file.endsWith('.log.pid')) continue;
+      const [pidText, started] = (await readFile(join(logs, file), 'utf8').catch(() => '')).trim().split(' ');
+      const pid = Number(pidText);
+      if (Number.isInteger(pid) && pid > 1 && started && processStartTime(pid) === started) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+          killed.push(pid);
+        } catch {
+          // Gone in the meantime.
+        }
+      }
+      rmSync(join(logs, file), { force: true });
+    }
+  }
+  return killed;
 }

@@ -74,6 +74,12 @@ export function createRunStore(db: SqlDatabase) {
       return rows.map(toSummary);
     },
 
+    /** The manifest a run was submitted with (its name and arguments filled in). */
+    async manifest(name: string, signal?: AbortSignal): Promise<unknown> {
+      const { rows } = await db.query<{ manifest: unknown }>('SELECT manifest FROM engine_runs WHERE name = $1', [name], { signal });
+      return rows[0]?.manifest;
+    },
+
     /** Removes a run's row and its nodes. */
     async delete(name: string, signal?: AbortSignal): Promise<void> {
       await db.query('DELETE FROM engine_runs WHERE name = $1', [name], { signal });

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, type Clock, type Logger } from '../../core/index.ts';
 import { withDeadline, sleep } from './deadline.ts';
@@ -34,6 +35,11 @@ export interface ExecutionOptions {
   defaultRequest?: ResourceRequest;
   /** Called after every change of a node (the node object itself; copy it to keep it). */
   onNodeChange(node: NodeState): void;
+  /**
+   * The nodes of an earlier, interrupted execution of this run: a node that succeeded there is taken over
+   * with everything under it instead of running again; the others run again.
+   */
+  previous?: Record<string, NodeState>;
 }
 
 interface Call {
@@ -145,7 +151,28 @@ export class WorkflowExecution {
     return this.finish(this.createNode(call, type, phase), phase, { message });
   }
 
+  /** Takes over a node that succeeded in an earlier execution, with its descendants; undefined otherwise. */
+  private reuse(call: Call): NodeState | undefined {
+    const previous = this.options.previous;
+    const earlier = previous?.[nodeId(this.name, call.nodeName)];
+    if (!earlier || earlier.phase !== 'Succeeded') return undefined;
+    const copy = (node: NodeState) => {
+      this.nodes[node.id] = structuredClone(node);
+      this.changed(this.nodes[node.id]!);
+      for (const id of node.children ?? []) if (previous![id]) copy(previous![id]!);
+    };
+    copy(earlier);
+    const parent = call.parentId !== undefined ? this.nodes[call.parentId] : undefined;
+    if (parent && !(parent.children ??= []).includes(earlier.id)) {
+      parent.children.push(earlier.id);
+      this.changed(parent);
+    }
+    return this.nodes[earlier.id];
+  }
+
   private async executeTemplate(call: Call): Promise<NodeState> {
+    const reused = this.reuse(call);
+    if (reused) return reused;
     const template = this.templates.get(call.templateName);
     const type: NodeType = template?.dag ? 'DAG' : 'Pod';
     if (!template) return this.ended(call, type, 'Error', `template "${call.templateName}" not found`);
@@ -254,6 +281,8 @@ export class WorkflowExecution {
     // Kubernetes counts a pod's activeDeadlineSeconds from its start, not from its creation.
     const guarded = withDeadline(call.signal, deadlineMs, messages.podDeadline);
     try {
+      // A pod that runs again after an interruption starts with fresh volumes, as a new pod would.
+      if (this.options.previous?.[node.id]) await rm(join(this.options.runDir, node.id), { recursive: true, force: true });
       const result = await runPod({
         runName: this.name,
         nodeId: node.id,
@@ -402,6 +431,8 @@ export class WorkflowExecution {
   }
 
   private async executeTask(call: Call, task: DagTask, scope: Scope): Promise<NodeState> {
+    const reused = this.reuse(call);
+    if (reused) return reused;
     const { withItems, ...rest } = task;
     const resolved = substituteDeep(rest, scope);
     const left = unresolvedTags({ ...resolved, template: undefined }, LEAF_PREFIXES.filter((p) => p !== 'item'));
