@@ -57,6 +57,7 @@ interface ControlOptions {
   item?: string;
   items?: string;
   work?: string;
+  cache?: string;
 }
 
 function parseItems(text: string): string[] {
@@ -84,13 +85,15 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
 
   common(step.command('prepare').description('write a step’s jobs; decide whether and which items run'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
-    .requiredOption('--out <dir>', 'where to write the decision files `run` and `items`')
+    .requiredOption('--out <dir>', 'where to write the decision files `run`, `items` and `reused`')
+    .option('--cache <prefix>', 'object-store prefix of the result cache (empty: no reuse)')
     .action(async (options: ControlOptions) => {
-      const decision = await prepareStep(await context(options, open), options.scope, options.step);
+      const decision = await prepareStep(await context(options, open), options.scope, options.step, options.cache ? { cache: options.cache } : {});
       const out = path.resolve(options.out!);
       mkdirSync(out, { recursive: true });
       writeFileSync(path.join(out, 'run'), String(decision.run));
       writeFileSync(path.join(out, 'items'), JSON.stringify(decision.items));
+      writeFileSync(path.join(out, 'reused'), String(decision.reused));
     });
   common(step.command('gather').description('merge the outputs of a step’s items'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')

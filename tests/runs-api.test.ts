@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -285,6 +285,51 @@ describe('runs API', () => {
     expect((await call('alice', 'DELETE', `/runs/${id}`)).status).toBe(204);
     expect((await runObjects()).some((k) => k.startsWith(`runs/${id}/`))).toBe(false);
     expect((await call('alice', 'GET', `/runs/${id}`)).status).toBe(404);
+  });
+
+  it('reuses the results of identical tool steps within a project, unless the run or the step opts out', async () => {
+    const trace = path.join(root, 'reuse-trace');
+    const tool = (reuse: string) => `cwlVersion: v1.2
+class: CommandLineTool
+${reuse}baseCommand: [sh, -c, 'echo ran >> "$0"; tr a-z A-Z < "$1"']
+inputs:
+  trace: {type: string, inputBinding: {position: 1}}
+  f: {type: File, inputBinding: {position: 2}}
+stdout: out.txt
+outputs: {out: stdout}
+`;
+    const input = await upload('alice', 'words.txt', 'reuse me\n');
+    const job = { trace, f: { class: 'File', location: input.location } };
+    const runOnce = async (body: Record<string, unknown>) => {
+      const res = await submit('alice', body);
+      expect(res.status, await res.clone().text()).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      await events('alice', id);
+      const run = (await (await call('alice', 'GET', `/runs/${id}`)).json()) as { phase: string; steps: { items: { reused: number } }[] };
+      expect(run.phase).toBe('Succeeded');
+      const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
+      const text = await (await call('alice', 'GET', new URL(outputs.out!.location).pathname.slice(API_PREFIX.length))).text();
+      return { id, reused: run.steps[0]!.items.reused, text };
+    };
+    const ran = () => readFileSync(trace, 'utf8').split('\n').filter(Boolean).length;
+
+    const first = await runOnce({ cwl: tool(''), job });
+    expect([first.reused, ran(), first.text]).toEqual([0, 1, 'REUSE ME\n']);
+    const second = await runOnce({ cwl: tool(''), job });
+    expect([second.reused, ran(), second.text]).toEqual([1, 1, 'REUSE ME\n']);
+    // The reused result is the second run's own: deleting the first run does not take it away.
+    expect((await call('alice', 'DELETE', `/runs/${first.id}`)).status).toBe(204);
+    const third = await runOnce({ cwl: tool(''), job });
+    expect([third.reused, ran(), third.text]).toEqual([1, 1, 'REUSE ME\n']);
+    // Opting out: per run, and per step with WorkReuse.
+    const fresh = await runOnce({ cwl: tool(''), job, reuse: false });
+    expect([fresh.reused, ran()]).toEqual([0, 2]);
+    const optedOut = await runOnce({ cwl: tool('requirements: {WorkReuse: {enableReuse: false}}\n'), job });
+    expect([optedOut.reused, ran()]).toEqual([0, 3]);
+    // Another input content is another result.
+    const other = await upload('alice', 'words.txt', 'something else\n');
+    const changed = await runOnce({ cwl: tool(''), job: { ...job, f: { class: 'File', location: other.location } } });
+    expect([changed.reused, ran(), changed.text]).toEqual([0, 4, 'SOMETHING ELSE\n']);
   });
 
   it('serves uploads with byte ranges, and refuses an upload over the limit', async () => {

@@ -19,7 +19,13 @@ export const StepStateSchema = z
     finishedAt: Timestamp.optional(),
     exitCode: z.number().int().optional(),
     message: z.string().optional(),
-    items: z.object({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), running: z.number().int() }),
+    items: z.object({
+      total: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      running: z.number().int(),
+      reused: z.number().int().openapi({ description: 'Items that took the remembered result of an identical earlier run instead of running' }),
+    }),
   })
   .openapi('RunStep');
 
@@ -53,6 +59,10 @@ export const NewRunSchema = z
     project: z.string().min(1).openapi({ description: 'The project the run belongs to (you must be a member)' }),
     name: z.string().min(1).max(200).optional(),
     labels: LabelsSchema.optional(),
+    reuse: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Take the results of identical tool steps of earlier runs in the project instead of running them (default true; a step opts out with WorkReuse enableReuse: false)' }),
   })
   .openapi('NewRun');
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { load, YAMLException } from 'js-yaml';
 import { InvalidInputError, isArchipelError, type InputIssue } from '../../core/index.ts';
 import { loadCwlProcess } from '../cwl/load/load-process.ts';
-import type { Parameter, Process, Workflow } from '../cwl/model.ts';
+import type { Process, Workflow } from '../cwl/model.ts';
+import { asWorkflow } from '../translate/translate-workflow.ts';
 
 /** Largest CWL document a run accepts (the HTTP body limit usually refuses larger ones first). */
 export const MAX_RUN_DOCUMENT_BYTES = 4 * 1024 * 1024;
@@ -35,27 +36,6 @@ function externalReferences(value: unknown, at: string, found: InputIssue[]): vo
     else if (key === 'location' && typeof v === 'string') found.push({ path: where, message: 'a default File or Directory must be given by contents or listing, or as a job input: the node does not read its own files for a run' });
     else externalReferences(v, where, found);
   }
-}
-
-/** The tool inside a one-step workflow (its step named `stepId`) with the same inputs and outputs. */
-export function wrapInWorkflow(tool: Exclude<Process, Workflow>, stepId: string): Workflow {
-  const input = (p: Parameter): Parameter => {
-    const { inputBinding: _binding, ...rest } = p;
-    return rest;
-  };
-  return {
-    class: 'Workflow',
-    id: `${tool.id}#workflow`,
-    cwlVersion: tool.cwlVersion,
-    inputs: tool.inputs.map(input),
-    outputs: tool.outputs.map((o) => ({ id: o.id, type: o.type, outputSource: [`${stepId}/${o.id}`], ...(o.secondaryFiles ? { secondaryFiles: o.secondaryFiles } : {}), ...(o.format !== undefined ? { format: o.format } : {}) })),
-    requirements: [],
-    hints: [],
-    namespaces: tool.namespaces,
-    schemas: tool.schemas,
-    sourceFile: tool.sourceFile,
-    steps: [{ id: stepId, in: tool.inputs.map((p) => ({ id: p.id, source: [p.id] })), out: tool.outputs.map((o) => o.id), run: tool, requirements: [], hints: [], scatter: [] }],
-  };
 }
 
 /**
@@ -101,7 +81,7 @@ export async function readRunDocument(cwl: string | Record<string, unknown>): Pr
       sha256: createHash('sha256').update(text).digest('hex'),
       processClass: process.class,
       // The step is named after the tool's own id when it has one, else `tool`.
-      workflow: process.class === 'Workflow' ? process : wrapInWorkflow(process, process.id === FIELD ? 'tool' : process.id.replace(/[^A-Za-z0-9_-]/g, '_')),
+      workflow: asWorkflow(process, process.id === FIELD ? 'tool' : process.id.replace(/[^A-Za-z0-9_-]/g, '_')),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

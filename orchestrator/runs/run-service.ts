@@ -40,6 +40,8 @@ export interface NewRun {
   project: string;
   name?: string;
   labels?: Record<string, string>;
+  /** Take remembered results of identical tool steps of earlier runs in the project (default true). */
+  reuse?: boolean;
 }
 
 /** A run as its project's members see it. */
@@ -361,7 +363,8 @@ export function createRunService(options: RunServiceOptions): RunService {
         await records.insert(row, steps, signal);
         inserted = true;
         workflows.set(id, document.workflow);
-        const { name } = await engine.submit(manifest, { parameters: { store: options.storeUrl }, signal });
+        const cache = submission.reuse === false ? '' : `cache/${submission.project}`;
+        const { name } = await engine.submit(manifest, { parameters: { store: options.storeUrl, cache }, signal });
         await record(id, { run: { engineName: name }, events: [] });
         logger.info('run submitted', { run: id, project: row.project, user: row.owner, engine: name });
         watch(id);

@@ -15,8 +15,8 @@ export interface StepState {
   /** The tool's exit code (of the last item that ran, for a scattered step). */
   exitCode?: number;
   message?: string;
-  /** Scatter items (one for a step without scatter). */
-  items: { total: number; succeeded: number; failed: number; running: number };
+  /** Scatter items (one for a step without scatter); `reused`: items that took a remembered result instead of running. */
+  items: { total: number; succeeded: number; failed: number; running: number; reused: number };
   /** The engine's pod nodes of the step's tool, for its logs. */
   pods: string[];
 }
@@ -107,9 +107,12 @@ export function deriveStepStates(options: { workflow: Workflow; manifest: Record
     const toolTemplate = toolPods.find((n) => n.templateName !== 'archipel-expression')?.templateName ?? counted.find((n) => n.type === 'Skipped' || n.type === 'TaskGroup')?.templateName;
     const cluster = (toolTemplate !== undefined ? byTemplate.get(toolTemplate)?.metadata?.annotations?.[TARGET_CLUSTER] : undefined) ?? localCluster;
     const itemNodes = counted.filter((n) => (n.type === 'Pod' || n.type === 'Retry') && !n.templateName?.startsWith('archipel-'));
+    const prepare = counted.find((n) => n.templateName === 'archipel-prepare');
+    const reused = Number(prepare?.outputs?.parameters?.find((p) => p.name === 'reused')?.value ?? 0) || 0;
     const items = {
-      total: itemNodes.length,
-      succeeded: itemNodes.filter((n) => n.phase === 'Succeeded').length,
+      reused,
+      total: itemNodes.length + reused,
+      succeeded: itemNodes.filter((n) => n.phase === 'Succeeded').length + reused,
       failed: itemNodes.filter((n) => FAILED.has(n.phase)).length,
       running: itemNodes.filter((n) => n.phase === 'Running' || n.phase === 'Pending').length,
     };
@@ -122,7 +125,7 @@ export function deriveStepStates(options: { workflow: Workflow; manifest: Record
     if (failure) {
       phase = 'Failed';
       message = failure.message ?? failure.phase;
-    } else if (gather?.phase === 'Succeeded') phase = skipped && items.total === 0 ? 'Skipped' : 'Succeeded';
+    } else if (gather?.phase === 'Succeeded') phase = skipped && itemNodes.length === 0 && reused === 0 ? 'Skipped' : 'Succeeded';
     else if (omitted) {
       phase = 'Omitted';
       message = omitted.message;

@@ -66,7 +66,7 @@ describe('control steps of a translated workflow', async () => {
 
   it('prepares one job per scatter item, with step defaults, and tells Argo to run them all', async () => {
     await put('runs/r1/job.json', { words: ['a', 'b', 'c'] });
-    expect(await prepareStep(ctx, 'runs/r1', 'say')).toEqual({ run: true, items: [0, 1, 2] });
+    expect(await prepareStep(ctx, 'runs/r1', 'say')).toEqual({ run: true, items: [0, 1, 2], reused: 0 });
     expect(await get('runs/r1/say/1/job.json')).toEqual({ word: 'b', times: 2 });
     expect(await get('runs/r1/say/plan.json')).toEqual({ shape: [3], run: [true, true, true] });
   });
@@ -77,15 +77,15 @@ describe('control steps of a translated workflow', async () => {
   });
 
   it('skips a step whose when is false (workflow defaults apply), and gathers nulls for it', async () => {
-    expect(await prepareStep(ctx, 'runs/r1', 'shout')).toEqual({ run: false, items: [] });
+    expect(await prepareStep(ctx, 'runs/r1', 'shout')).toEqual({ run: false, items: [], reused: 0 });
     expect(await get('runs/r1/shout/0/job.json')).toMatchObject({ word: 'A\n B\n C\n', loud: false });
     expect(await gatherStep(ctx, 'runs/r1', 'shout')).toEqual({ said: null });
   });
 
   it('scopes a subworkflow under its step and item, and finishes each scope with its outputs', async () => {
-    expect(await prepareStep(ctx, 'runs/r1', 'nested')).toEqual({ run: true, items: [0] });
+    expect(await prepareStep(ctx, 'runs/r1', 'nested')).toEqual({ run: true, items: [0], reused: 0 });
     expect(workflowOfScope(ctx, 'runs/r1/nested/0').steps.map((s) => s.id)).toEqual(['say']);
-    expect(await prepareStep(ctx, 'runs/r1/nested/0', 'nested/say')).toEqual({ run: true, items: [0] });
+    expect(await prepareStep(ctx, 'runs/r1/nested/0', 'nested/say')).toEqual({ run: true, items: [0], reused: 0 });
     expect(await get('runs/r1/nested/0/say/0/job.json')).toEqual({ word: 'a' });
     await put('runs/r1/nested/0/say/0/outputs.json', { said: 'a\n' });
     await gatherStep(ctx, 'runs/r1/nested/0', 'nested/say');

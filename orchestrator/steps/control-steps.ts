@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, NotFoundError, type ObjectStore } from '../../core/index.ts';
 import { createExpressionEvaluator, type ExpressionEvaluator } from '../cwl/expressions/index.ts';
-import type { Workflow, WorkflowStep } from '../cwl/model.ts';
+import type { Process, Workflow, WorkflowStep } from '../cwl/model.ts';
 import { checkOutputs } from '../cwl/runtime/collect-outputs.ts';
 import { prepareInputs } from '../cwl/runtime/prepare-inputs.ts';
 import { expressionOptions } from '../cwl/runtime/run-process.ts';
 import { parseSource, type SourceRef } from '../workflow/link-values.ts';
 import { gatherStepOutputs, planStepJobs, workflowOutputs } from '../workflow/step-jobs.ts';
 import { inheritRequirements } from '../workflow/inherit-requirements.ts';
+import { cacheKey, rememberOutputs, reuseEnabled, takeCachedOutputs } from './step-cache.ts';
+import { readJson, writeJson } from './store-json.ts';
+
+export { readJson, writeJson } from './store-json.ts';
 import { createStoreMirror, type StoreMirror } from './store-files.ts';
 
 /**
@@ -33,17 +37,6 @@ export async function withMirror<T>(store: ObjectStore, work: (mirror: StoreMirr
     rmSync(scratch, { recursive: true, force: true });
   }
 }
-
-/** A JSON object of the run's state. */
-export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
-  const { body } = await store.get(key);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-}
-
-export const writeJson = (store: ObjectStore, key: string, value: unknown) =>
-  store.put(key, Buffer.from(JSON.stringify(value)), { contentType: 'application/json' });
 
 /** A step by its path (`outer/inner`), with the workflow that holds it and the requirements it inherits. */
 export function locateStep(root: Workflow, stepPath: string): { workflow: Workflow; step: WorkflowStep } {
@@ -99,10 +92,24 @@ function resolver(ctx: ControlContext, scope: string, inputs: Record<string, unk
 export interface PrepareDecision {
   run: boolean;
   items: number[];
+  /** How many items took remembered outputs instead of running (result reuse). */
+  reused: number;
 }
 
-/** `archipel step prepare`: writes the step's jobs and says which of them Argo must run. */
-export async function prepareStep(ctx: ControlContext, scope: string, stepPath: string): Promise<PrepareDecision> {
+export interface PrepareOptions {
+  /** The object-store prefix of the result cache (a project's); none: results are not reused. */
+  cache?: string;
+}
+
+/** Where collect finds the cache entry an item's outputs are to be remembered under. */
+export const CACHE_NOTE = 'cache.json';
+
+/**
+ * `archipel step prepare`: writes the step's jobs and says which of them Argo must run. With a cache, a
+ * tool item whose result is remembered takes it and does not run; the others note their cache key for
+ * `collect`.
+ */
+export async function prepareStep(ctx: ControlContext, scope: string, stepPath: string, options: PrepareOptions = {}): Promise<PrepareDecision> {
   const { workflow, step } = locateStep(ctx.root, stepPath);
   const evaluator = await createExpressionEvaluator(expressionOptions(workflow));
   try {
@@ -111,14 +118,27 @@ export async function prepareStep(ctx: ControlContext, scope: string, stepPath: 
     const sources = resolver(ctx, scope, inputs, mirror);
     await sources.load(step.in.flatMap((i) => i.source.map((s) => parseSource(s, workflow))));
     const { jobs, shape } = planStepJobs(workflow, step, (ref) => sources.resolve(ref), evaluator);
+    const process = { ...step.run, ...inheritRequirements(workflow, step) } as Process;
+    const cache = options.cache && process.class === 'CommandLineTool' && reuseEnabled(process) ? options.cache : undefined;
+    const reused = new Set<number>();
     for (const [i, job] of jobs.entries()) {
       const key = `${scope}/${step.id}/${i}`;
-      await writeJson(ctx.store, `${key}/job.json`, await mirror.publish(job.inputs, `${key}/inputs`));
+      const published = await mirror.publish(job.inputs, `${key}/inputs`);
+      await writeJson(ctx.store, `${key}/job.json`, published);
+      if (!cache || !job.run) continue;
+      const entry = await cacheKey(ctx.store, process, published);
+      const outputs = await takeCachedOutputs(ctx.store, cache, entry, `${key}/files/reused`);
+      if (outputs) {
+        await writeJson(ctx.store, `${key}/outputs.json`, outputs);
+        // The entry now names this run's copy: it outlives the deletion of the run that made it.
+        await rememberOutputs(ctx.store, cache, entry, outputs, ctx.rootScope);
+        reused.add(i);
+      } else await writeJson(ctx.store, `${key}/${CACHE_NOTE}`, { cache, key: entry });
     }
     const run = jobs.map((j) => j.run);
     await writeJson(ctx.store, `${scope}/${step.id}/plan.json`, { shape, run });
-    const items = run.flatMap((r, i) => (r ? [i] : []));
-    return { run: items.length > 0, items };
+    const items = run.flatMap((r, i) => (r && !reused.has(i) ? [i] : []));
+    return { run: items.length > 0, items, reused: reused.size };
     });
   } finally {
     evaluator.close();

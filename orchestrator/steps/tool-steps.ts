@@ -8,7 +8,8 @@ import { relocateOutputs } from '../cwl/runtime/relocate-outputs.ts';
 import { runProcess } from '../cwl/runtime/run-process.ts';
 import { collectTool, runScript, stageTool, type StagedTool } from '../cwl/runtime/staged-tool.ts';
 import { inheritRequirements } from '../workflow/inherit-requirements.ts';
-import { locateStep, readJson, withMirror, writeJson, type ControlContext } from './control-steps.ts';
+import { CACHE_NOTE, locateStep, readJson, withMirror, writeJson, type ControlContext } from './control-steps.ts';
+import { rememberOutputs } from './step-cache.ts';
 import { createStoreMirror } from './store-files.ts';
 
 /**
@@ -80,6 +81,12 @@ export async function collectStep(ctx: ControlContext, scope: string, stepPath: 
   const relocated = await relocateOutputs(outputs, [staged.dirs.outdir, staged.dirs.tmpdir, staged.dirs.literals], final, { keep: mirrored });
   const published = await mirror.publish(relocated, `${key}/files`);
   await writeJson(ctx.store, `${key}/outputs.json`, published);
+  // Prepare noted where a successful result is to be remembered (result reuse).
+  const note = await readJson<{ cache: string; key: string }>(ctx.store, `${key}/${CACHE_NOTE}`).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
+  if (note) await rememberOutputs(ctx.store, note.cache, note.key, published, ctx.rootScope);
   return published;
 }
 

@@ -111,11 +111,13 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
       name: 'archipel-prepare',
       inputs: { parameters: [{ name: 'scope' }, { name: 'step' }] },
       // Its decision files become output parameters that Argo's `when` and `withParam` read.
-      container: control('prepare', ['--step', '{{inputs.parameters.step}}', '--out', `${WORK}/decision`], [{ name: 'work', mountPath: WORK }]),
+      container: control('prepare', ['--step', '{{inputs.parameters.step}}', '--out', `${WORK}/decision`, '--cache', '{{workflow.parameters.cache}}'], [{ name: 'work', mountPath: WORK }]),
       outputs: {
         parameters: [
           { name: 'run', valueFrom: { path: `${WORK}/decision/run` } },
           { name: 'items', valueFrom: { path: `${WORK}/decision/items` } },
+          // How many items took a remembered result instead of running (shown in the run's steps).
+          { name: 'reused', valueFrom: { path: `${WORK}/decision/reused`, default: '0' } },
         ],
       },
       volumes: [{ name: 'work', emptyDir: {} }],
@@ -263,6 +265,7 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
           { name: 'store', description: 'URL of the run\'s object store (s3://bucket/prefix)' },
           { name: 'document', value: `runs/${options.runId}/process.json`, description: 'Object-store key of the normalised CWL process' },
           { name: 'scope', value: `runs/${options.runId}` },
+          { name: 'cache', value: '', description: 'Object-store prefix of the result cache (a project\'s); empty: results are not reused' },
           ...(options.job ? [{ name: 'job', value: JSON.stringify(options.job), description: 'The CWL input object' }] : []),
         ],
       },
@@ -279,8 +282,8 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
   };
 }
 
-/** Wraps a single tool into a one-step workflow, so that `argo export` and runs treat it alike. */
-export function asWorkflow(process: Process): Workflow {
+/** Wraps a single tool into a one-step workflow (its step named `stepId`), so that `argo export` and runs treat it alike. */
+export function asWorkflow(process: Process, stepId = 'tool'): Workflow {
   if (process.class === 'Workflow') return process;
   return {
     ...process,
@@ -290,7 +293,7 @@ export function asWorkflow(process: Process): Workflow {
     hints: [],
     steps: [
       {
-        id: 'tool',
+        id: stepId,
         in: process.inputs.map((i) => ({ id: i.id, source: [i.id] })),
         out: process.outputs.map((o) => o.id),
         run: process,
@@ -299,6 +302,6 @@ export function asWorkflow(process: Process): Workflow {
         scatter: [],
       },
     ],
-    outputs: process.outputs.map((o) => ({ id: o.id, type: o.type, outputSource: [`tool/${o.id}`] })),
+    outputs: process.outputs.map((o) => ({ id: o.id, type: o.type, outputSource: [`${stepId}/${o.id}`] })),
   };
 }
