@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -330,6 +330,60 @@ outputs: {out: stdout}
     const other = await upload('alice', 'words.txt', 'something else\n');
     const changed = await runOnce({ cwl: tool(''), job: { ...job, f: { class: 'File', location: other.location } } });
     expect([changed.reused, ran(), changed.text]).toEqual([0, 4, 'SOMETHING ELSE\n']);
+  });
+
+  it('retries a failed run: what succeeded keeps its outputs, what failed runs again', async () => {
+    const trace = path.join(root, 'retry-trace');
+    const flag = path.join(root, 'retry-flag');
+    const cwl = `cwlVersion: v1.2
+class: Workflow
+inputs: {trace: string, flag: string}
+outputs:
+  result: {type: File, outputSource: second/out}
+steps:
+  first:
+    run:
+      class: CommandLineTool
+      baseCommand: [sh, -c, 'echo first >> "$0"; echo one']
+      inputs: {trace: {type: string, inputBinding: {position: 1}}}
+      stdout: one.txt
+      outputs: {out: stdout}
+    in: {trace: trace}
+    out: [out]
+  second:
+    run:
+      class: CommandLineTool
+      baseCommand: [sh, -c, 'echo second >> "$0"; test -e "$1" && cat "$2"']
+      inputs:
+        trace: {type: string, inputBinding: {position: 1}}
+        flag: {type: string, inputBinding: {position: 2}}
+        f: {type: File, inputBinding: {position: 3}}
+      stdout: two.txt
+      outputs: {out: stdout}
+    in: {trace: trace, flag: flag, f: first/out}
+    out: [out]
+`;
+    const { id } = (await (await submit('alice', { cwl, job: { trace, flag }, reuse: false })).json()) as { id: string };
+    const firstTry = await events('alice', id);
+    expect(firstTry.at(-1)).toMatchObject({ event: 'run', data: { phase: 'Failed' } });
+    const failed = (await (await call('alice', 'GET', `/runs/${id}`)).json()) as { message: string; steps: { step: string; phase: string; exitCode?: number }[] };
+    expect(failed.message).toMatch(/step second failed/);
+    expect(failed.steps.map((s) => [s.step, s.phase, s.exitCode])).toEqual([
+      ['first', 'Succeeded', 0],
+      ["second", "Failed", 1],
+    ]);
+    expect((await call('alice', 'GET', `/runs/${id}/outputs`)).status).toBe(409);
+
+    writeFileSync(flag, '');
+    const retried = await call('alice', 'POST', `/runs/${id}/retry`);
+    expect(retried.status, await retried.clone().text()).toBe(200);
+    expect(((await retried.json()) as { attempt: number }).attempt).toBe(2);
+    const again = await events('alice', id, { 'Last-Event-ID': String(firstTry.at(-1)!.id) });
+    expect(again.at(-1)).toMatchObject({ event: 'run', data: { phase: 'Succeeded' } });
+    expect(readFileSync(trace, 'utf8')).toBe('first\nsecond\nsecond\n');
+    const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
+    expect(await (await call('alice', 'GET', new URL(outputs.result!.location).pathname.slice(API_PREFIX.length))).text()).toBe('one\n');
+    expect((await call('alice', 'POST', `/runs/${id}/retry`)).status).toBe(409);
   });
 
   it('serves uploads with byte ranges, and refuses an upload over the limit', async () => {

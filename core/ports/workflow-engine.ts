@@ -77,6 +77,11 @@ export interface WorkflowEngine {
   /** Stops a running run: its processes are killed and it fails. A finished run is left as it is. */
   stop(name: string, options?: SignalOptions): Promise<RunState>;
   logs(name: string, nodeId: string, options?: LogsOptions): Promise<string>;
+  /**
+   * Runs a failed run again (Argo's retry): nodes that succeeded keep their results, the others run again.
+   * A running or succeeded run is a ConflictError.
+   */
+  retry(name: string, options?: SignalOptions): Promise<RunState>;
   /** Forgets a finished run: its record, its nodes and their logs. A running run is a ConflictError. */
   delete(name: string, options?: SignalOptions): Promise<void>;
 }

@@ -258,6 +258,21 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       }
     },
 
+    async retry(name, retryOptions = {}) {
+      assertOpen();
+      if (active.has(name)) throw new ConflictError(`workflow run "${name}" is running`);
+      const state = await get(name, retryOptions.signal);
+      if (state.phase === 'Succeeded') throw new ConflictError(`workflow run "${name}" succeeded: there is nothing to retry`);
+      if (!isFinal(state.phase)) throw new ConflictError(`workflow run "${name}" is ${state.phase}`);
+      const manifest = checkManifest(await store.manifest(name, retryOptions.signal));
+      const { nodes, ...summary } = state;
+      delete summary.message;
+      delete summary.finishedAt;
+      start(manifest, summary, nodes);
+      logger.info('run retried', { run: name });
+      return get(name, retryOptions.signal);
+    },
+
     async delete(name, deleteOptions = {}) {
       if (active.has(name)) throw new ConflictError(`workflow run "${name}" is running: stop it first`);
       const state = await get(name, deleteOptions.signal);

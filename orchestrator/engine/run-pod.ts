@@ -5,7 +5,7 @@ import type { Container, Template, Volume, VolumeMount, WorkflowManifest } from 
 import type { ContainerRunner } from './process-runner.ts';
 import { parseCpu, parseMemoryMiB } from './quantity.ts';
 import type { ResourceRequest } from './resource-scheduler.ts';
-import type { NodeOutputs } from '../../core/index.ts';
+import type { NodeOutputs, NodeParameter } from '../../core/index.ts';
 
 export interface PodContainer extends Container {
   name: string;
@@ -139,14 +139,27 @@ export async function runPod(pod: PodRun): Promise<PodResult> {
     if (outcome.startError !== undefined) return { phase: 'Error', message: `${label(name)}${outcome.startError}`, outputs: exitCode };
     if (outcome.exitCode !== 0) {
       const why = outcome.exitCode === null ? 'Error (killed by a signal)' : `Error (exit code ${outcome.exitCode})`;
-      return { phase: 'Failed', message: `${label(name)}${why}`, outputs: exitCode };
+      // As Argo's executor does, a failed pod still reports the output parameters whose files exist.
+      const parameters = await readParameters(false);
+      return { phase: 'Failed', message: `${label(name)}${why}`, outputs: { ...exitCode, ...(parameters.length ? { parameters } : {}) } };
     }
   }
 
   const outputs: NodeOutputs = { ...exitCode };
   if (mainOutcome && mainOutcome !== 'not-run') outputs.result = trimNewline(mainOutcome.stdout);
+  let parameters: NodeParameter[];
+  try {
+    parameters = await readParameters(true);
+  } catch (error) {
+    return { phase: 'Error', message: (error as Error).message, outputs };
+  }
+  if (parameters.length) outputs.parameters = parameters;
+  return { phase: 'Succeeded', outputs };
+
+  /** The template's output parameters; `strict`: a missing file without a default is an error, else it is left out. */
+  async function readParameters(strict: boolean): Promise<NodeParameter[]> {
   const allMounts = containers.flatMap((c) => (c.volumeMounts ?? []).map((m) => toMount(m, volumes)));
-  const parameters = [];
+  const parameters: NodeParameter[] = [];
   for (const p of pod.template.outputs?.parameters ?? []) {
     if (p.valueFrom?.path === undefined) {
       parameters.push({ name: p.name, value: p.value ?? p.valueFrom?.default ?? '' });
@@ -156,14 +169,12 @@ export async function runPod(pod: PodRun): Promise<PodResult> {
     try {
       parameters.push({ name: p.name, value: trimNewline(await readFile(path, 'utf8')) });
     } catch (error) {
-      if (p.valueFrom.default === undefined) {
-        return { phase: 'Error', message: `cannot read output parameter "${p.name}" from ${p.valueFrom.path}: ${(error as Error).message}`, outputs };
-      }
-      parameters.push({ name: p.name, value: p.valueFrom.default });
+      if (p.valueFrom.default !== undefined) parameters.push({ name: p.name, value: p.valueFrom.default });
+      else if (strict) throw new Error(`cannot read output parameter "${p.name}" from ${p.valueFrom.path}: ${(error as Error).message}`);
     }
   }
-  if (parameters.length) outputs.parameters = parameters;
-  return { phase: 'Succeeded', outputs };
+  return parameters;
+  }
 }
 
 /** Argo removes one trailing newline from output files and results. */

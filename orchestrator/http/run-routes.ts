@@ -191,6 +191,19 @@ export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000
 
   router.openapi(
     createRoute({
+      method: 'post',
+      path: '/runs/{id}/retry',
+      tags,
+      summary: 'Run a failed or stopped run again: steps that succeeded keep their outputs, the others run again',
+      security: secured,
+      request: { params: RunIdParam },
+      responses: { 200: jsonResponse(RunSchema, 'The run, running again'), ...errorResponses(401, 404, 409) },
+    }),
+    async (c) => c.json(runJson(await runs.retryRun(await callerOf(c), c.req.valid('param').id, signal(c))), 200),
+  );
+
+  router.openapi(
+    createRoute({
       method: 'delete',
       path: '/runs/{id}',
       tags,

@@ -90,6 +90,8 @@ export interface RunService extends Startable {
   stepLogs(caller: RunCaller, id: string, step: string, options?: { signal?: AbortSignal }): Promise<{ text: string; ended: boolean }>;
   /** Stops a run: its running steps are killed and it fails. A finished run is left as it is. */
   stopRun(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<Run>;
+  /** Runs a failed (or stopped) run again: steps that succeeded keep their outputs, the others run again. */
+  retryRun(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<Run>;
   delete(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<void>;
   /**
    * The CWL output object of a finished run; each File's and Directory's location is replaced by `link(path)`,
@@ -476,6 +478,20 @@ export function createRunService(options: RunServiceOptions): RunService {
       }
       const updated = (await records.get(id))!;
       return toRun(updated, await records.steps(updated.id));
+    },
+
+    async retryRun(caller, id, retryOptions = {}) {
+      const row = await visible(caller, id, retryOptions.signal);
+      if (!FINAL.has(row.phase)) throw new ConflictError(`run "${id}" is ${row.phase}: only a run that ended can be retried`);
+      if (row.phase === 'Succeeded') throw new ConflictError(`run "${id}" succeeded: there is nothing to retry`);
+      if (!row.engineName) throw new ConflictError(`run "${id}" never reached the workflow engine: submit it again`);
+      await engine.retry(row.engineName, retryOptions);
+      const attempt = row.attempt + 1;
+      await record(id, { run: { phase: 'Running', message: undefined, finishedAt: undefined, attempt }, events: [{ type: 'run', data: { phase: 'Running', attempt } }] });
+      logger.info('run retried', { run: id, attempt });
+      watch(id);
+      const updated = (await records.get(id))!;
+      return toRun(updated, await records.steps(id));
     },
 
     async delete(caller, id, deleteOptions = {}) {

@@ -138,14 +138,16 @@ export function deriveStepStates(options: { workflow: Workflow; manifest: Record
     if (phase === 'Pending' && counted.some((n) => n.message)) message = counted.find((n) => n.message)!.message;
     const started = counted.map((n) => n.startedAt).filter(Boolean).sort()[0];
     const finished = FINAL.has(phase) && phase !== 'Omitted' ? counted.map((n) => n.finishedAt).filter((t): t is string => t !== undefined).sort().at(-1) : undefined;
-    const lastPod = [...toolPods].reverse().find((n) => n.outputs?.exitCode !== undefined);
+    // The tool's exit code, as the step runtime recorded it; else the main container's.
+    const exitCodeOf = (n: NodeState) => n.outputs?.parameters?.find((p) => p.name === 'tool-exit-code')?.value || n.outputs?.exitCode;
+    const lastPod = [...toolPods].reverse().find((n) => exitCodeOf(n) !== undefined);
     return {
       step,
       phase,
       cluster,
       ...(started ? { startedAt: started } : {}),
       ...(finished ? { finishedAt: finished } : {}),
-      ...(lastPod ? { exitCode: Number(lastPod.outputs!.exitCode) } : {}),
+      ...(lastPod ? { exitCode: Number(exitCodeOf(lastPod)) } : {}),
       ...(message !== undefined ? { message } : {}),
       items,
       pods: toolPods.map((n) => n.id),

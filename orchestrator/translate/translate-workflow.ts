@@ -24,6 +24,8 @@ export interface TranslateOptions {
 export const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/archipel/archipel:latest';
 export const DEFAULT_TOOL_IMAGE = 'docker.io/library/debian:stable-slim';
 const WORK = '/archipel/work';
+/** Where run.sh writes the tool's exit code in the work volume (`archipel step stage`). */
+const TOOL_EXIT_CODE = 'exit-code';
 export const ANNOTATION_TARGET_CLUSTER = 'archipel.io/target-cluster';
 export const LABEL_RUN = 'archipel.io/run-id';
 
@@ -154,6 +156,8 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
     templates.push({
       name: templateName,
       inputs: { parameters: [{ name: 'scope' }, { name: 'item' }] },
+      // The tool's own exit code (the main container ends 0 so that collect can judge it by CWL's codes).
+      outputs: { parameters: [{ name: 'tool-exit-code', valueFrom: { path: `${WORK}/${TOOL_EXIT_CODE}`, default: '' } }] },
       metadata: {
         labels: { 'archipel.io/step': name(path) },
         annotations: { 'archipel.io/cwl-step': path, 'archipel.io/cwl-tool': tool.id, ...(cluster !== undefined ? placementAnnotations(cluster) : {}) },
