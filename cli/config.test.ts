@@ -184,6 +184,16 @@ describe('node configuration', () => {
     });
   });
 
+  it('runs workflows on an Argo server only with an S3 object store its pods can reach', () => {
+    expect(loadConfig({}, {}, '/srv').argo).toEqual({ namespace: 'argo' });
+    const problem = invalid(() => loadConfig({ argoServer: 'https://argo.example:2746' }, {}, '/srv'));
+    expect(problem.message).toMatch(/argo\.server: runs on an Argo server need an S3 object store/);
+    const config = loadConfig({ argoServer: 'https://argo.example:2746', argoNamespace: 'science' }, { S3_BUCKET: 'runs', ARGO_TOKEN: 'sa', ARCHIPEL_MAX_UPLOAD_BYTES: '1024' }, '/srv');
+    expect(config.argo).toEqual({ server: 'https://argo.example:2746', namespace: 'science', token: 'sa' });
+    expect(config.runs.maxUploadBytes).toBe(1024);
+    expect(invalid(() => loadConfig({ argoNamespace: 'Not_A_Namespace' }, {}, '/srv')).message).toMatch(/argo\.namespace/);
+  });
+
   it('names the line of a YAML syntax error', () => {
     const configFile = file('syntax.yaml', 'name: a\nhttp:\n  port: [1, 2\n');
     const error = invalid(() => loadConfig({ configFile }, {}, dir));

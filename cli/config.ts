@@ -111,6 +111,17 @@ const ConfigSchema = z.strictObject({
     /** The most each peer cluster may hold at once; a resource left out is limited by the capacity only. */
     peerQuota: z.strictObject({ cores: Cores.optional(), memoryMiB: MemoryMiB.optional(), gpus: Gpus.optional() }).optional(),
   }),
+  /** With a server, runs go to Argo Workflows there (cluster mode); without one, the local engine runs them. */
+  argo: z.strictObject({
+    server: z.string().url().optional(),
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name'),
+    /** A service-account token for the Argo server (`--auth-mode=client`). */
+    token: z.string().min(1).optional(),
+  }),
+  runs: z.strictObject({
+    /** The largest file a user may upload as a run input. */
+    maxUploadBytes: z.number().int().min(1).max(2 ** 50),
+  }),
   log: z.strictObject({ level: LogLevel, format: z.enum(['auto', 'json', 'pretty']) }),
 });
 
@@ -135,6 +146,8 @@ export interface ConfigFlags {
   computeCores?: string;
   computeMemoryMiB?: string;
   computeGpus?: string;
+  argoServer?: string;
+  argoNamespace?: string;
   logLevel?: string;
 }
 
@@ -165,6 +178,10 @@ const ENVIRONMENT: Record<string, string> = {
   ARCHIPEL_COMPUTE_PEER_QUOTA_CORES: 'compute.peerQuota.cores',
   ARCHIPEL_COMPUTE_PEER_QUOTA_MEMORY_MIB: 'compute.peerQuota.memoryMiB',
   ARCHIPEL_COMPUTE_PEER_QUOTA_GPUS: 'compute.peerQuota.gpus',
+  ARCHIPEL_ARGO_SERVER: 'argo.server',
+  ARCHIPEL_ARGO_NAMESPACE: 'argo.namespace',
+  ARGO_TOKEN: 'argo.token',
+  ARCHIPEL_MAX_UPLOAD_BYTES: 'runs.maxUploadBytes',
   ARCHIPEL_LOG_LEVEL: 'log.level',
   ARCHIPEL_LOG_FORMAT: 'log.format',
   DATABASE_URL: 'database.url',
@@ -179,6 +196,7 @@ const NUMERIC = new Set([
   'http.port',
   'http.maxBodyBytes',
   'p2p.port',
+  'runs.maxUploadBytes',
   ...['capacity', 'peerQuota'].flatMap((section) => AMOUNTS.map((amount) => `compute.${section}.${amount}`)),
 ]);
 /** Lists given as one string (environment) are comma- or space-separated. */
@@ -194,6 +212,8 @@ function defaults(): Tree {
     compute: { capacity: { source: 'machine' } },
     database: {},
     objectStore: {},
+    argo: { namespace: 'argo' },
+    runs: { maxUploadBytes: 8 * 1024 ** 3 },
     log: { level: 'info', format: 'auto' },
   };
 }
@@ -304,6 +324,8 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     ['computeCores', 'compute.capacity.cores', '--compute-cores'],
     ['computeMemoryMiB', 'compute.capacity.memoryMiB', '--compute-memory-mib'],
     ['computeGpus', 'compute.capacity.gpus', '--compute-gpus'],
+    ['argoServer', 'argo.server', '--argo-server'],
+    ['argoNamespace', 'argo.namespace', '--argo-namespace'],
     ['logLevel', 'log.level', '--log-level'],
   ];
   const fromFlags: Tree = {};
@@ -324,6 +346,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
       keys: issue.code === 'unrecognized_keys' ? issue.keys : [],
     })),
     ...computeIssues(tree, env).map((issue) => ({ ...issue, keys: [] })),
+    ...argoIssues(tree).map((issue) => ({ ...issue, keys: [] })),
   ];
   if (!result.success || problems.length) {
     const issues: InputIssue[] = problems.map(({ dotted, message: reason, keys, origin }) => {
@@ -376,6 +399,13 @@ function computeIssues(tree: Tree, env: Readonly<Record<string, string | undefin
     for (const field of ['nodeSelector', 'gpuResources']) if (capacity[field] !== undefined) issue(field, 'only used with source kubernetes');
   }
   return issues;
+}
+
+/** Steps run in the Argo server's pods read and write the run's files in the object store: it must be S3 there. */
+function argoIssues(tree: Tree): { dotted: string; message: string }[] {
+  const section = (value: unknown): Tree => (typeof value === 'object' && value !== null ? (value as Tree) : {});
+  if (section(tree.argo).server === undefined || section(tree.objectStore).s3 !== undefined) return [];
+  return [{ dotted: 'argo.server', message: 'runs on an Argo server need an S3 object store (objectStore.s3, S3_BUCKET) that its pods can reach' }];
 }
 
 function findSource(sources: Map<string, Source>, dotted: string): Source | undefined {

@@ -68,6 +68,8 @@ export function buildProgram(): Command {
     .option('--compute-cores <n>', 'cores offered (machine: instead of all of them; static: required)')
     .option('--compute-memory-mib <n>', 'memory offered in MiB (machine: instead of all of it; static: required)')
     .option('--compute-gpus <n>', 'GPUs offered (machine, static; default 0)')
+    .option('--argo-server <url>', 'run workflows on this Argo Workflows server (cluster mode) instead of the local engine')
+    .option('--argo-namespace <ns>', 'the namespace of the Argo server to run workflows in (default argo)')
     .option('--config <file>', 'YAML or JSON configuration file')
     .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']))
     .action(async (options: Record<string, string | undefined> & { bootstrap?: string[]; announce?: string[] }) => {
@@ -88,6 +90,8 @@ export function buildProgram(): Command {
         computeCores: options.computeCores,
         computeMemoryMiB: options.computeMemoryMib,
         computeGpus: options.computeGpus,
+        argoServer: options.argoServer,
+        argoNamespace: options.argoNamespace,
         logLevel: options.logLevel,
       });
     });

@@ -24,8 +24,18 @@ import {
   createStaticCapacitySource,
   type CapacitySource,
 } from '../providers/index.ts';
-import type { Logger, ObjectStore, ResourceStore, SqlDatabase } from '../core/index.ts';
-import { createFileRoutes, createFileService, createLocalEngine, createProcessRunner, createRunRoutes, createRunService } from '../orchestrator/index.ts';
+import type { Logger, ObjectStore, ResourceStore, SqlDatabase, WorkflowEngine } from '../core/index.ts';
+import {
+  createArgoClient,
+  createArgoEngine,
+  createFileRoutes,
+  createFileService,
+  createLocalEngine,
+  createProcessRunner,
+  createRunRoutes,
+  createRunService,
+  type LocalEngine,
+} from '../orchestrator/index.ts';
 import { openStore } from './step-command.ts';
 import { createStepRunner } from './step-runner.ts';
 import { archipelBin } from './version.ts';
@@ -73,8 +83,27 @@ function objectStoreUrl(config: NodeConfig): string {
   return s3 ? `s3://${s3.bucket}/${s3.prefix ?? ''}` : pathToFileURL(path.join(config.dataDir, 'objects')).href;
 }
 
-/** Largest file a user may upload for a run. */
-const MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
+/**
+ * Chooses the workflow engine: the Argo Workflows server when one is configured (cluster mode), else the
+ * local engine on the node's database, whose step containers run in this process on the node's own
+ * store, and whose tools run as local processes.
+ */
+function openWorkflowEngine(config: NodeConfig, db: SqlDatabase, objects: ObjectStore, storeUrl: string, logger: Logger): WorkflowEngine | LocalEngine {
+  const { server, namespace, token } = config.argo;
+  if (server) return createArgoEngine({ client: createArgoClient({ baseUrl: server, namespace, ...(token ? { token } : {}) }) });
+  return createLocalEngine({
+    db,
+    workRoot: path.join(config.dataDir, 'engine'),
+    logger: logger.child({ component: 'engine' }),
+    runContainer: createStepRunner(
+      createProcessRunner({
+        commandMap: { archipel: [process.execPath, archipelBin()] },
+        baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      }),
+      { openStore: async (url) => (url === storeUrl ? objects : openStore(url)) },
+    ),
+  });
+}
 
 /**
  * Chooses the resource-store adapter: Kubernetes custom resources when a kubeconfig is configured, else
@@ -233,24 +262,14 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       logger: logger.child({ component: 'access-federation' }),
     });
 
-    // Runs: the local engine on the node's database executes the translated Argo Workflows; Archipel's
-    // step containers run in this process on the node's own store, the tools as local processes.
+    // Runs: the translated Argo Workflows go to the workflow engine (local, or an Argo server).
     const storeUrl = objectStoreUrl(config);
-    const engine = createLocalEngine({
-      db,
-      workRoot: path.join(config.dataDir, 'engine'),
-      logger: logger.child({ component: 'engine' }),
-      runContainer: createStepRunner(
-        createProcessRunner({
-          commandMap: { archipel: [process.execPath, archipelBin()] },
-          baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
-        }),
-        { openStore: async (url) => (url === storeUrl ? objects : openStore(url)) },
-      ),
-    });
-    await engine.resume();
-    undo.push(() => engine.close());
-    const files = createFileService({ db, store: objects, maxBytes: MAX_UPLOAD_BYTES });
+    const engine = openWorkflowEngine(config, db, objects, storeUrl, logger);
+    if ('resume' in engine) {
+      await engine.resume();
+      undo.push(() => engine.close());
+    }
+    const files = createFileService({ db, store: objects, maxBytes: config.runs.maxUploadBytes });
     const runs = createRunService({
       db,
       store: objects,
@@ -258,7 +277,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       engine,
       files,
       clusterId: () => discovery.identity().clusterId,
-      containers: false,
+      // The Argo server runs each tool in its image; the local engine runs tools as local processes.
+      containers: config.argo.server !== undefined,
       logger,
     });
 

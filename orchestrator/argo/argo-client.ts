@@ -52,6 +52,10 @@ export interface ArgoClient {
   stop(name: string, options?: ArgoRequestOptions): Promise<ArgoWorkflow>;
   /** Asks the controller to kill the pods at once, without exit handlers; the phase becomes Failed. */
   terminate(name: string, options?: ArgoRequestOptions): Promise<ArgoWorkflow>;
+  /** Runs a Failed or Error Workflow again from its failed nodes; succeeded nodes keep their results. */
+  retry(name: string, options?: ArgoRequestOptions): Promise<ArgoWorkflow>;
+  /** Deletes the Workflow (its pods and, per the controller's policy, its logs). */
+  delete(name: string, options?: ArgoRequestOptions): Promise<void>;
 }
 
 type WireWorkflow = components['schemas']['io.argoproj.workflow.v1alpha1.Workflow'];
@@ -173,6 +177,19 @@ export function createArgoClient(options: ArgoClientOptions): ArgoClient {
         api.PUT('/api/v1/workflows/{namespace}/{name}/terminate', { params: { path: { namespace, name } }, body: { namespace, name }, signal }),
       );
       return fromWire(terminated);
+    },
+
+    async retry(name, { signal } = {}) {
+      const retried = await call(`retry Workflow "${namespace}/${name}"`, signal, () =>
+        api.PUT('/api/v1/workflows/{namespace}/{name}/retry', { params: { path: { namespace, name } }, body: { namespace, name }, signal }),
+      );
+      return fromWire(retried);
+    },
+
+    async delete(name, { signal } = {}) {
+      await call(`delete Workflow "${namespace}/${name}"`, signal, () =>
+        api.DELETE('/api/v1/workflows/{namespace}/{name}', { params: { path: { namespace, name } }, signal }),
+      );
     },
   };
 }

@@ -189,6 +189,37 @@ export function createDoubleStore(validate: ArgoWorkflowValidator, now: () => Da
       return answer;
     },
 
+    /** Plays the controller with a real executor: its view of a Workflow's status replaces the stored one. */
+    setStatus(namespace: string, name: string, status: ArgoWorkflow['status'] & object): void {
+      const workflow = workflows.get(key(namespace, name));
+      if (!workflow) return;
+      const { phase, ...rest } = status;
+      workflow.status = { ...workflow.status, ...rest };
+      setPhase(workflow, phase ?? 'Pending', status.message);
+      if (status.message === undefined) delete workflow.status.message;
+      if (!isFinalArgoPhase(phase)) delete workflow.status.finishedAt;
+      changed(workflow, 'MODIFIED');
+    },
+
+    /** Argo's retry: only a Workflow that ended unsuccessfully; it runs again from its Failed nodes. */
+    retry(namespace: string, name: string): ArgoWorkflow {
+      const workflow = mustGet(namespace, name);
+      if (!isFinalArgoPhase(workflow.status?.phase) || workflow.status?.phase === 'Succeeded') {
+        throw new ArgoStatusError(500, GRPC.Internal, `workflow must be Failed/Error to retry`);
+      }
+      delete workflow.spec.shutdown;
+      setPhase(workflow, 'Running');
+      delete workflow.status!.finishedAt;
+      changed(workflow, 'MODIFIED');
+      return structuredClone(workflow);
+    },
+
+    delete(namespace: string, name: string): void {
+      const workflow = mustGet(namespace, name);
+      workflows.delete(key(namespace, name));
+      changed(workflow, 'DELETED');
+    },
+
     /** The pods of a Workflow's Pod nodes, named as Argo names them. */
     pods(namespace: string, name: string): Array<{ podName: string; node: ArgoNodeStatus }> {
       const workflow = mustGet(namespace, name);

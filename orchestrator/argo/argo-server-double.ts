@@ -2,8 +2,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ArgoStatusError, createDoubleStore, GRPC } from './argo-double-store.ts';
+import { isFinalArgoPhase } from './argo-workflow.ts';
 import type { DoubleNode } from './argo-double-store.ts';
-import type { ArgoWorkflow, ArgoWorkflowPhase } from './argo-workflow.ts';
+import type { ArgoWorkflow, ArgoWorkflowPhase, ArgoWorkflowStatus } from './argo-workflow.ts';
 import { validateArgoWorkflow } from './workflow-schema.ts';
 import type { ArgoWorkflowValidator } from './workflow-schema.ts';
 
@@ -18,6 +19,18 @@ export interface ArgoServerDoubleOptions {
   /** When set, every call needs `Authorization: Bearer <token>`, as with `--auth-mode=client`. */
   token?: string;
   validate?: ArgoWorkflowValidator;
+  /** Plays the workflow controller for real (runs what is submitted); without one, tests call `advance()`. */
+  controller?: ArgoDoubleController;
+}
+
+/** What runs submitted Workflows behind the double, reporting their status as the controller would. */
+export interface ArgoDoubleController {
+  run(workflow: ArgoWorkflow, report: (status: ArgoWorkflowStatus) => void): void;
+  stop(name: string): Promise<void>;
+  retry(name: string, report: (status: ArgoWorkflowStatus) => void): Promise<void>;
+  delete(name: string): Promise<void>;
+  /** A pod's container log (the node that runs it, by id). */
+  logs(name: string, nodeId: string, container: string): Promise<string>;
 }
 
 export interface ArgoServerDouble {
@@ -37,6 +50,8 @@ const ROUTES = [
   { method: 'POST', path: WORKFLOWS, call: 'create' },
   { method: 'GET', path: WORKFLOWS, call: 'list' },
   { method: 'GET', path: /^\/api\/v1\/workflows\/([^/]+)\/([^/]+)$/, call: 'get' },
+  { method: 'DELETE', path: /^\/api\/v1\/workflows\/([^/]+)\/([^/]+)$/, call: 'delete' },
+  { method: 'PUT', path: /^\/api\/v1\/workflows\/([^/]+)\/([^/]+)\/retry$/, call: 'retry' },
   { method: 'PUT', path: /^\/api\/v1\/workflows\/([^/]+)\/([^/]+)\/stop$/, call: 'stop' },
   { method: 'PUT', path: /^\/api\/v1\/workflows\/([^/]+)\/([^/]+)\/terminate$/, call: 'terminate' },
   { method: 'GET', path: /^\/api\/v1\/workflows\/([^/]+)\/([^/]+)\/log$/, call: 'log' },
@@ -59,9 +74,26 @@ export async function startArgoServerDouble(options: ArgoServerDoubleOptions = {
     if (!matched) throw onPath.length ? new ArgoStatusError(501, GRPC.Unimplemented, 'Method Not Allowed') : new ArgoStatusError(404, GRPC.NotFound, 'Not Found');
     const [namespace = '', name = ''] = (matched.path.exec(url.pathname) ?? []).slice(1).map(decodeURIComponent);
 
+    const controller = options.controller;
+    const report = (ns: string, wf: string) => (status: ArgoWorkflowStatus) => store.setStatus(ns, wf, status);
     switch (matched.call) {
-      case 'create':
-        return json(res, 200, store.create(namespace, await readJson(req)));
+      case 'create': {
+        const request = await readJson(req);
+        const created = store.create(namespace, request);
+        if (controller && !request.serverDryRun) controller.run(store.get(namespace, created.metadata.name!), report(namespace, created.metadata.name!));
+        return json(res, 200, created);
+      }
+      case 'delete':
+        store.get(namespace, name);
+        await controller?.delete(name);
+        store.delete(namespace, name);
+        return json(res, 200, {});
+      case 'retry': {
+        await readJson(req);
+        const retried = store.retry(namespace, name);
+        await controller?.retry(name, report(namespace, name));
+        return json(res, 200, retried);
+      }
       case 'list': {
         const items = store.list(namespace, filter);
         // A nil Go slice: Argo answers `null`, not `[]`, when nothing matches.
@@ -72,9 +104,15 @@ export async function startArgoServerDouble(options: ArgoServerDoubleOptions = {
       case 'stop':
       case 'terminate':
         await readJson(req);
+        if (controller) {
+          const answer = store.get(namespace, name);
+          if (isFinalArgoPhase(answer.status?.phase)) return json(res, 200, store.shutdown(namespace, name, 'Stop'));
+          await controller.stop(name);
+          return json(res, 200, answer);
+        }
         return json(res, 200, store.shutdown(namespace, name, matched.call === 'stop' ? 'Stop' : 'Terminate'));
       case 'log':
-        return logs(res, namespace, name, query);
+        return controller ? realLogs(res, controller, namespace, name, query) : logs(res, namespace, name, query);
       case 'watch': {
         // Subscribing before the 200 lets a 404 or a bad selector answer as an error; the initial
         // ADDED events wait for the stream to open.
@@ -102,6 +140,18 @@ export async function startArgoServerDouble(options: ArgoServerDoubleOptions = {
       for (const content of [`${node.displayName} started (${container})`, `${node.displayName} ${node.phase?.toLowerCase() ?? 'pending'}`]) {
         res.write(`${JSON.stringify({ result: { content, podName } })}\n`);
       }
+    }
+    res.end();
+  }
+
+  // The controller's logs, a line an entry, as the server streams a pod's log.
+  async function realLogs(res: ServerResponse, controller: ArgoDoubleController, namespace: string, name: string, query: URLSearchParams) {
+    const pods = store.pods(namespace, name).filter(({ podName }) => !query.get('podName') || podName === query.get('podName'));
+    const container = query.get('logOptions.container') ?? 'main';
+    const texts = await Promise.all(pods.map(async ({ podName, node }) => ({ podName, text: await controller.logs(name, node.id, container).catch(() => '') })));
+    openStream(res);
+    for (const { podName, text } of texts) {
+      for (const content of text ? text.replace(/\n$/, '').split('\n') : []) res.write(`${JSON.stringify({ result: { content, podName } })}\n`);
     }
     res.end();
   }

@@ -14,3 +14,4 @@ export type {
 export { argoNodeId, argoPodName } from './pod-names.ts';
 export { createArgoWorkflowValidator, validateArgoWorkflow, DEFAULT_ARGO_SCHEMA_PATH } from './workflow-schema.ts';
 export type { ArgoWorkflowValidation, ArgoWorkflowValidator } from './workflow-schema.ts';
+export { createArgoEngine, type ArgoEngineOptions } from './argo-engine.ts';
