@@ -3,6 +3,7 @@ import { createLogger } from '../platform/logging/index.ts';
 import type { ConfigFlags } from './config.ts';
 import { createProgram, runProgram } from './program.ts';
 import { registerArgoCommand } from './argo-command.ts';
+import { registerClientCommands } from './client-commands.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerStepCommand } from './step-command.ts';
 
@@ -109,6 +110,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerArgoCommand(program);
   registerStepCommand(program);
+  registerClientCommands(program);
   return program;
 }
 

@@ -1,0 +1,264 @@
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { InvalidInputError } from '../core/index.ts';
+import { readJobFile } from '../orchestrator/index.ts';
+import { clientConfigFile, loadClientConfig, saveClientConfig } from './client/client-config.ts';
+import { createNodeClient, type NodeClient } from './client/node-client.ts';
+import { packDocument } from './client/pack-document.ts';
+import { uploadFile, uploadJobFiles } from './client/upload-job.ts';
+import { formatDuration, renderRun, watchRun, type RunView } from './client/watch-run.ts';
+
+/**
+ * The commands that talk to a node's API: `login`, `submit`, `runs ...`, `files ...`. They print what
+ * a person reads on a terminal and JSON with `--json` (or piped output where noted).
+ */
+interface Io {
+  stdout: { isTTY?: boolean; write(text: string): void };
+  stderr: { write(text: string): void };
+}
+
+const defaultIo: Io = { stdout: process.stdout, stderr: process.stderr };
+
+function client(): NodeClient {
+  return createNodeClient(loadClientConfig());
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseLabels(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values?.length) return undefined;
+  return Object.fromEntries(
+    values.map((v) => {
+      const eq = v.indexOf('=');
+      if (eq <= 0) throw new InvalidInputError(`--label ${v}: expected key=value`, [{ path: '--label', message: 'expected key=value' }]);
+      return [v.slice(0, eq), v.slice(eq + 1)];
+    }),
+  );
+}
+
+const runLine = (r: RunView) =>
+  [r.id, r.phase.padEnd(9), r.project, formatDuration((r.finishedAt ? Date.parse(r.finishedAt) : Date.now()) - Date.parse(r.startedAt ?? r.createdAt)).padStart(7), r.name].join('  ');
+
+/** Adds the client commands to the program. */
+export function registerClientCommands(program: Command, io: Io = defaultIo) {
+  const out = (text: string) => io.stdout.write(text);
+  const json = (value: unknown) => out(`${JSON.stringify(value, null, 2)}\n`);
+
+  program
+    .command('login')
+    .description(`remember a node and a token for the client commands (in ${clientConfigFile()}, readable only by you)`)
+    .requiredOption('--node <url>', 'the node’s URL, e.g. http://127.0.0.1:8080')
+    .option('--token <token>', 'an API token (else log in with --user and a password read from standard input)')
+    .option('--user <name>', 'log in with this user’s password, read from standard input')
+    .action(async (options: { node: string; token?: string; user?: string }) => {
+      const node = options.node.replace(/\/+$/, '');
+      let token = options.token ?? process.env.ARCHIPEL_TOKEN;
+      if (!token) {
+        if (!options.user) throw new InvalidInputError('give --token, or --user with the password on standard input', [{ path: '--token', message: 'required' }]);
+        const password = (await readStdin()).replace(/\r?\n$/, '');
+        const response = await fetch(`${node}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: options.user, password }) }).catch((error: unknown) => {
+          throw new InvalidInputError(`cannot reach ${node}: ${(error as Error).message}`);
+        });
+        const body = (await response.json().catch(() => ({}))) as { token?: string; error?: { message?: string } };
+        if (!response.ok || !body.token) throw new InvalidInputError(`login refused: ${body.error?.message ?? response.statusText}`);
+        token = body.token;
+      }
+      // The token must work before it is kept.
+      await createNodeClient({ node, token }).json('GET', '/runs?limit=1');
+      saveClientConfig({ node, token });
+      out(`Logged in to ${node}; saved in ${clientConfigFile()}\n`);
+    });
+
+  program
+    .command('submit')
+    .description('run a CWL workflow or tool on the node: uploads the job’s local files, submits, and with --watch follows it to the end')
+    .argument('<document>', 'the CWL document (files it runs or imports are packed into it)')
+    .argument('[job]', 'the job file (YAML or JSON); its local files are uploaded')
+    .requiredOption('--project <name>', 'the project the run belongs to')
+    .option('--name <name>', 'a name for the run')
+    .option('--label <key=value...>', 'labels to find the run by')
+    .option('--no-reuse', 'run every step, even those an identical earlier run in the project did')
+    .option('--watch', 'follow the run to its end (exit 0 when it succeeds, 1 when it fails)')
+    .option('--json', 'print the run as JSON')
+    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; json?: boolean }) => {
+      const node = client();
+      const cwl = packDocument(document);
+      let job: Record<string, unknown> = {};
+      if (jobFile) {
+        job = readJobFile(path.resolve(jobFile)).job;
+        job = await uploadJobFiles(node, job, path.dirname(path.resolve(jobFile)), {
+          project: options.project,
+          onUpload: (file, uploaded) => io.stderr.write(`uploaded ${file} (${uploaded.size} bytes) as ${uploaded.location}\n`),
+        });
+      }
+      const labels = parseLabels(options.label);
+      const run = await node.json<RunView>('POST', '/runs', {
+        cwl,
+        job,
+        project: options.project,
+        name: options.name ?? path.basename(document).replace(/\.(cwl|ya?ml|json)$/, ''),
+        ...(labels ? { labels } : {}),
+        ...(options.reuse === false ? { reuse: false } : {}),
+      });
+      if (!options.watch) return options.json ? json(run) : out(`${run.id}\n`);
+      io.stderr.write(`submitted run ${run.id}\n`);
+      const final = await watchRun(node, run.id, io.stdout);
+      if (options.json) json(final);
+      process.exitCode = final.phase === 'Succeeded' ? 0 : 1;
+    });
+
+  const runs = program.command('runs').description('the runs of your projects on the node');
+  runs
+    .command('list')
+    .description('runs, newest first')
+    .option('--project <name>')
+    .option('--phase <phase>', 'Pending, Running, Succeeded, Failed or Error')
+    .option('--label <key=value...>')
+    .option('--limit <n>', 'how many (default 50)')
+    .option('--json')
+    .action(async (options: { project?: string; phase?: string; label?: string[]; limit?: string; json?: boolean }) => {
+      const query = new URLSearchParams();
+      if (options.project) query.set('project', options.project);
+      if (options.phase) query.set('phase', options.phase);
+      if (options.limit) query.set('limit', options.limit);
+      for (const l of options.label ?? []) query.append('label', l);
+      const page = await client().json<{ items: RunView[] }>('GET', `/runs?${query}`);
+      if (options.json) return json(page.items);
+      for (const r of page.items) out(`${runLine(r)}\n`);
+    });
+  runs
+    .command('get')
+    .argument('<run>')
+    .option('--json')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const run = await client().json<RunView>('GET', `/runs/${encodeURIComponent(id)}`);
+      if (options.json) json(run);
+      else out(`${renderRun(run)}\n`);
+    });
+  runs
+    .command('watch')
+    .argument('<run>')
+    .description('follow a run to its end')
+    .action(async (id: string) => {
+      const final = await watchRun(client(), id, io.stdout);
+      process.exitCode = final.phase === 'Succeeded' ? 0 : 1;
+    });
+  runs
+    .command('logs')
+    .argument('<run>')
+    .argument('<step>', 'the step (outer/inner inside a subworkflow)')
+    .option('-f, --follow', 'keep printing as the log grows, until the step ends')
+    .action(async (id: string, step: string, options: { follow?: boolean }) => {
+      const response = await client().request('GET', `/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs${options.follow ? '?follow=true' : ''}`);
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) out(decoder.decode(chunk, { stream: true }));
+    });
+  for (const [verb, description] of [
+    ['stop', 'stop a run: its running steps are killed and it fails'],
+    ['retry', 'run a failed or stopped run again; steps that succeeded keep their outputs'],
+  ] as const) {
+    runs
+      .command(verb)
+      .argument('<run>')
+      .description(description)
+      .action(async (id: string) => {
+        const run = await client().json<RunView>('POST', `/runs/${encodeURIComponent(id)}/${verb}`);
+        out(`${run.id} ${run.phase}\n`);
+      });
+  }
+  runs
+    .command('delete')
+    .argument('<run>')
+    .description('delete a finished run with its files')
+    .action(async (id: string) => {
+      await client().json('DELETE', `/runs/${encodeURIComponent(id)}`);
+      out(`deleted ${id}\n`);
+    });
+  runs
+    .command('outputs')
+    .argument('<run>')
+    .description('print the output object; with --download, fetch its files into a folder')
+    .option('--download <dir>', 'download the output files here (each File named by its basename)')
+    .action(async (id: string, options: { download?: string }) => {
+      const node = client();
+      const outputs = await node.json<Record<string, unknown>>('GET', `/runs/${encodeURIComponent(id)}/outputs`);
+      if (options.download) {
+        const dir = path.resolve(options.download);
+        mkdirSync(dir, { recursive: true });
+        const origin = new URL(node.node).origin;
+        const fetchTo = async (location: string, target: string) => {
+          mkdirSync(path.dirname(target), { recursive: true });
+          const url = new URL(location);
+          if (url.origin !== origin) throw new InvalidInputError(`${location} is not on ${node.node}`);
+          const response = await node.request('GET', url.pathname.replace(/^\/api\/v1/, ''));
+          await pipeline(Readable.fromWeb(response.body as never), createWriteStream(target));
+        };
+        const visit = async (value: unknown, dirPath: string): Promise<unknown> => {
+          if (Array.isArray(value)) return Promise.all(value.map((v) => visit(v, dirPath)));
+          if (value && typeof value === 'object') {
+            const obj = value as Record<string, unknown>;
+            if (obj.class === 'File' && typeof obj.location === 'string') {
+              let target = path.join(dirPath, String(obj.basename));
+              for (let n = 1; existsSync(target); n++) target = path.join(dirPath, `${n}-${String(obj.basename)}`);
+              await fetchTo(obj.location, target);
+              return { ...obj, location: `file://${target}`, path: target };
+            }
+            if (obj.class === 'Directory' && Array.isArray(obj.listing)) {
+              const sub = path.join(dirPath, String(obj.basename));
+              mkdirSync(sub, { recursive: true });
+              for (const entry of obj.listing as Record<string, unknown>[]) {
+                const target = path.join(sub, String(entry.basename));
+                if (typeof entry.location === 'string') await fetchTo(entry.location, target);
+              }
+              return { class: 'Directory', basename: obj.basename, location: `file://${sub}`, path: sub };
+            }
+            const outObj: Record<string, unknown> = {};
+            for (const [k, v] of Object.entries(obj)) outObj[k] = await visit(v, dirPath);
+            return outObj;
+          }
+          return value;
+        };
+        return json(await visit(outputs, dir));
+      }
+      json(outputs);
+    });
+
+  const files = program.command('files').description('files on the node for use as run inputs');
+  files
+    .command('upload')
+    .argument('<file>')
+    .option('--project <name>', 'let the members of this project use it too')
+    .option('--name <name>', 'the name it has in a job (default: its file name)')
+    .action(async (file: string, options: { project?: string; name?: string }) => {
+      const uploaded = await uploadFile(client(), path.resolve(file), options);
+      json(uploaded);
+    });
+  files
+    .command('list')
+    .option('--json')
+    .action(async (options: { json?: boolean }) => {
+      const { items } = await client().json<{ items: { id: string; name: string; size: number; location: string; createdAt: string }[] }>('GET', '/files');
+      if (options.json) return json(items);
+      for (const f of items) out(`${f.id}  ${String(f.size).padStart(10)}  ${f.createdAt}  ${f.name}\n`);
+    });
+  files
+    .command('download')
+    .argument('<id>', 'the file id (or its archipel:files/<id> location)')
+    .option('-o, --output <file>', 'where to write it (default: its name, in the current folder)')
+    .action(async (idOrLocation: string, options: { output?: string }) => {
+      const id = idOrLocation.replace(/^archipel:files\//, '');
+      const node = client();
+      const meta = (await node.json<{ items: { id: string; name: string }[] }>('GET', '/files')).items.find((f) => f.id === id);
+      const response = await node.request('GET', `/files/${encodeURIComponent(id)}`);
+      const target = path.resolve(options.output ?? meta?.name ?? id);
+      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(target));
+      io.stderr.write(`wrote ${target}\n`);
+    });
+}

@@ -1,0 +1,77 @@
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { InvalidInputError } from '../../core/index.ts';
+import type { NodeClient } from './node-client.ts';
+
+export interface UploadedFile {
+  id: string;
+  name: string;
+  size: number;
+  location: string;
+}
+
+/** Streams one local file to the node (`POST /files`). */
+export async function uploadFile(client: NodeClient, file: string, options: { name?: string; project?: string } = {}): Promise<UploadedFile> {
+  const name = options.name ?? path.basename(file);
+  const query = new URLSearchParams({ name, ...(options.project ? { project: options.project } : {}) });
+  const body = Readable.toWeb(createReadStream(file)) as unknown as RequestInit['body'];
+  const response = await client.request('POST', `/files?${query}`, { body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(statSync(file).size) } });
+  return (await response.json()) as UploadedFile;
+}
+
+const isFsObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && ((v as { class?: unknown }).class === 'File' || (v as { class?: unknown }).class === 'Directory');
+
+/**
+ * The job with its local files uploaded: each File's location becomes the uploaded file's, each local
+ * Directory a listing of its uploaded files (locations relative to `jobDir`). `onUpload` reports progress.
+ */
+export async function uploadJobFiles(client: NodeClient, job: Record<string, unknown>, jobDir: string, options: { project?: string; onUpload?: (file: string, uploaded: UploadedFile) => void } = {}): Promise<Record<string, unknown>> {
+  const localPath = (obj: Record<string, unknown>): string | undefined => {
+    const location = obj.location ?? obj.path;
+    if (typeof location !== 'string' || location.startsWith('archipel:')) return undefined;
+    if (location.startsWith('file://')) return fileURLToPath(location);
+    if (/^[a-z][a-z0-9+.-]*:/i.test(location)) throw new InvalidInputError(`${location}: only local files are uploaded; download it first`);
+    return path.resolve(jobDir, location);
+  };
+  const upload = async (file: string, basename?: string) => {
+    const uploaded = await uploadFile(client, file, { ...(basename ? { name: basename } : {}), ...(options.project ? { project: options.project } : {}) });
+    options.onUpload?.(file, uploaded);
+    return uploaded;
+  };
+  const directory = async (dir: string, basename: string): Promise<Record<string, unknown>> => {
+    const listing: Record<string, unknown>[] = [];
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (statSync(full).isDirectory()) listing.push(await directory(full, entry.name));
+      else listing.push({ class: 'File', basename: entry.name, location: (await upload(full, entry.name)).location });
+    }
+    return { class: 'Directory', basename, listing };
+  };
+  const visit = async (value: unknown): Promise<unknown> => {
+    if (Array.isArray(value)) {
+      const out = [];
+      for (const v of value) out.push(await visit(v));
+      return out;
+    }
+    if (isFsObject(value)) {
+      const local = localPath(value);
+      const { path: _path, location: _location, ...rest } = value;
+      if (local === undefined) return { ...value, ...(Array.isArray(value.secondaryFiles) ? { secondaryFiles: await visit(value.secondaryFiles) } : {}), ...(Array.isArray(value.listing) ? { listing: await visit(value.listing) } : {}) };
+      const basename = typeof value.basename === 'string' ? value.basename : path.basename(local);
+      if (value.class === 'Directory') return { ...rest, ...(await directory(local, basename)) };
+      const out: Record<string, unknown> = { ...rest, location: (await upload(local, basename)).location, basename };
+      if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await visit(value.secondaryFiles);
+      return out;
+    }
+    if (value !== null && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = await visit(v);
+      return out;
+    }
+    return value;
+  };
+  return (await visit(job)) as Record<string, unknown>;
+}
