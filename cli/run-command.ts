@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError, isArchipelError, type Logger } from '../core/index.ts';
 import { createTextLogger } from '../platform/logging/index.ts';
+import { sweepAbandonedWorkDirs } from '../platform/processes/index.ts';
 import { formatFailure } from './format-failure.ts';
 import {
   formatOutputJson,
@@ -68,6 +69,9 @@ export const EXIT = { success: 0, failure: 1, unsupported: 33 } as const;
  */
 export async function runCommand(tool: string, rest: string[], options: RunCommandOptions, logger: Logger): Promise<number> {
   const cwd = process.cwd();
+  // What an earlier run killed with SIGKILL left in the same place (its processes ended with it).
+  const prefix = options.tmpdirPrefix ? path.resolve(cwd, options.tmpdirPrefix) : path.join(tmpdir(), 'archipel-');
+  for (const dir of sweepAbandonedWorkDirs(prefix)) logger.debug('removed the working directory of a run that was killed', { dir });
   try {
     let proc = await loadCwlProcess(tool, cwd, { structureCache: createStructureCache(options.cacheDir) });
     let job: Record<string, unknown> = {};

@@ -21,6 +21,7 @@ import {
   type Workflow,
 } from '../orchestrator/index.ts';
 import { createDirectoryObjectStore } from '../platform/object-store/index.ts';
+import { claimWorkDir } from '../platform/processes/index.ts';
 import { createEphemeralPgliteDatabase } from '../platform/sql/index.ts';
 import { createStepRunner } from './step-runner.ts';
 import { archipelBin } from './version.ts';
@@ -47,6 +48,7 @@ export async function runWorkflowLocally(workflow: Workflow, job: Record<string,
   const prefix = options.tmpdirPrefix ?? path.join(tmpdir(), 'archipel-');
   mkdirSync(path.dirname(prefix), { recursive: true });
   const workdir = mkdtempSync(prefix);
+  claimWorkDir(workdir);
   const runId = randomUUID();
   const scope = `runs/${runId}`;
   let db: SqlDatabase | undefined;

@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.ts';
 import { runArchipel } from './support/archipel-process.ts';
 
 /** `archipel run` as a user runs it: its own process, a tool file, a job file or --name value inputs. */
@@ -218,5 +220,24 @@ describe('archipel run workflow.cwl (through the Argo translation and the local 
     const { code, stderr } = await archipelRun(dir, ['wf.cwl']);
     expect(code, stderr).toBe(33);
     expect(stderr).toContain('DockerRequirement');
+  });
+
+  it('leaves no process when killed with SIGKILL, and the next run removes its working directory', { timeout: 60_000 }, async () => {
+    const marker = `sleep 53.${process.pid % 1000}`;
+    const dir = folder({ 'nap.cwl': `cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, 'exec ${marker}']\ninputs: {}\noutputs: {}\n` });
+    const running = () => spawnSync('pgrep', ['-f', marker]).status === 0;
+    const prefix = path.join(dir, 'work-');
+    const child = runArchipel(['run', '--tmpdir-prefix', prefix, 'nap.cwl'], { cwd: dir });
+    await eventually(() => expect(running()).toBe(true), 30_000);
+    child.child.kill('SIGKILL');
+    await child.exited;
+    await eventually(() => expect(running()).toBe(false), 10_000);
+    const left = () => readdirSync(dir).filter((name) => name.startsWith('work-'));
+    expect(left()).toHaveLength(1);
+    // The next run in the same place clears what the killed one left.
+    writeFileSync(path.join(dir, 'ok.cwl'), 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: "true"\ninputs: {}\noutputs: {}\n');
+    const next = await archipelRun(dir, ['ok.cwl']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(left()).toEqual([]);
   });
 });

@@ -147,12 +147,12 @@ describe('runs on a node', () => {
       await eventually(() => expect(readFileSync(trace, 'utf8')).toBe('shout\nmeasure\n'), 30_000);
       const firstAttempt = spawnSync('pgrep', ['-f', gate]).stdout.toString().trim().split('\n').filter(Boolean).map(Number);
       expect(firstAttempt.length).toBeGreaterThan(0);
-      await node.stop('SIGKILL');
-      // The killed node's step process is still there: nothing else will end it.
       expect(firstAttempt.some(alive)).toBe(true);
+      await node.stop('SIGKILL');
+      // The killed node's step processes end with it (before any restart).
+      await eventually(() => expect(firstAttempt.filter(alive)).toEqual([]), 15_000);
 
       ({ node, url } = await startNode(dataDir));
-      await eventually(() => expect(firstAttempt.filter(alive)).toEqual([]), 30_000);
       // The second step runs again; the first does not.
       await eventually(() => expect(readFileSync(trace, 'utf8')).toBe('shout\nmeasure\nmeasure\n'), 60_000);
       writeFileSync(gate, '');

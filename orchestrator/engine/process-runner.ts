@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findExecutable, processStartTime, tiedToThisProcess } from '../../platform/processes/index.ts';
 
 /** One container of a pod, its paths already mapped to this machine. */
 export interface ContainerRunRequest {
@@ -88,12 +89,15 @@ export function createProcessRunner(options: ProcessRunnerOptions = {}): Contain
         else log.end(() => resolve(result));
       };
 
-      const child = spawn(file, argv, {
-        cwd: request.workingDir,
-        env: { ...baseEnv, ...request.env },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const env = { ...baseEnv, ...request.env };
+      // Checked here, since the watchdog shell would report a missing command only as exit code 127.
+      if (findExecutable(file, env.PATH, request.workingDir) === undefined) {
+        log.end();
+        return resolve({ exitCode: null, startError: `cannot start ${file}: spawn ${file} ENOENT`, stdout: '' });
+      }
+      // Its own process group, which ends with this process even when it is killed with SIGKILL.
+      const [shell, ...tied] = tiedToThisProcess([file, ...argv]);
+      const child = spawn(shell!, tied, { cwd: request.workingDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       // Beside the log: the group's leader and its start time, so that a node restarted after a crash can
       // kill what this container left running (reapLeftoverProcesses).
       const pidFile = `${request.logFile}.pid`;
@@ -140,17 +144,6 @@ export function createProcessRunner(options: ProcessRunnerOptions = {}): Contain
       if (request.signal.aborted) abort();
       else request.signal.addEventListener('abort', abort, { once: true });
     });
-}
-
-/** A process's start time in clock ticks since boot (Linux), to tell it from a later process with the same pid. */
-function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name, in parentheses, may hold spaces: fields are counted after its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { claimWorkDir, findExecutable, tiedToThisProcess } from '../../../platform/processes/index.ts';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -179,9 +180,16 @@ async function execute(plan: CommandPlan, logger: Logger, container: ContainerPl
     : plan.argv;
   logger.info('running', { command: command.join(' '), cwd: plan.cwd });
 
+  // A missing command is reported as before: the watchdog shell below would only say exit code 127.
+  if (!container && findExecutable(command[0]!, plan.env.PATH, plan.cwd) === undefined) {
+    for (const fd of [stdin, stdout, stderr]) if (fd !== undefined) closeSync(fd);
+    throw new ProcessFailedError(`cannot run ${plan.argv[0]}: ENOENT`, 'permanentFail');
+  }
+  // Without a container, the tool's process group ends with this process, even one killed with SIGKILL.
+  const argv = container ? command : tiedToThisProcess(command);
   try {
     return await new Promise<number>((resolve, reject) => {
-      const child = spawn(command[0]!, command.slice(1), {
+      const child = spawn(argv[0]!, argv.slice(1), {
         cwd: plan.cwd,
         // The container engine's client needs the caller's environment (DOCKER_HOST, ...); the tool gets `env`.
         env: container ? process.env : plan.env,
@@ -227,6 +235,7 @@ export async function runProcess(process: Process, job: Record<string, unknown>,
   const prefix = options.tmpdirPrefix ?? path.join(tmpdir(), 'archipel-');
   mkdirSync(path.dirname(prefix), { recursive: true });
   const workdir = mkdtempSync(prefix);
+  claimWorkDir(workdir);
   const dirs = { outdir: path.join(workdir, 'out'), tmpdir: path.join(workdir, 'tmp'), literals: path.join(workdir, 'literals'), staging: path.join(workdir, 'inputs') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
 
