@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../frontend-backend/index.ts';
 import { createDiscoveryAgent } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
+import { catalogServices } from './catalog-services.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
 import {
   createAccessFederation,
@@ -279,6 +280,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       clusterId: () => discovery.identity().clusterId,
       // The Argo server runs each tool in its image; the local engine runs tools as local processes.
       containers: config.argo.server !== undefined,
+      services: catalogServices(catalog),
       logger,
     });
 

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogServices } from '../cli/catalog-services.ts';
 import { createStepRunner } from '../cli/step-runner.ts';
+import { createCatalogService, localCaller, type CatalogService } from '../catalog/index.ts';
 import { silentLogger, type ObjectStore, type SqlDatabase } from '../core/index.ts';
-import { createIdentityService } from '../frontend-backend/index.ts';
+import { createIdentityService, type IdentityService } from '../frontend-backend/index.ts';
 import { createFileRoutes, createFileService, createLocalEngine, createProcessRunner, createRunRoutes, createRunService, type LocalEngine, type RunService } from '../orchestrator/index.ts';
 import { API_PREFIX, createHttpApp } from '../platform/http/index.ts';
 import { createDirectoryObjectStore } from '../platform/object-store/index.ts';
@@ -90,6 +92,8 @@ describe('runs API', () => {
   let store: ObjectStore;
   let engine: LocalEngine;
   let runs: RunService;
+  let catalog: CatalogService;
+  let identity: IdentityService;
   let app: ReturnType<typeof createHttpApp>;
   const root = mkdtempSync(path.join(tmpdir(), 'archipel-runs-api-'));
   const tokens: Record<string, string> = {};
@@ -121,7 +125,7 @@ describe('runs API', () => {
 
   beforeAll(async () => {
     ({ db, cleanup } = await createTestDatabase());
-    const identity = createIdentityService({ db });
+    identity = createIdentityService({ db });
     tokens.admin = (await identity.bootstrapAdmin())!.token;
     const admin = await identity.authenticate(tokens.admin);
     for (const name of ['alice', 'bob']) {
@@ -143,7 +147,8 @@ describe('runs API', () => {
     });
     await engine.resume();
     const files = createFileService({ db, store, maxBytes: 1024 * 1024 });
-    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'cluster-a', containers: false, pollIntervalMs: 50 });
+    catalog = createCatalogService({ db, clusterId: () => 'clusterA', users: identity });
+    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog) });
     await runs.start();
     const memberProjectNames = (userId: string) => identity.memberProjectNames(userId);
     app = createHttpApp({
@@ -180,7 +185,7 @@ describe('runs API', () => {
     const got = (await (await call('alice', 'GET', `/runs/${run.id}`)).json()) as { phase: string; name: string; labels: Record<string, string>; steps: { step: string; phase: string; cluster: string; exitCode: number; startedAt: string; finishedAt: string }[] };
     expect(got).toMatchObject({ phase: 'Succeeded', name: 'shout and count', labels: { batch: '7' } });
     for (const step of got.steps) {
-      expect(step).toMatchObject({ phase: 'Succeeded', cluster: 'cluster-a', exitCode: 0 });
+      expect(step).toMatchObject({ phase: 'Succeeded', cluster: 'clusterA', exitCode: 0 });
       expect(Date.parse(step.finishedAt)).toBeGreaterThanOrEqual(Date.parse(step.startedAt));
     }
 
@@ -384,6 +389,29 @@ steps:
     const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
     expect(await (await call('alice', 'GET', new URL(outputs.result!.location).pathname.slice(API_PREFIX.length))).text()).toBe('one\n');
     expect((await call('alice', 'POST', `/runs/${id}/retry`)).status).toBe(409);
+  });
+
+  it('runs the tool of a service catalog entry the user may see, and no other', async () => {
+    const alice = await identity.authenticate(tokens.alice!);
+    const entry = await catalog.create(localCaller(alice, 'clusterA', ['clusterA/genomics']), {
+      kind: 'service',
+      name: 'echoer',
+      visibility: 'restricted',
+      allowedProjects: ['clusterA/genomics'],
+      spec: { image: 'docker.io/library/debian:stable-slim', cwl: ECHO },
+    });
+    const res = await submit('alice', { service: entry.id, job: { message: 'from the catalog' } });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const run = (await res.json()) as { id: string; name: string };
+    expect(run.name).toBe('echoer');
+    await events('alice', run.id);
+    const outputs = (await (await call('alice', 'GET', `/runs/${run.id}/outputs`)).json()) as Record<string, { location: string }>;
+    expect(await (await call('alice', 'GET', new URL(outputs.said!.location).pathname.slice(API_PREFIX.length))).text()).toBe('from the catalog\n');
+    // Bob is not in the project the entry is restricted to: for him it does not exist.
+    const hidden = await call('bob', 'POST', '/runs', { project: 'physics', service: entry.id, job: { message: 'x' } });
+    expect(hidden.status).toBe(404);
+    const both = await submit('alice', { service: entry.id, cwl: ECHO, job: { message: 'x' } });
+    expect(both.status).toBe(400);
   });
 
   it('serves uploads with byte ranges, and refuses an upload over the limit', async () => {

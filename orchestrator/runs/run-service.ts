@@ -34,8 +34,10 @@ import { createRunRecords, type RunEventRow, type RunRow } from './run-store.ts'
 import { deriveStepStates, type StepState } from './step-states.ts';
 
 export interface NewRun {
-  /** The CWL document: YAML or JSON text, or the parsed object. */
-  cwl: string | Record<string, unknown>;
+  /** The CWL document: YAML or JSON text, or the parsed object (or else `service`). */
+  cwl?: string | Record<string, unknown>;
+  /** A `service` catalog entry of this cluster the caller may see: its tool runs, in its image. */
+  service?: string;
   job: Record<string, unknown>;
   project: string;
   name?: string;
@@ -113,6 +115,8 @@ export interface RunServiceOptions {
   clusterId: () => string;
   /** Whether the engine runs tools in their container images (else DockerRequirement is refused). */
   containers: boolean;
+  /** The CWL tool and image of a `service` catalog entry the caller may see (a hidden one is NotFound). */
+  services?: (caller: RunCaller, entryId: string, signal?: AbortSignal) => Promise<{ cwl: string; image: string; name: string }>;
   logger?: Logger;
   clock?: Clock;
   /** How often running runs are looked at (default 500 ms). */
@@ -292,6 +296,23 @@ export function createRunService(options: RunServiceOptions): RunService {
     return key;
   }
 
+  /** The document given inline, or a service entry's tool with its image as a DockerRequirement hint. */
+  async function submittedDocument(caller: RunCaller, submission: NewRun, signal?: AbortSignal) {
+    if ((submission.cwl === undefined) === (submission.service === undefined)) {
+      throw new InvalidInputError('give the CWL document (cwl) or a service catalog entry (service), not both', [{ path: 'cwl', message: 'cwl or service' }]);
+    }
+    if (submission.cwl !== undefined) return readRunDocument(submission.cwl);
+    if (!options.services) throw new InvalidInputError('this node runs no catalog services', [{ path: 'service', message: 'not available' }]);
+    const service = await options.services(caller, submission.service!, signal);
+    const document = await readRunDocument(service.cwl);
+    // On an Argo server the tool runs in the service's image; the local engine runs it on the host.
+    const image = { class: 'DockerRequirement', dockerPull: service.image };
+    for (const step of document.workflow.steps) {
+      if (!step.run.requirements.some((r) => r.class === 'DockerRequirement')) step.run.hints = [...step.run.hints.filter((h) => h.class !== 'DockerRequirement'), image];
+    }
+    return { ...document, name: service.name };
+  }
+
   function checkLabels(labels: Record<string, string>) {
     for (const [k, v] of Object.entries(labels)) {
       if (!LABEL.test(k) || v.length > 63) {
@@ -320,7 +341,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         throw new NotFoundError(`project "${submission.project}" not found, or you are not one of its members`, { details: { field: 'project' } });
       }
       checkLabels(submission.labels ?? {});
-      const document = await readRunDocument(submission.cwl);
+      const document = await submittedDocument(caller, submission, signal);
       checkProcessRequirements(document.workflow, { containers: options.containers });
       const job = await resolveJobFiles(caller, submission.job, options.files, signal);
 
@@ -349,7 +370,7 @@ export function createRunService(options: RunServiceOptions): RunService {
           project: submission.project,
           ownerId: caller.principal.userId,
           owner: caller.principal.userName,
-          name: submission.name ?? document.workflow.label ?? `run-${id}`,
+          name: submission.name ?? ('name' in document ? document.name : undefined) ?? document.workflow.label ?? `run-${id}`,
           labels: submission.labels ?? {},
           phase: 'Pending',
           documentKey,
