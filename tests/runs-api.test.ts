@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogServices } from '../cli/catalog-services.ts';
+import { createOutputStorage } from '../cli/output-storage.ts';
+import { createDirectoryGrantProvider, createEntryAccess, createGrantService } from '../providers/index.ts';
 import { createStepRunner } from '../cli/step-runner.ts';
 import { createCatalogService, localCaller, type CatalogService } from '../catalog/index.ts';
 import { silentLogger, type ObjectStore, type SqlDatabase } from '../core/index.ts';
@@ -148,7 +150,9 @@ describe('runs API', () => {
     await engine.resume();
     const files = createFileService({ db, store, maxBytes: 1024 * 1024 });
     catalog = createCatalogService({ db, clusterId: () => 'clusterA', users: identity });
-    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog) });
+    const grants = createGrantService({ db, providers: { directory: createDirectoryGrantProvider({ root: path.join(root, 'grants') }) } });
+    const storage = createOutputStorage({ catalog, entryAccess: createEntryAccess({ catalog, grants }), grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) });
+    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog), storage });
     await runs.start();
     const memberProjectNames = (userId: string) => identity.memberProjectNames(userId);
     app = createHttpApp({
@@ -412,6 +416,42 @@ steps:
     expect(hidden.status).toBe(404);
     const both = await submit('alice', { service: entry.id, cwl: ECHO, job: { message: 'x' } });
     expect(both.status).toBe(400);
+  });
+
+  it('writes the outputs to a storage entry the user may use, and refuses one they may not', async () => {
+    const alice = await identity.authenticate(tokens.alice!);
+    const bob = await identity.authenticate(tokens.bob!);
+    const targetDir = path.join(root, 'lab-share');
+    mkdirSync(targetDir);
+    const share = await catalog.create(localCaller(alice, 'clusterA', ['clusterA/genomics']), {
+      kind: 'storage',
+      name: 'lab-share',
+      visibility: 'restricted',
+      allowedProjects: ['clusterA/genomics'],
+      spec: { target: { type: 'directory', path: targetDir } },
+    });
+    const input = await upload('alice', 'in.txt', 'to the share\n');
+    const res = await submit('alice', { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } }, outputs: { entry: share.id, prefix: 'batch-1' } });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect((await events('alice', id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    const run = (await (await call('alice', 'GET', `/runs/${id}`)).json()) as { outputLocation: { type: string; path: string; files: string[] } };
+    expect(run.outputLocation).toMatchObject({ type: 'directory', files: ['batch-1/count.txt', 'batch-1/upper.txt'] });
+    expect(run.outputLocation.path.startsWith(targetDir)).toBe(true);
+    expect(readFileSync(path.join(run.outputLocation.path, 'upper.txt'), 'utf8')).toBe('TO THE SHARE\n');
+    expect(readFileSync(path.join(run.outputLocation.path, 'count.txt'), 'utf8').trim()).toBe('13');
+
+    // Bob may not see the entry: it does not exist for him, and nothing of his submission stays.
+    const before = await count('runs');
+    const refused = await call('bob', 'POST', '/runs', { project: 'physics', cwl: ECHO, job: { message: 'x' }, outputs: { entry: share.id } });
+    expect(refused.status).toBe(404);
+    expect(await count('runs')).toBe(before);
+    const notStorage = await catalog.create(localCaller(bob, 'clusterA', ['clusterA/physics']), { kind: 'service', name: 'svc', spec: { image: 'debian', cwl: ECHO } });
+    const wrongKind = await call('bob', 'POST', '/runs', { project: 'physics', cwl: ECHO, job: { message: 'x' }, outputs: { entry: notStorage.id } });
+    expect(wrongKind.status).toBe(400);
+    expect(((await wrongKind.json()) as { error: { message: string } }).error.message).toMatch(/not a storage entry/);
+    const badPrefix = await submit('alice', { cwl: ECHO, job: { message: 'x' }, outputs: { entry: share.id, prefix: '../escape' } });
+    expect(badPrefix.status).toBe(400);
   });
 
   it('serves uploads with byte ranges, and refuses an upload over the limit', async () => {

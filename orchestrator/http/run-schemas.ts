@@ -44,6 +44,8 @@ export const RunSchema = z
     createdAt: Timestamp,
     startedAt: Timestamp.optional(),
     finishedAt: Timestamp.optional(),
+    outputTarget: z.object({ entry: z.string(), prefix: z.string().optional() }).optional(),
+    outputLocation: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Where the output files were written (a directory, or an S3 bucket and prefix)' }),
     steps: z.array(StepStateSchema),
   })
   .openapi('Run');
@@ -61,6 +63,17 @@ export const NewRunSchema = z
     project: z.string().min(1).openapi({ description: 'The project the run belongs to (you must be a member)' }),
     name: z.string().min(1).max(200).optional(),
     labels: LabelsSchema.optional(),
+    outputs: z
+      .strictObject({
+        entry: z.string().min(1).openapi({ description: 'A storage catalog entry of this cluster you may see (a directory or an S3 target)' }),
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a relative path of letters, digits, ".", "_" and "-" segments')
+          .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not have "." or ".." segments')
+          .optional(),
+      })
+      .optional()
+      .openapi({ description: 'Where the output files are written when the run succeeds (they stay downloadable from the node too)' }),
     reuse: z
       .boolean()
       .optional()

@@ -30,7 +30,7 @@ import { checkProcessRequirements, prepareWorkflowJob } from '../workflow/workfl
 import type { FileService, RunCaller } from './file-service.ts';
 import { readRunDocument } from './run-document.ts';
 import { resolveJobFiles } from './run-inputs.ts';
-import { createRunRecords, type RunEventRow, type RunRow } from './run-store.ts';
+import { createRunRecords, type OutputTarget, type RunEventRow, type RunRow } from './run-store.ts';
 import { deriveStepStates, type StepState } from './step-states.ts';
 
 export interface NewRun {
@@ -44,6 +44,23 @@ export interface NewRun {
   labels?: Record<string, string>;
   /** Take remembered results of identical tool steps of earlier runs in the project (default true). */
   reuse?: boolean;
+  /** A storage catalog entry (and a prefix under it) the output files are written to when the run succeeds. */
+  outputs?: OutputTarget;
+}
+
+/** One output file of a run, by its path under the output target. */
+export interface OutputFile {
+  path: string;
+  size: number;
+  open(): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/** Where runs' output files go besides the node's object store: storage catalog entries. */
+export interface OutputStorage {
+  /** Refuses, at submission, an entry the caller may not see (NotFound) or that cannot take files (InvalidInput). */
+  check(caller: RunCaller, target: OutputTarget, signal?: AbortSignal): Promise<void>;
+  /** Writes the files for the run's owner; resolves with where they are (a directory, a bucket and prefix). */
+  write(owner: { userId: string; userName: string }, target: OutputTarget, files: OutputFile[], signal?: AbortSignal): Promise<Record<string, unknown>>;
 }
 
 /** A run as its project's members see it. */
@@ -62,6 +79,9 @@ export interface Run {
   createdAt: Date;
   startedAt?: Date;
   finishedAt?: Date;
+  /** The storage entry the outputs are to be written to, and where they were. */
+  outputTarget?: OutputTarget;
+  outputLocation?: Record<string, unknown>;
   steps: StepState[];
 }
 
@@ -117,6 +137,8 @@ export interface RunServiceOptions {
   containers: boolean;
   /** The CWL tool and image of a `service` catalog entry the caller may see (a hidden one is NotFound). */
   services?: (caller: RunCaller, entryId: string, signal?: AbortSignal) => Promise<{ cwl: string; image: string; name: string }>;
+  /** Storage catalog entries for outputs; without it, a submission naming one is refused. */
+  storage?: OutputStorage;
   logger?: Logger;
   clock?: Clock;
   /** How often running runs are looked at (default 500 ms). */
@@ -151,8 +173,46 @@ function toRun(row: RunRow, steps: StepState[]): Run {
     createdAt: row.createdAt,
     ...(row.startedAt ? { startedAt: row.startedAt } : {}),
     ...(row.finishedAt ? { finishedAt: row.finishedAt } : {}),
+    ...(row.outputTarget ? { outputTarget: row.outputTarget } : {}),
+    ...(row.outputLocation ? { outputLocation: row.outputLocation } : {}),
     steps,
   };
+}
+
+/** The stored files an output object names under `prefix`, each with a path relative to its File or Directory. */
+async function outputFiles(store: ObjectStore, outputs: Record<string, unknown>, prefix: string): Promise<OutputFile[]> {
+  const files: OutputFile[] = [];
+  const taken = new Set<string>();
+  const unique = (name: string) => {
+    let candidate = name;
+    for (let n = 1; taken.has(candidate); n++) candidate = `${path.posix.dirname(name) === '.' ? '' : `${path.posix.dirname(name)}/`}${n}-${path.posix.basename(name)}`;
+    taken.add(candidate);
+    return candidate;
+  };
+  const add = (key: string, size: number, name: string) => files.push({ path: unique(name), size, open: async () => (await store.get(key)).body });
+  const visit = async (value: unknown): Promise<void> => {
+    if (Array.isArray(value)) {
+      for (const v of value) await visit(v);
+      return;
+    }
+    if (isFsObject(value)) {
+      const key = objectKeyOf(value.location);
+      if (key !== undefined && key.startsWith(prefix)) {
+        const basename = typeof value.basename === 'string' ? value.basename : path.posix.basename(key);
+        if (value.class === 'File') add(key, (await store.head(key)).size, basename);
+        else {
+          for await (const info of store.list(`${key}/`)) {
+            if (path.posix.basename(info.key) !== '.archipel-empty-dir') add(info.key, info.size, `${basename}/${info.key.slice(key.length + 1)}`);
+          }
+        }
+      }
+      if (Array.isArray(value.secondaryFiles)) await visit(value.secondaryFiles);
+      return;
+    }
+    if (value !== null && typeof value === 'object') for (const v of Object.values(value)) await visit(v);
+  };
+  await visit(outputs);
+  return files;
 }
 
 const stepChanged = (a: StepState | undefined, b: StepState) => JSON.stringify(a) !== JSON.stringify(b);
@@ -238,6 +298,21 @@ export function createRunService(options: RunServiceOptions): RunService {
         outputs = await readJson<Record<string, unknown>>(store, `${row.scope}/outputs.json`);
       } catch (error) {
         await finish(row, 'Error', `the run succeeded but its output object cannot be read: ${describeError(error)}`, undefined);
+        return true;
+      }
+    }
+    if (outputs && row.outputTarget) {
+      if (!options.storage) {
+        await finish(row, 'Error', 'this node cannot write outputs to storage entries', outputs);
+        return true;
+      }
+      try {
+        const files = await outputFiles(store, outputs, `${row.scope}/`);
+        const location = await options.storage.write({ userId: row.ownerId, userName: row.owner }, row.outputTarget, files);
+        await record(row.id, { run: { outputLocation: location }, events: [] });
+        logger.info('run outputs written to storage', { run: id, entry: row.outputTarget.entry, files: files.length });
+      } catch (error) {
+        await finish(row, 'Error', `the run succeeded but its outputs could not be written to storage entry "${row.outputTarget.entry}": ${describeError(error)}`, outputs);
         return true;
       }
     }
@@ -344,6 +419,10 @@ export function createRunService(options: RunServiceOptions): RunService {
       const document = await submittedDocument(caller, submission, signal);
       checkProcessRequirements(document.workflow, { containers: options.containers });
       const job = await resolveJobFiles(caller, submission.job, options.files, signal);
+      if (submission.outputs) {
+        if (!options.storage) throw new InvalidInputError('this node cannot write outputs to storage entries', [{ path: 'outputs', message: 'not available' }]);
+        await options.storage.check(caller, submission.outputs, signal);
+      }
 
       const id = newRunId();
       const scope = `runs/${id}`;
@@ -380,6 +459,7 @@ export function createRunService(options: RunServiceOptions): RunService {
           scope,
           manifest,
           attempt: 1,
+          ...(submission.outputs ? { outputTarget: submission.outputs } : {}),
           createdAt: now,
         };
         const steps = deriveStepStates({ workflow: document.workflow, manifest, state: undefined, localCluster: options.clusterId() });

@@ -21,9 +21,17 @@ export interface RunRow {
   engineName?: string;
   attempt: number;
   outputs?: Record<string, unknown>;
+  outputTarget?: OutputTarget;
+  outputLocation?: Record<string, unknown>;
   createdAt: Date;
   startedAt?: Date;
   finishedAt?: Date;
+}
+
+/** A storage catalog entry and a prefix under it, where a run's output files are to be written. */
+export interface OutputTarget {
+  entry: string;
+  prefix?: string;
 }
 
 export interface RunEventRow {
@@ -63,6 +71,8 @@ interface Row {
   engine_name: string | null;
   attempt: number;
   outputs: Record<string, unknown> | null;
+  output_target: OutputTarget | null;
+  output_location: Record<string, unknown> | null;
   created_at: Date | string;
   started_at: Date | string | null;
   finished_at: Date | string | null;
@@ -89,6 +99,8 @@ function toRun(r: Row): RunRow {
     ...(r.engine_name !== null ? { engineName: r.engine_name } : {}),
     attempt: r.attempt,
     ...(r.outputs !== null ? { outputs: r.outputs } : {}),
+    ...(r.output_target !== null ? { outputTarget: r.output_target } : {}),
+    ...(r.output_location !== null ? { outputLocation: r.output_location } : {}),
     createdAt: new Date(r.created_at),
     ...(r.started_at !== null ? { startedAt: date(r.started_at) } : {}),
     ...(r.finished_at !== null ? { finishedAt: date(r.finished_at) } : {}),
@@ -96,7 +108,7 @@ function toRun(r: Row): RunRow {
 }
 
 const COLUMNS = `id, project, owner_id, owner_name, name, labels, phase, message, document_key, document_sha256, process_class, job, scope,
-                 manifest, engine_name, attempt, outputs, created_at, started_at, finished_at`;
+                 manifest, engine_name, attempt, outputs, output_target, output_location, created_at, started_at, finished_at`;
 // jsonb goes as text: the driver would turn arrays into SQL arrays.
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
@@ -111,8 +123,8 @@ export function createRunRecords(db: SqlDatabase) {
     async insert(run: RunRow, steps: StepState[], signal?: AbortSignal): Promise<void> {
       await db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO runs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15, $16, $17::jsonb, $18, $19, $20)`,
-          [run.id, run.project, run.ownerId, run.owner, run.name, json(run.labels), run.phase, run.message ?? null, run.documentKey, run.documentSha256, run.processClass, json(run.job), run.scope, json(run.manifest), run.engineName ?? null, run.attempt, json(run.outputs), run.createdAt, run.startedAt ?? null, run.finishedAt ?? null],
+          `INSERT INTO runs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, $20, $21, $22)`,
+          [run.id, run.project, run.ownerId, run.owner, run.name, json(run.labels), run.phase, run.message ?? null, run.documentKey, run.documentSha256, run.processClass, json(run.job), run.scope, json(run.manifest), run.engineName ?? null, run.attempt, json(run.outputs), json(run.outputTarget), json(run.outputLocation), run.createdAt, run.startedAt ?? null, run.finishedAt ?? null],
         );
         for (const [position, step] of steps.entries()) {
           await tx.query('INSERT INTO run_steps (run_id, step, position, state) VALUES ($1, $2, $3, $4::jsonb)', [run.id, step.step, position, json(step)]);
@@ -163,7 +175,7 @@ export function createRunRecords(db: SqlDatabase) {
     /** Writes a run's changed fields and steps, with one event per change, in one transaction; resolves with the new events. */
     async update(
       id: string,
-      change: { run?: Partial<Pick<RunRow, 'phase' | 'message' | 'engineName' | 'attempt' | 'outputs' | 'startedAt' | 'finishedAt'>>; steps?: StepState[]; events: { type: RunEventRow['type']; data: Record<string, unknown> }[] },
+      change: { run?: Partial<Pick<RunRow, 'phase' | 'message' | 'engineName' | 'attempt' | 'outputs' | 'outputLocation' | 'startedAt' | 'finishedAt'>>; steps?: StepState[]; events: { type: RunEventRow['type']; data: Record<string, unknown> }[] },
       at: Date,
     ): Promise<RunEventRow[]> {
       return db.transaction(async (tx) => {
@@ -180,6 +192,7 @@ export function createRunRecords(db: SqlDatabase) {
           if ('engineName' in run) set('engine_name', run.engineName ?? null);
           if ('attempt' in run) set('attempt', run.attempt);
           if ('outputs' in run) set('outputs', json(run.outputs), '::jsonb');
+          if ('outputLocation' in run) set('output_location', json(run.outputLocation), '::jsonb');
           if ('startedAt' in run) set('started_at', run.startedAt ?? null);
           if ('finishedAt' in run) set('finished_at', run.finishedAt ?? null);
           await tx.query(`UPDATE runs SET ${sets.join(', ')} WHERE id = $1`, params);

@@ -35,6 +35,9 @@ CREATE TABLE runs (
   engine_name   text,
   attempt       integer NOT NULL DEFAULT 1,
   outputs       jsonb,
+  -- Where the outputs are to be written (a storage catalog entry and a prefix), and where they were.
+  output_target   jsonb,
+  output_location jsonb,
   created_at    timestamptz NOT NULL,
   started_at    timestamptz,
   finished_at   timestamptz
