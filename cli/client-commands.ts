@@ -84,10 +84,12 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .requiredOption('--project <name>', 'the project the run belongs to')
     .option('--name <name>', 'a name for the run')
     .option('--label <key=value...>', 'labels to find the run by')
+    .option('--outputs <entry>', 'also write the output files to this storage catalog entry')
+    .option('--outputs-prefix <prefix>', 'under this prefix of the storage entry')
     .option('--no-reuse', 'run every step, even those an identical earlier run in the project did')
     .option('--watch', 'follow the run to its end (exit 0 when it succeeds, 1 when it fails)')
     .option('--json', 'print the run as JSON')
-    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; json?: boolean }) => {
+    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string }) => {
       const node = client();
       const cwl = packDocument(document);
       let job: Record<string, unknown> = {};
@@ -106,6 +108,7 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
         name: options.name ?? path.basename(document).replace(/\.(cwl|ya?ml|json)$/, ''),
         ...(labels ? { labels } : {}),
         ...(options.reuse === false ? { reuse: false } : {}),
+        ...(options.outputs ? { outputs: { entry: options.outputs, ...(options.outputsPrefix ? { prefix: options.outputsPrefix } : {}) } } : {}),
       });
       if (!options.watch) return options.json ? json(run) : out(`${run.id}\n`);
       io.stderr.write(`submitted run ${run.id}\n`);
