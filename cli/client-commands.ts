@@ -1,14 +1,16 @@
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { InvalidInputError } from '../core/index.ts';
+import { InvalidInputError, NotImplementedError } from '../core/index.ts';
+import { formatFailure } from './format-failure.ts';
 import { readJobFile } from '../orchestrator/index.ts';
 import { clientConfigFile, loadClientConfig, saveClientConfig } from './client/client-config.ts';
 import { createNodeClient, type NodeClient } from './client/node-client.ts';
 import { packDocument } from './client/pack-document.ts';
 import { uploadFile, uploadJobFiles } from './client/upload-job.ts';
+import { downloadOutputs } from './client/download-outputs.ts';
 import { formatDuration, renderRun, watchRun, type RunView } from './client/watch-run.ts';
 
 /**
@@ -88,10 +90,12 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .option('--outputs-prefix <prefix>', 'under this prefix of the storage entry')
     .option('--no-reuse', 'run every step, even those an identical earlier run in the project did')
     .option('--watch', 'follow the run to its end (exit 0 when it succeeds, 1 when it fails)')
+    .option('--outdir <dir>', 'wait for the run, download its outputs here and print the output object, as `archipel run` and cwltool do (exit 0, 1, or 33 for an unsupported requirement)')
     .option('--json', 'print the run as JSON')
-    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string }) => {
+    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string; outdir?: string }) => {
       const node = client();
-      const cwl = packDocument(document);
+      const [file, fragment] = document.split('#');
+      const cwl = packDocument(file!);
       let job: Record<string, unknown> = {};
       if (jobFile) {
         job = readJobFile(path.resolve(jobFile)).job;
@@ -101,15 +105,37 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
         });
       }
       const labels = parseLabels(options.label);
-      const run = await node.json<RunView>('POST', '/runs', {
+      let run: RunView;
+      try {
+        run = await node.json<RunView>('POST', '/runs', {
         cwl,
+        ...(fragment ? { process: fragment } : {}),
         job,
         project: options.project,
         name: options.name ?? path.basename(document).replace(/\.(cwl|ya?ml|json)$/, ''),
         ...(labels ? { labels } : {}),
         ...(options.reuse === false ? { reuse: false } : {}),
         ...(options.outputs ? { outputs: { entry: options.outputs, ...(options.outputsPrefix ? { prefix: options.outputsPrefix } : {}) } } : {}),
-      });
+        });
+      } catch (error) {
+        // As `archipel run` and cwltool: 33 for a requirement this node cannot meet.
+        if (error instanceof NotImplementedError && options.outdir) {
+          io.stderr.write(formatFailure(error));
+          process.exitCode = 33;
+          return;
+        }
+        throw error;
+      }
+      if (options.outdir) {
+        const final = await watchRun(node, run.id, { write: () => {} });
+        if (final.phase !== 'Succeeded') {
+          io.stderr.write(`archipel: run ${run.id} ${final.phase}: ${final.message ?? ''}\n`);
+          process.exitCode = final.steps.some((s) => s.phase === 'Failed' && s.exitCode === 33) ? 33 : 1;
+          return;
+        }
+        const outputs = await node.json<Record<string, unknown>>('GET', `/runs/${run.id}/outputs`);
+        return json(await downloadOutputs(node, outputs, path.resolve(options.outdir)));
+      }
       if (!options.watch) return options.json ? json(run) : out(`${run.id}\n`);
       io.stderr.write(`submitted run ${run.id}\n`);
       const final = await watchRun(node, run.id, io.stdout);
@@ -192,44 +218,7 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .action(async (id: string, options: { download?: string }) => {
       const node = client();
       const outputs = await node.json<Record<string, unknown>>('GET', `/runs/${encodeURIComponent(id)}/outputs`);
-      if (options.download) {
-        const dir = path.resolve(options.download);
-        mkdirSync(dir, { recursive: true });
-        const origin = new URL(node.node).origin;
-        const fetchTo = async (location: string, target: string) => {
-          mkdirSync(path.dirname(target), { recursive: true });
-          const url = new URL(location);
-          if (url.origin !== origin) throw new InvalidInputError(`${location} is not on ${node.node}`);
-          const response = await node.request('GET', url.pathname.replace(/^\/api\/v1/, ''));
-          await pipeline(Readable.fromWeb(response.body as never), createWriteStream(target));
-        };
-        const visit = async (value: unknown, dirPath: string): Promise<unknown> => {
-          if (Array.isArray(value)) return Promise.all(value.map((v) => visit(v, dirPath)));
-          if (value && typeof value === 'object') {
-            const obj = value as Record<string, unknown>;
-            if (obj.class === 'File' && typeof obj.location === 'string') {
-              let target = path.join(dirPath, String(obj.basename));
-              for (let n = 1; existsSync(target); n++) target = path.join(dirPath, `${n}-${String(obj.basename)}`);
-              await fetchTo(obj.location, target);
-              return { ...obj, location: `file://${target}`, path: target };
-            }
-            if (obj.class === 'Directory' && Array.isArray(obj.listing)) {
-              const sub = path.join(dirPath, String(obj.basename));
-              mkdirSync(sub, { recursive: true });
-              for (const entry of obj.listing as Record<string, unknown>[]) {
-                const target = path.join(sub, String(entry.basename));
-                if (typeof entry.location === 'string') await fetchTo(entry.location, target);
-              }
-              return { class: 'Directory', basename: obj.basename, location: `file://${sub}`, path: sub };
-            }
-            const outObj: Record<string, unknown> = {};
-            for (const [k, v] of Object.entries(obj)) outObj[k] = await visit(v, dirPath);
-            return outObj;
-          }
-          return value;
-        };
-        return json(await visit(outputs, dir));
-      }
+      if (options.download) return json(await downloadOutputs(node, outputs, path.resolve(options.download)));
       json(outputs);
     });
 

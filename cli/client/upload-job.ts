@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { InvalidInputError } from '../../core/index.ts';
+import { mapFsObjects, mapNestedFields } from '../../orchestrator/index.ts';
 import type { NodeClient } from './node-client.ts';
 
 export interface UploadedFile {
@@ -20,9 +21,6 @@ export async function uploadFile(client: NodeClient, file: string, options: { na
   const response = await client.request('POST', `/files?${query}`, { body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(statSync(file).size) } });
   return (await response.json()) as UploadedFile;
 }
-
-const isFsObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && ((v as { class?: unknown }).class === 'File' || (v as { class?: unknown }).class === 'Directory');
 
 /**
  * The job with its local files uploaded: each File's location becomes the uploaded file's, each local
@@ -50,28 +48,14 @@ export async function uploadJobFiles(client: NodeClient, job: Record<string, unk
     }
     return { class: 'Directory', basename, listing };
   };
-  const visit = async (value: unknown): Promise<unknown> => {
-    if (Array.isArray(value)) {
-      const out = [];
-      for (const v of value) out.push(await visit(v));
-      return out;
-    }
-    if (isFsObject(value)) {
-      const local = localPath(value);
-      const { path: _path, location: _location, ...rest } = value;
-      if (local === undefined) return { ...value, ...(Array.isArray(value.secondaryFiles) ? { secondaryFiles: await visit(value.secondaryFiles) } : {}), ...(Array.isArray(value.listing) ? { listing: await visit(value.listing) } : {}) };
-      const basename = typeof value.basename === 'string' ? value.basename : path.basename(local);
-      if (value.class === 'Directory') return { ...rest, ...(await directory(local, basename)) };
-      const out: Record<string, unknown> = { ...rest, location: (await upload(local, basename)).location, basename };
-      if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await visit(value.secondaryFiles);
-      return out;
-    }
-    if (value !== null && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await visit(v);
-      return out;
-    }
-    return value;
-  };
-  return (await visit(job)) as Record<string, unknown>;
+  return mapFsObjects(job, async (value, nested) => {
+    const local = localPath(value);
+    const { path: _path, location: _location, ...rest } = value;
+    if (local === undefined) return { ...value, ...(await mapNestedFields(value, nested)) };
+    const basename = typeof value.basename === 'string' ? value.basename : path.basename(local);
+    if (value.class === 'Directory') return { ...rest, ...(await directory(local, basename)) };
+    const out: Record<string, unknown> = { ...rest, location: (await upload(local, basename)).location, basename };
+    if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await nested(value.secondaryFiles);
+    return out;
+  });
 }

@@ -7,3 +7,4 @@ export { relocateOutputs } from './runtime/relocate-outputs.ts';
 export { readJobFile, parseInputOptions, withJobRequirements } from './runtime/read-job.ts';
 export { UnsupportedRequirementError, JobInputError, ProcessFailedError } from './runtime/cwl-errors.ts';
 export { formatOutputJson } from './runtime/output-json.ts';
+export { mapFsObjects, mapNestedFields, type MapNested } from './runtime/map-fs-objects.ts';

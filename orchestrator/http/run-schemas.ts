@@ -58,6 +58,11 @@ export const NewRunSchema = z
       .union([z.string().min(1), z.record(z.string(), z.unknown())])
       .optional()
       .openapi({ description: 'The CWL document (a Workflow, CommandLineTool or ExpressionTool), as YAML or JSON text or as an object; one self-contained document (pack it with `cwltool --pack`). Or give `service`.' }),
+    process: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .optional()
+      .openapi({ description: 'For a packed document ($graph): the id of the process to run (default main)' }),
     service: z.string().min(1).optional().openapi({ description: 'Instead of `cwl`: the id of a service catalog entry of this cluster that you may see; its tool runs (in its image on a cluster)' }),
     job: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'The input object; files are `{ "class": "File", "location": "archipel:files/<id>" }` from `POST /files`' }),
     project: z.string().min(1).openapi({ description: 'The project the run belongs to (you must be a member)' }),

@@ -43,7 +43,7 @@ function externalReferences(value: unknown, at: string, found: InputIssue[]): vo
  * document (no imports, no `run` of another file, no default files on the node's disk), validated as
  * `archipel run` validates a file; errors name the field `cwl` with the line.
  */
-export async function readRunDocument(cwl: string | Record<string, unknown>): Promise<RunDocument> {
+export async function readRunDocument(cwl: string | Record<string, unknown>, processId?: string): Promise<RunDocument> {
   const text = typeof cwl === 'string' ? cwl : JSON.stringify(cwl);
   if (Buffer.byteLength(text) > MAX_RUN_DOCUMENT_BYTES) {
     throw new InvalidInputError(`${FIELD}: the document is larger than ${MAX_RUN_DOCUMENT_BYTES} bytes`, [{ path: FIELD, message: 'too large' }]);
@@ -66,7 +66,7 @@ export async function readRunDocument(cwl: string | Record<string, unknown>): Pr
     await writeFile(file, text);
     let process: Process;
     try {
-      process = await loadCwlProcess(file, dir);
+      process = await loadCwlProcess(processId ? `${file}#${processId}` : file, dir);
     } catch (error) {
       // The temporary file stands for the request field in what the caller reads.
       if (error instanceof InvalidInputError) {

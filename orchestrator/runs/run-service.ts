@@ -22,7 +22,7 @@ import {
   type WorkflowEngine,
 } from '../../core/index.ts';
 import type { Workflow } from '../cwl/model.ts';
-import { isFsObject } from '../cwl/runtime/file-objects.ts';
+import { mapFsObjects } from '../cwl/runtime/map-fs-objects.ts';
 import { readJson, writeJson } from '../steps/control-steps.ts';
 import { createStoreMirror, objectKeyOf } from '../steps/store-files.ts';
 import { translateWorkflow } from '../translate/translate-workflow.ts';
@@ -36,6 +36,8 @@ import { deriveStepStates, type StepState } from './step-states.ts';
 export interface NewRun {
   /** The CWL document: YAML or JSON text, or the parsed object (or else `service`). */
   cwl?: string | Record<string, unknown>;
+  /** For a packed document (`$graph`): the id of the process to run (default `main`). */
+  process?: string;
   /** A `service` catalog entry of this cluster the caller may see: its tool runs, in its image. */
   service?: string;
   job: Record<string, unknown>;
@@ -190,28 +192,20 @@ async function outputFiles(store: ObjectStore, outputs: Record<string, unknown>,
     return candidate;
   };
   const add = (key: string, size: number, name: string) => files.push({ path: unique(name), size, open: async () => (await store.get(key)).body });
-  const visit = async (value: unknown): Promise<void> => {
-    if (Array.isArray(value)) {
-      for (const v of value) await visit(v);
-      return;
-    }
-    if (isFsObject(value)) {
-      const key = objectKeyOf(value.location);
-      if (key !== undefined && key.startsWith(prefix)) {
-        const basename = typeof value.basename === 'string' ? value.basename : path.posix.basename(key);
-        if (value.class === 'File') add(key, (await store.head(key)).size, basename);
-        else {
-          for await (const info of store.list(`${key}/`)) {
-            if (path.posix.basename(info.key) !== '.archipel-empty-dir') add(info.key, info.size, `${basename}/${info.key.slice(key.length + 1)}`);
-          }
+  await mapFsObjects(outputs, async (value, nested) => {
+    const key = objectKeyOf(value.location);
+    if (key !== undefined && key.startsWith(prefix)) {
+      const basename = typeof value.basename === 'string' ? value.basename : path.posix.basename(key);
+      if (value.class === 'File') add(key, (await store.head(key)).size, basename);
+      else {
+        for await (const info of store.list(`${key}/`)) {
+          if (path.posix.basename(info.key) !== '.archipel-empty-dir') add(info.key, info.size, `${basename}/${info.key.slice(key.length + 1)}`);
         }
       }
-      if (Array.isArray(value.secondaryFiles)) await visit(value.secondaryFiles);
-      return;
     }
-    if (value !== null && typeof value === 'object') for (const v of Object.values(value)) await visit(v);
-  };
-  await visit(outputs);
+    if (Array.isArray(value.secondaryFiles)) await nested(value.secondaryFiles);
+    return value;
+  });
   return files;
 }
 
@@ -376,7 +370,7 @@ export function createRunService(options: RunServiceOptions): RunService {
     if ((submission.cwl === undefined) === (submission.service === undefined)) {
       throw new InvalidInputError('give the CWL document (cwl) or a service catalog entry (service), not both', [{ path: 'cwl', message: 'cwl or service' }]);
     }
-    if (submission.cwl !== undefined) return readRunDocument(submission.cwl);
+    if (submission.cwl !== undefined) return readRunDocument(submission.cwl, submission.process);
     if (!options.services) throw new InvalidInputError('this node runs no catalog services', [{ path: 'service', message: 'not available' }]);
     const service = await options.services(caller, submission.service!, signal);
     const document = await readRunDocument(service.cwl);
@@ -610,33 +604,23 @@ export function createRunService(options: RunServiceOptions): RunService {
       const row = await visible(caller, id, outputOptions.signal);
       if (row.phase !== 'Succeeded' || !row.outputs) throw new ConflictError(`run "${id}" has no outputs: it is ${row.phase}${row.message ? ` (${row.message})` : ''}`);
       const prefix = `${row.scope}/`;
-      const visit = async (value: unknown): Promise<unknown> => {
-        if (Array.isArray(value)) return Promise.all(value.map(visit));
-        if (isFsObject(value)) {
-          const out: Record<string, unknown> = { ...value };
-          const key = objectKeyOf(value.location);
-          if (key !== undefined && key.startsWith(prefix)) {
-            out.location = link(key.slice(prefix.length));
-            if (value.class === 'Directory') {
-              const listing: Record<string, unknown>[] = [];
-              for await (const info of store.list(`${key}/`, { signal: outputOptions.signal })) {
-                if (path.basename(info.key) === '.archipel-empty-dir') continue;
-                listing.push({ class: 'File', location: link(info.key.slice(prefix.length)), basename: info.key.slice(key.length + 1), size: info.size });
-              }
-              out.listing = listing;
+      return mapFsObjects(row.outputs, async (value, nested) => {
+        const out: Record<string, unknown> = { ...value };
+        const key = objectKeyOf(value.location);
+        if (key !== undefined && key.startsWith(prefix)) {
+          out.location = link(key.slice(prefix.length));
+          if (value.class === 'Directory') {
+            const listing: Record<string, unknown>[] = [];
+            for await (const info of store.list(`${key}/`, { signal: outputOptions.signal })) {
+              if (path.basename(info.key) === '.archipel-empty-dir') continue;
+              listing.push({ class: 'File', location: link(info.key.slice(prefix.length)), basename: info.key.slice(key.length + 1), size: info.size });
             }
+            out.listing = listing;
           }
-          if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await visit(value.secondaryFiles);
-          return out;
         }
-        if (value !== null && typeof value === 'object') {
-          const out: Record<string, unknown> = {};
-          for (const [k, v] of Object.entries(value)) out[k] = await visit(v);
-          return out;
-        }
-        return value;
-      };
-      return (await visit(row.outputs)) as Record<string, unknown>;
+        if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await nested(value.secondaryFiles);
+        return out;
+      });
     },
 
     async openObject(caller, id, objectPath, objectOptions = {}) {

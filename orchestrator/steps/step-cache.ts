@@ -3,6 +3,7 @@ import path from 'node:path';
 import { NotFoundError, type ObjectStore } from '../../core/index.ts';
 import type { Process } from '../cwl/model.ts';
 import { isFsObject } from '../cwl/runtime/file-objects.ts';
+import { mapFsObjects, mapNestedFields } from '../cwl/runtime/map-fs-objects.ts';
 import { readJson, writeJson } from './store-json.ts';
 import { objectKeyOf, objectLocation } from './store-files.ts';
 
@@ -67,37 +68,21 @@ async function copyOutputs(store: ObjectStore, outputs: Record<string, unknown>,
     const { info, body } = await store.get(from);
     await store.put(to, body, info.contentType ? { contentType: info.contentType } : {});
   };
-  const visit = async (value: unknown): Promise<unknown> => {
-    if (Array.isArray(value)) {
-      const out = [];
-      for (const v of value) out.push(await visit(v));
-      return out;
-    }
-    if (isFsObject(value)) {
-      const out: Record<string, unknown> = { ...value };
-      const key = objectKeyOf(value.location);
-      if (key !== undefined) {
-        const target = `${prefix}/${counter++}/${path.posix.basename(key)}`;
-        if (value.class === 'File') await copy(key, target);
-        else {
-          const keys: string[] = [];
-          for await (const info of store.list(`${key}/`)) keys.push(info.key);
-          for (const k of keys) await copy(k, `${target}/${k.slice(key.length + 1)}`);
-        }
-        out.location = objectLocation(target);
+  return mapFsObjects(outputs, async (value, nested) => {
+    const out: Record<string, unknown> = { ...value };
+    const key = objectKeyOf(value.location);
+    if (key !== undefined) {
+      const target = `${prefix}/${counter++}/${path.posix.basename(key)}`;
+      if (value.class === 'File') await copy(key, target);
+      else {
+        const keys: string[] = [];
+        for await (const info of store.list(`${key}/`)) keys.push(info.key);
+        for (const k of keys) await copy(k, `${target}/${k.slice(key.length + 1)}`);
       }
-      if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await visit(value.secondaryFiles);
-      if (Array.isArray(value.listing)) out.listing = await visit(value.listing);
-      return out;
+      out.location = objectLocation(target);
     }
-    if (value !== null && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await visit(v);
-      return out;
-    }
-    return value;
-  };
-  return (await visit(outputs)) as Record<string, unknown>;
+    return { ...out, ...(await mapNestedFields(value, nested)) };
+  });
 }
 
 /**

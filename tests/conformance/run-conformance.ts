@@ -5,6 +5,8 @@
  *   npx tsx tests/conformance/run-conformance.ts [tools] [-j N] [--results FILE] [--runner CMD ARGS...]
  *
  * `--runner` (last) scores another cwltool-compatible runner on the same selection, with no floor.
+ * `--node` runs each test through a node's API instead (`archipel submit --outdir` against an `archipel up`
+ * started for the purpose), against the floor `<selection>-node`.
  *
  * `tools`: the CommandLineTool and ExpressionTool tests the reference runner passes here without
  * containers (runnable-here.txt), plus those of cwltool-bugs-runnable.txt, none tagged `workflow`.
@@ -56,18 +58,26 @@ async function main() {
   const runnerAt = args.indexOf('--runner');
   const otherRunner = runnerAt >= 0 ? args.slice(runnerAt + 1) : undefined;
   const floors = JSON.parse(readFileSync(path.join(here, 'floors.json'), 'utf8')) as Record<string, number>;
-  const floor = otherRunner ? 0 : (floors[selection] ?? 0);
-  process.stdout.write(`CWL conformance "${selection}": ${ids.length} tests, floor ${floor}\n`);
+  const throughNode = ownArgs.includes('--node');
+  const floorKey = throughNode ? `${selection}-node` : selection;
+  const floor = otherRunner ? 0 : (floors[floorKey] ?? 0);
+  process.stdout.write(`CWL conformance "${floorKey}": ${ids.length} tests, floor ${floor}\n`);
 
   const suiteArgs = ['-j', jobs, '--ids', idsFile, ...(results ? ['--results', path.resolve(results)] : [])];
-  const runner = otherRunner ?? [process.execPath, path.join(repo, 'bin/archipel.js'), 'run', '--quiet'];
-  const child = spawn(path.join(conformance, 'run-suite.sh'), [...suiteArgs, ...runner], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const archipel = [process.execPath, path.join(repo, 'bin/archipel.js')];
+  const node = throughNode ? await startNode() : undefined;
+  const runner = otherRunner ?? (node ? [...archipel, 'submit', '--project', 'conformance'] : [...archipel, 'run', '--quiet']);
+  const child = spawn(path.join(conformance, 'run-suite.sh'), [...suiteArgs, ...runner], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...(node ? { ARCHIPEL_NODE: node.url, ARCHIPEL_TOKEN: node.token } : {}) },
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
     process.stdout.write(chunk);
   });
   await new Promise((resolve) => child.on('close', resolve));
+  node?.stop();
 
   const match = /(\d+) passed, (\d+) failed\s*$/.exec(output.trim());
   if (!match) {
@@ -76,11 +86,39 @@ async function main() {
   }
   const passed = Number(match[1]);
   if (passed < floor) {
-    process.stderr.write(`CWL conformance "${selection}": ${passed} passed, below the floor of ${floor}\n`);
+    process.stderr.write(`CWL conformance "${floorKey}": ${passed} passed, below the floor of ${floor}\n`);
     process.exit(1);
   }
   if (passed > floor) process.stdout.write(`(above the floor of ${floor}: raise it in tests/conformance/floors.json)\n`);
   process.stdout.write(`${match[0].trim()}\n`);
+}
+
+/** An `archipel up` of its own (embedded database, free ports) with a project `conformance`, for `--node`. */
+async function startNode(): Promise<{ url: string; token: string; stop(): void }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'archipel-conformance-node-'));
+  const child = spawn(process.execPath, [path.join(repo, 'bin/archipel.js'), 'up', '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, DATABASE_URL: '', ARCHIPEL_LOG_FORMAT: 'json' },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /API:\s+(http:\/\/\S+)\/api\/v1/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`archipel up exited with ${code}`)));
+  });
+  const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const created = await fetch(`${url}/api/v1/projects`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'conformance' }) });
+  if (created.status !== 201) throw new Error(`cannot create the project: ${created.status} ${await created.text()}`);
+  return {
+    url,
+    token,
+    stop: () => {
+      child.kill('SIGTERM');
+    },
+  };
 }
 
 await main();
