@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { InvalidInputError, type Principal } from '../../core/index.ts';
-import { createRouter, errorResponses, jsonResponse, type AppEnv } from '../../platform/http/index.ts';
-import type { FileService, RunCaller, UploadedFile } from '../runs/file-service.ts';
+import { InvalidInputError } from '../../core/index.ts';
+import { createRouter, errorResponses, jsonResponse } from '../../platform/http/index.ts';
+import type { FileService, UploadedFile } from '../runs/file-service.ts';
+import { requestSignal, runCallerOf } from './run-caller.ts';
 import { FileIdParam, FileSchema, UploadQuery } from './run-schemas.ts';
 
 export interface FileRoutesDeps {
@@ -49,11 +49,8 @@ export function parseRange(header: string | undefined, size: number): { start: n
  */
 export function createFileRoutes({ files, memberProjectNames }: FileRoutesDeps) {
   const router = createRouter();
-  const callerOf = async (c: Context<AppEnv>): Promise<RunCaller> => {
-    const principal: Principal = c.get('principal');
-    return { principal, projects: await memberProjectNames(principal.userId) };
-  };
-  const signal = (c: Context<AppEnv>) => ({ signal: c.req.raw.signal });
+  const callerOf = runCallerOf(memberProjectNames);
+  const signal = requestSignal;
 
   router.openapi(
     createRoute({

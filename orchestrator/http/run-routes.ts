@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
-import { InvalidInputError, type Principal } from '../../core/index.ts';
-import { API_PREFIX, createRouter, errorResponses, jsonBody, jsonResponse, type AppEnv } from '../../platform/http/index.ts';
-import type { RunCaller } from '../runs/file-service.ts';
+import { InvalidInputError } from '../../core/index.ts';
+import { API_PREFIX, createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
+import { requestSignal, runCallerOf } from './run-caller.ts';
 import type { Run, RunService } from '../runs/run-service.ts';
 import { EventsQuery, LogsQuery, NewRunSchema, RunIdParam, RunListQuery, RunPageSchema, RunSchema, RunStepParam } from './run-schemas.ts';
 
@@ -49,11 +48,8 @@ const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/')
  */
 export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000 }: RunRoutesDeps) {
   const router = createRouter();
-  const callerOf = async (c: Context<AppEnv>): Promise<RunCaller> => {
-    const principal: Principal = c.get('principal');
-    return { principal, projects: await memberProjectNames(principal.userId) };
-  };
-  const signal = (c: Context<AppEnv>) => ({ signal: c.req.raw.signal });
+  const callerOf = runCallerOf(memberProjectNames);
+  const signal = requestSignal;
 
   router.openapi(
     createRoute({
