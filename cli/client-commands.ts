@@ -95,14 +95,12 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string; outdir?: string }) => {
       const node = client();
       const [file, fragment] = document.split('#');
-      const cwl = packDocument(file!);
+      const onUpload = (local: string, uploaded: { size: number; location: string }) => io.stderr.write(`uploaded ${local} (${uploaded.size} bytes) as ${uploaded.location}\n`);
+      const cwl = await packDocument(file!, (value, dir) => uploadJobFiles(node, value as Record<string, unknown>, dir, { project: options.project, onUpload }) as never);
       let job: Record<string, unknown> = {};
       if (jobFile) {
         job = readJobFile(path.resolve(jobFile)).job;
-        job = await uploadJobFiles(node, job, path.dirname(path.resolve(jobFile)), {
-          project: options.project,
-          onUpload: (file, uploaded) => io.stderr.write(`uploaded ${file} (${uploaded.size} bytes) as ${uploaded.location}\n`),
-        });
+        job = await uploadJobFiles(node, job, path.dirname(path.resolve(jobFile)), { project: options.project, onUpload });
       }
       const labels = parseLabels(options.label);
       let run: RunView;

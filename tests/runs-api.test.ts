@@ -206,6 +206,20 @@ describe('runs API', () => {
     expect(((await (await call('alice', 'GET', '/runs?label=batch=8')).json()) as { items: unknown[] }).items).toEqual([]);
   });
 
+  it('takes default files of the document from uploads the user may use', async () => {
+    const input = await upload('alice', 'default.txt', 'from a default\n');
+    const cwl = UPPER_COUNT.replace('infile: File', `infile: {type: File, default: {class: File, location: "${input.location}"}}`);
+    const res = await submit('alice', { cwl, job: {} });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect((await events('alice', id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
+    expect(await (await call('alice', 'GET', new URL(outputs.shouted!.location).pathname.slice(API_PREFIX.length))).text()).toBe('FROM A DEFAULT\n');
+    // Bob cannot name alice's upload in a document of his.
+    const theft = await call('bob', 'POST', '/runs', { project: 'physics', cwl, job: {} });
+    expect(theft.status).toBe(400);
+  });
+
   it('resumes an event stream after Last-Event-ID', async () => {
     const res = await submit('alice', { cwl: ECHO, job: { message: 'hi' } });
     const { id } = (await res.json()) as { id: string };
@@ -261,6 +275,8 @@ describe('runs API', () => {
       { body: { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: 'file:///etc/passwd' } } }, status: 400, message: /job\.infile: location "file:\/\/\/etc\/passwd" is not a file uploaded/ },
       { body: { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: 'archipel:files/0123456789abcdef0123456789abcdef' } } }, status: 400, message: /no uploaded file/ },
       { body: { cwl: UPPER_COUNT.replace('run:\n      class: CommandLineTool', 'run: upper.cwl\n    xrun:\n      class: CommandLineTool') }, status: 400, message: /names another file/ },
+      { body: { cwl: UPPER_COUNT.replace('infile: File', 'infile: {type: File, default: {class: File, location: /etc/passwd}}'), job: {} }, status: 400, message: /inputs\.infile\.default\.location: a File or Directory in the document must be an uploaded file/ },
+      { body: { cwl: UPPER_COUNT.replace('infile: File', 'infile: {type: File, default: {class: File, location: "archipel:files/0123456789abcdef0123456789abcdef"}}'), job: {} }, status: 400, message: /cwl\.inputs.*no uploaded file/ },
       { body: { cwl: ECHO, job: { message: 'x' }, project: 'physics' }, status: 404, message: /project "physics" not found/ },
       { body: { cwl: ECHO, job: { message: 'x' }, labels: { 'bad key!': 'v' } }, status: 400, message: /label/ },
       { body: { cwl: 'x'.repeat(20 * 1024 * 1024) }, status: 413, message: /limit/ },

@@ -44,11 +44,21 @@ export async function downloadOutputs(client: NodeClient, outputs: Record<string
     for (let n = 2; existsSync(target); n++) target = path.join(dirPath, `${basename}_${n}`);
     return target;
   };
+  // Outputs naming the same file name the same downloaded file, as with the reference runner.
+  const done = new Map<string, unknown>();
   return mapFsObjects(outputs, async (obj, nested) => {
     if (typeof obj.location !== 'string' || !/^https?:/.test(obj.location)) return { ...obj, ...(await mapNestedFields(obj, nested)) };
+    if (done.has(obj.location)) return done.get(obj.location);
+    const local = await download(obj, nested);
+    done.set(obj.location, local);
+    return local;
+  });
+
+  async function download(obj: Record<string, unknown> & { location?: unknown }, nested: (v: unknown) => Promise<unknown>): Promise<unknown> {
+    const location = String(obj.location);
     const target = free(dir, String(obj.basename));
     if (obj.class === 'File') {
-      await fetchTo(obj.location, target);
+      await fetchTo(location, target);
       const file: Record<string, unknown> = { ...obj, location: pathToFileURL(target).href, path: target, basename: path.basename(target), size: statSync(target).size, checksum: await sha1(target) };
       if (Array.isArray(obj.secondaryFiles)) file.secondaryFiles = await nested(obj.secondaryFiles);
       return file;
@@ -58,5 +68,5 @@ export async function downloadOutputs(client: NodeClient, outputs: Record<string
       if (typeof entry.location === 'string') await fetchTo(entry.location, path.join(target, String(entry.basename)));
     }
     return { class: 'Directory', basename: path.basename(target), location: pathToFileURL(target).href, path: target, listing: await listing(target) };
-  });
+  }
 }

@@ -7,25 +7,36 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const isObject = (v: unknown): v is Record<string, Json> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** Uploads the local files a part of a document names (defaults), relative to `dir`; resolves with the part pointing at the uploads. */
+export type UploadDocumentFiles = (value: Json, dir: string) => Promise<Json>;
+
 /**
  * One self-contained CWL document from a file, as a node accepts it: `run: other.cwl`, `$import` and
- * `$include` are replaced by what they name (relative to the file that names them). A document without
- * such references is sent as written, so that the node's errors name its own lines.
+ * `$include` are replaced by what they name (relative to the file that names them), and with `upload`,
+ * the local files the documents name are uploaded and named by their uploaded locations. A document
+ * without such references is sent as written, so that the node's errors name its own lines.
  */
-export function packDocument(file: string): string {
+export async function packDocument(file: string, upload?: UploadDocumentFiles): Promise<string> {
   const text = readFileSync(file, 'utf8');
-  const root = load(text) as Json;
   let changed = false;
+  const withUploads = async (value: Json, dir: string): Promise<Json> => {
+    if (!upload) return value;
+    const before = JSON.stringify(value);
+    const after = await upload(value, dir);
+    if (JSON.stringify(after) !== before) changed = true;
+    return after;
+  };
+  const root = await withUploads(load(text) as Json, path.dirname(path.resolve(file)));
 
-  const inline = (value: Json, dir: string, seen: readonly string[]): Json => {
-    if (Array.isArray(value)) return value.map((v) => inline(v, dir, seen));
+  const inline = async (value: Json, dir: string, seen: readonly string[]): Promise<Json> => {
+    if (Array.isArray(value)) return Promise.all(value.map((v) => inline(v, dir, seen)));
     if (!isObject(value)) return value;
     if (typeof value.$import === 'string' || typeof value.$include === 'string') {
       changed = true;
       const ref = path.resolve(dir, String(value.$import ?? value.$include));
       if (seen.includes(ref)) throw new InvalidInputError(`${ref}: imports itself`);
       if (typeof value.$include === 'string') return readFileSync(ref, 'utf8');
-      return inline(load(readFileSync(ref, 'utf8')) as Json, path.dirname(ref), [...seen, ref]);
+      return inline(await withUploads(load(readFileSync(ref, 'utf8')) as Json, path.dirname(ref)), path.dirname(ref), [...seen, ref]);
     }
     const out: Record<string, Json> = {};
     for (const [key, v] of Object.entries(value)) {
@@ -34,11 +45,11 @@ export function packDocument(file: string): string {
         const ref = path.resolve(dir, v.startsWith('file://') ? new URL(v).pathname : v.split('#')[0]!);
         if (seen.includes(ref)) throw new InvalidInputError(`${ref}: runs itself`);
         changed = true;
-        out[key] = inline(load(readFileSync(ref, 'utf8')) as Json, path.dirname(ref), [...seen, ref]);
-      } else out[key] = inline(v, dir, seen);
+        out[key] = await inline(await withUploads(load(readFileSync(ref, 'utf8')) as Json, path.dirname(ref)), path.dirname(ref), [...seen, ref]);
+      } else out[key] = await inline(v, dir, seen);
     }
     return out;
   };
-  const packed = inline(root, path.dirname(path.resolve(file)), [path.resolve(file)]);
+  const packed = await inline(root, path.dirname(path.resolve(file)), [path.resolve(file)]);
   return changed ? JSON.stringify(packed) : text;
 }

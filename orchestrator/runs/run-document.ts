@@ -7,6 +7,7 @@ import { InvalidInputError, isArchipelError, type InputIssue } from '../../core/
 import { loadCwlProcess } from '../cwl/load/load-process.ts';
 import type { Process, Workflow } from '../cwl/model.ts';
 import { asWorkflow } from '../translate/translate-workflow.ts';
+import { FILE_LOCATION_PREFIX } from './file-service.ts';
 
 /** Largest CWL document a run accepts (the HTTP body limit usually refuses larger ones first). */
 export const MAX_RUN_DOCUMENT_BYTES = 4 * 1024 * 1024;
@@ -33,7 +34,9 @@ function externalReferences(value: unknown, at: string, found: InputIssue[]): vo
     const where = at ? `${at}.${key}` : key;
     if (key === '$import' || key === '$include' || key === '$mixin') found.push({ path: where, message: `${key} is not allowed in a submitted document: pack it into one document (cwltool --pack)` });
     else if (key === 'run' && typeof v === 'string' && !v.startsWith('#')) found.push({ path: where, message: `run: "${v}" names another file: pack the workflow into one document (cwltool --pack)` });
-    else if (key === 'location' && typeof v === 'string') found.push({ path: where, message: 'a default File or Directory must be given by contents or listing, or as a job input: the node does not read its own files for a run' });
+    else if (key === 'location' && typeof v === 'string' && !v.startsWith(FILE_LOCATION_PREFIX)) {
+      found.push({ path: where, message: 'a File or Directory in the document must be an uploaded file (archipel:files/<id>, as `archipel submit` uploads it) or given by contents or listing: the node does not read its own files for a run' });
+    }
     else externalReferences(v, where, found);
   }
 }

@@ -8,10 +8,10 @@ import { uploadedFileId, type FileService, type RunCaller } from './file-service
  * caller must be allowed to use) in the node's object store. Every other location is refused: the node
  * does not read its own disk or the network for a user's job. Literals (`contents`, `listing`) stay.
  */
-export async function resolveJobFiles(caller: RunCaller, job: Record<string, unknown>, files: Pick<FileService, 'get'>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+export async function resolveJobFiles<T extends object>(caller: RunCaller, job: T, files: Pick<FileService, 'get'>, signal?: AbortSignal, what = 'job'): Promise<T> {
   // The field each object stands at, for the errors: objects are visited in order, as `describe` counts them.
   return mapFsObjects(job, async (value, nested) => {
-    const at = `job${whereOf(job, value)}`;
+    const at = `${what}${whereOf(job, value)}`;
     const out: Record<string, unknown> = { ...value };
     const location = value.location ?? value.path;
     if (location !== undefined) {

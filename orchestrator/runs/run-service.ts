@@ -379,7 +379,7 @@ export function createRunService(options: RunServiceOptions): RunService {
     for (const step of document.workflow.steps) {
       if (!step.run.requirements.some((r) => r.class === 'DockerRequirement')) step.run.hints = [...step.run.hints.filter((h) => h.class !== 'DockerRequirement'), image];
     }
-    return { ...document, name: service.name };
+    return { ...document, name: service.name as string | undefined };
   }
 
   function checkLabels(labels: Record<string, string>) {
@@ -410,7 +410,9 @@ export function createRunService(options: RunServiceOptions): RunService {
         throw new NotFoundError(`project "${submission.project}" not found, or you are not one of its members`, { details: { field: 'project' } });
       }
       checkLabels(submission.labels ?? {});
-      const document = await submittedDocument(caller, submission, signal);
+      const submitted = await submittedDocument(caller, submission, signal);
+      // Files the document itself names (defaults) are uploads the caller may use, as in a job.
+      const document = { ...submitted, workflow: await resolveJobFiles(caller, submitted.workflow, options.files, signal, 'cwl') };
       checkProcessRequirements(document.workflow, { containers: options.containers });
       const job = await resolveJobFiles(caller, submission.job, options.files, signal);
       if (submission.outputs) {
@@ -427,7 +429,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         // files, then its files are named by their keys in the store (uploads are not copied again).
         const mirror = createStoreMirror(store, path.join(work, 'objects'));
         const local = await mirror.materialize(job, signal);
-        const prepared = await prepareWorkflowJob(document.workflow, local, { jobDir: work, literalDir: path.join(work, 'literals') });
+        const prepared = await prepareWorkflowJob(await mirror.materialize(document.workflow, signal), local, { jobDir: work, literalDir: path.join(work, 'literals') });
         const inputs = await mirror.publish(prepared, `${scope}/inputs`, signal);
         const documentKey = await storeDocument(document.sha256, document.text, signal);
         await writeJson(store, `${scope}/job.json`, inputs);

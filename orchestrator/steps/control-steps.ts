@@ -14,7 +14,7 @@ import { cacheKey, rememberOutputs, reuseEnabled, takeCachedOutputs } from './st
 import { readJson, writeJson } from './store-json.ts';
 
 export { readJson, writeJson } from './store-json.ts';
-import { createStoreMirror, type StoreMirror } from './store-files.ts';
+import { createStoreMirror, OBJECT_LOCATION, type StoreMirror } from './store-files.ts';
 
 /**
  * The control steps of a translated Workflow (see docs/argo.md): they run on the origin cluster, read
@@ -36,6 +36,15 @@ export async function withMirror<T>(store: ObjectStore, work: (mirror: StoreMirr
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The context with the workflow's own files (defaults given as stored objects, `archipel-object:///...`)
+ * materialized in the mirror, so that the CWL runtime finds them as local files. Unchanged without any.
+ */
+export async function withLocalDocument(ctx: ControlContext, mirror: StoreMirror): Promise<ControlContext> {
+  if (!JSON.stringify(ctx.root).includes(OBJECT_LOCATION)) return ctx;
+  return { ...ctx, root: await mirror.materialize(ctx.root) };
 }
 
 /** A step by its path (`outer/inner`), with the workflow that holds it and the requirements it inherits. */
@@ -109,16 +118,19 @@ export const CACHE_NOTE = 'cache.json';
  * tool item whose result is remembered takes it and does not run; the others note their cache key for
  * `collect`.
  */
-export async function prepareStep(ctx: ControlContext, scope: string, stepPath: string, options: PrepareOptions = {}): Promise<PrepareDecision> {
-  const { workflow, step } = locateStep(ctx.root, stepPath);
-  const evaluator = await createExpressionEvaluator(expressionOptions(workflow));
+export async function prepareStep(stored: ControlContext, scope: string, stepPath: string, options: PrepareOptions = {}): Promise<PrepareDecision> {
+  const located = locateStep(stored.root, stepPath);
+  const evaluator = await createExpressionEvaluator(expressionOptions(located.workflow));
   try {
-    return await withMirror(ctx.store, async (mirror, scratch) => {
+    return await withMirror(stored.store, async (mirror, scratch) => {
+    const ctx = await withLocalDocument(stored, mirror);
+    const { workflow, step } = locateStep(ctx.root, stepPath);
     const inputs = await scopeInputs(ctx, workflow, scope, evaluator, mirror, scratch);
     const sources = resolver(ctx, scope, inputs, mirror);
     await sources.load(step.in.flatMap((i) => i.source.map((s) => parseSource(s, workflow))));
     const { jobs, shape } = planStepJobs(workflow, step, (ref) => sources.resolve(ref), evaluator);
-    const process = { ...step.run, ...inheritRequirements(workflow, step) } as Process;
+    // The key names the tool as stored (its own files by their keys), not as materialized here.
+    const process = { ...located.step.run, ...inheritRequirements(located.workflow, located.step) } as Process;
     const cache = options.cache && process.class === 'CommandLineTool' && reuseEnabled(process) ? options.cache : undefined;
     const reused = new Set<number>();
     for (const [i, job] of jobs.entries()) {
@@ -159,11 +171,12 @@ export async function gatherStep(ctx: ControlContext, scope: string, stepPath: s
 }
 
 /** `archipel step finish`: writes the output object of the workflow running in `scope`. */
-export async function finishScope(ctx: ControlContext, scope: string): Promise<Record<string, unknown>> {
-  const workflow = workflowOfScope(ctx, scope);
-  const evaluator = await createExpressionEvaluator(expressionOptions(workflow));
+export async function finishScope(stored: ControlContext, scope: string): Promise<Record<string, unknown>> {
+  const evaluator = await createExpressionEvaluator(expressionOptions(workflowOfScope(stored, scope)));
   try {
-    return await withMirror(ctx.store, async (mirror, scratch) => {
+    return await withMirror(stored.store, async (mirror, scratch) => {
+      const ctx = await withLocalDocument(stored, mirror);
+      const workflow = workflowOfScope(ctx, scope);
       const inputs = await scopeInputs(ctx, workflow, scope, evaluator, mirror, scratch);
       const sources = resolver(ctx, scope, inputs, mirror);
       await sources.load(workflow.outputs.flatMap((o) => (o.outputSource ?? []).map((s) => parseSource(s, workflow))));

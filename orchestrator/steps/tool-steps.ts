@@ -8,7 +8,7 @@ import { relocateOutputs } from '../cwl/runtime/relocate-outputs.ts';
 import { runProcess } from '../cwl/runtime/run-process.ts';
 import { collectTool, runScript, stageTool, type StagedTool } from '../cwl/runtime/staged-tool.ts';
 import { inheritRequirements } from '../workflow/inherit-requirements.ts';
-import { CACHE_NOTE, locateStep, readJson, withMirror, writeJson, type ControlContext } from './control-steps.ts';
+import { CACHE_NOTE, locateStep, readJson, withLocalDocument, withMirror, writeJson, type ControlContext } from './control-steps.ts';
 import { rememberOutputs } from './step-cache.ts';
 import { createStoreMirror } from './store-files.ts';
 
@@ -44,9 +44,9 @@ const itemKey = (scope: string, stepPath: string, item: string) => `${scope}/${s
 
 /** `archipel step stage`: prepares an item of a tool step in `work` and writes the script that runs it. */
 export async function stageStep(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions = {}): Promise<string> {
-  const tool = commandLineTool(ctx, stepPath);
   const key = itemKey(scope, stepPath, item);
   const mirror = createStoreMirror(ctx.store, path.join(work, 'objects'));
+  const tool = commandLineTool(await withLocalDocument(ctx, mirror), stepPath);
   const job = await mirror.materialize(await readJson<Record<string, unknown>>(ctx.store, `${key}/job.json`));
   const staged = await stageTool(tool, job, {
     workdir: path.join(work, 'job'),
@@ -91,14 +91,14 @@ export async function collectStep(ctx: ControlContext, scope: string, stepPath: 
 }
 
 /** `archipel step expression`: runs items of an ExpressionTool step, writing each item's `outputs.json`. */
-export async function expressionStep(ctx: ControlContext, scope: string, stepPath: string, items: string[], options: ToolStepOptions = {}): Promise<Record<string, unknown>[]> {
-  const process = stepProcess(ctx, stepPath);
-  if (process.class !== 'ExpressionTool') throw new InvalidInputError(`step ${stepPath} runs a ${process.class}, not an ExpressionTool`);
-  return withMirror(ctx.store, async (mirror, scratch) => {
+export async function expressionStep(stored: ControlContext, scope: string, stepPath: string, items: string[], options: ToolStepOptions = {}): Promise<Record<string, unknown>[]> {
+  if (stepProcess(stored, stepPath).class !== 'ExpressionTool') throw new InvalidInputError(`step ${stepPath} runs a ${stepProcess(stored, stepPath).class}, not an ExpressionTool`);
+  return withMirror(stored.store, async (mirror, scratch) => {
+    const process = stepProcess(await withLocalDocument(stored, mirror), stepPath);
     const results: Record<string, unknown>[] = [];
     for (const item of items) {
       const key = itemKey(scope, stepPath, item);
-      const job = await mirror.materialize(await readJson<Record<string, unknown>>(ctx.store, `${key}/job.json`));
+      const job = await mirror.materialize(await readJson<Record<string, unknown>>(stored.store, `${key}/job.json`));
       // Not relocated: what the expression passes on is published from where it is (inputs keep their keys).
       const outputs = await runProcess(process, job, {
         outdir: path.join(scratch, 'out', item),
@@ -109,7 +109,7 @@ export async function expressionStep(ctx: ControlContext, scope: string, stepPat
         ...(options.expressionTimeoutMs !== undefined ? { expressionTimeoutMs: options.expressionTimeoutMs } : {}),
       });
       const published = await mirror.publish(outputs, `${key}/files`);
-      await writeJson(ctx.store, `${key}/outputs.json`, published);
+      await writeJson(stored.store, `${key}/outputs.json`, published);
       results.push(published);
     }
     return results;
