@@ -1,11 +1,12 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, NotImplementedError } from '../core/index.ts';
 import { formatFailure } from './format-failure.ts';
-import { readJobFile } from '../orchestrator/index.ts';
+import { asWorkflow, loadCwlProcess, prepareWorkflowJob, readJobFile, withJobRequirements } from '../orchestrator/index.ts';
 import { clientConfigFile, loadClientConfig, saveClientConfig } from './client/client-config.ts';
 import { createNodeClient, type NodeClient } from './client/node-client.ts';
 import { packDocument } from './client/pack-document.ts';
@@ -97,10 +98,18 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       const [file, fragment] = document.split('#');
       const onUpload = (local: string, uploaded: { size: number; location: string }) => io.stderr.write(`uploaded ${local} (${uploaded.size} bytes) as ${uploaded.location}\n`);
       const cwl = await packDocument(file!, (value, dir) => uploadJobFiles(node, value as Record<string, unknown>, dir, { project: options.project, onUpload }) as never);
-      let job: Record<string, unknown> = {};
-      if (jobFile) {
-        job = readJobFile(path.resolve(jobFile)).job;
-        job = await uploadJobFiles(node, job, path.dirname(path.resolve(jobFile)), { project: options.project, onUpload });
+      // The job is completed here as the node would (defaults, secondary files found beside their
+      // files), so that every local file it needs is uploaded and named.
+      const read = jobFile ? readJobFile(path.resolve(jobFile)) : { job: {}, requirements: [] };
+      const jobDir = jobFile ? path.dirname(path.resolve(jobFile)) : process.cwd();
+      const literals = mkdtempSync(path.join(tmpdir(), 'archipel-submit-'));
+      let job: Record<string, unknown>;
+      try {
+        const local = withJobRequirements(await loadCwlProcess(path.resolve(document), process.cwd()), read.requirements);
+        const prepared = await prepareWorkflowJob(asWorkflow(local), read.job, { jobDir, literalDir: literals });
+        job = await uploadJobFiles(node, prepared, jobDir, { project: options.project, onUpload });
+      } finally {
+        rmSync(literals, { recursive: true, force: true });
       }
       const labels = parseLabels(options.label);
       let run: RunView;

@@ -3,7 +3,7 @@ import { stream, streamSSE } from 'hono/streaming';
 import { InvalidInputError } from '../../core/index.ts';
 import { API_PREFIX, createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
 import { requestSignal, runCallerOf } from './run-caller.ts';
-import type { Run, RunService } from '../runs/run-service.ts';
+import { FILE_LINK, type Run, type RunService } from '../runs/run-service.ts';
 import { EventsQuery, LogsQuery, NewRunSchema, RunIdParam, RunListQuery, RunPageSchema, RunSchema, RunStepParam } from './run-schemas.ts';
 
 export interface RunRoutesDeps {
@@ -226,8 +226,9 @@ export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const base = `${new URL(c.req.url).origin}${API_PREFIX}/runs/${id}/files/`;
-      return c.json(await runs.outputs(await callerOf(c), id, (p) => `${base}${encodePath(p)}`, signal(c)), 200);
+      const origin = new URL(c.req.url).origin;
+      const link = (p: string) => (p.startsWith(FILE_LINK) ? `${origin}${API_PREFIX}/files/${p.slice(FILE_LINK.length)}` : `${origin}${API_PREFIX}/runs/${id}/files/${encodePath(p)}`);
+      return c.json(await runs.outputs(await callerOf(c), id, link, signal(c)), 200);
     },
   );
 

@@ -119,7 +119,7 @@ export interface RunService extends Startable {
   delete(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<void>;
   /**
    * The CWL output object of a finished run; each File's and Directory's location is replaced by `link(path)`,
-   * where `path` is the object's key relative to the run.
+   * where `path` is the object's key relative to the run, or `FILE_LINK + id` for an uploaded file.
    */
   outputs(caller: RunCaller, id: string, link: (path: string) => string, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
   openObject(caller: RunCaller, id: string, objectPath: string, options?: { signal?: AbortSignal }): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> }>;
@@ -148,6 +148,8 @@ export interface RunServiceOptions {
 }
 
 const FINAL: ReadonlySet<RunPhase> = new Set(['Succeeded', 'Failed', 'Error']);
+/** What `outputs` passes to its `link` for an uploaded file: `FILE_LINK + <file id>`. */
+export const FILE_LINK = 'upload:';
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 const EVENT_BATCH = 500;
@@ -609,6 +611,9 @@ export function createRunService(options: RunServiceOptions): RunService {
       return mapFsObjects(row.outputs, async (value, nested) => {
         const out: Record<string, unknown> = { ...value };
         const key = objectKeyOf(value.location);
+        // An input passed on as an output is still the upload it was: linked as that upload.
+        const upload = key !== undefined ? /^files\/([0-9a-f]{32})\//.exec(key) : null;
+        if (upload && value.class === 'File') out.location = link(`${FILE_LINK}${upload[1]}`);
         if (key !== undefined && key.startsWith(prefix)) {
           out.location = link(key.slice(prefix.length));
           if (value.class === 'Directory') {
