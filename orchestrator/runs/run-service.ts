@@ -613,6 +613,8 @@ export function createRunService(options: RunServiceOptions): RunService {
         const key = objectKeyOf(value.location);
         // An input passed on as an output is still the upload it was: linked as that upload.
         const upload = key !== undefined ? /^files\/([0-9a-f]{32})\//.exec(key) : null;
+        // A download names the file by its basename, which an object named only by location lacks.
+        if (key !== undefined && out.basename === undefined) out.basename = path.posix.basename(key);
         if (upload && value.class === 'File') out.location = link(`${FILE_LINK}${upload[1]}`);
         if (key !== undefined && key.startsWith(prefix)) {
           out.location = link(key.slice(prefix.length));

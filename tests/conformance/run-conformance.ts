@@ -13,7 +13,7 @@
  * `workflows`: the tests tagged `workflow` of the same two lists.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +77,7 @@ async function main() {
     process.stdout.write(chunk);
   });
   await new Promise((resolve) => child.on('close', resolve));
-  node?.stop();
+  await node?.stop();
 
   const match = /(\d+) passed, (\d+) failed\s*$/.exec(output.trim());
   if (!match) {
@@ -94,7 +94,7 @@ async function main() {
 }
 
 /** An `archipel up` of its own (embedded database, free ports) with a project `conformance`, for `--node`. */
-async function startNode(): Promise<{ url: string; token: string; stop(): void }> {
+async function startNode(): Promise<{ url: string; token: string; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'archipel-conformance-node-'));
   const child = spawn(process.execPath, [path.join(repo, 'bin/archipel.js'), 'up', '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -115,8 +115,11 @@ async function startNode(): Promise<{ url: string; token: string; stop(): void }
   return {
     url,
     token,
-    stop: () => {
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
