@@ -6,7 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogServices } from '../cli/catalog-services.ts';
 import { createOutputStorage } from '../cli/output-storage.ts';
-import { createDirectoryGrantProvider, createEntryAccess, createGrantService } from '../providers/index.ts';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createDirectoryGrantProvider, createEntryAccess, createGrantService, createS3GrantProvider } from '../providers/index.ts';
+import { startS3rver, type S3rverHandle } from '../platform/object-store/testing.ts';
 import { createStepRunner } from '../cli/step-runner.ts';
 import { createCatalogService, localCaller, type CatalogService } from '../catalog/index.ts';
 import { silentLogger, type ObjectStore, type SqlDatabase } from '../core/index.ts';
@@ -96,6 +98,7 @@ describe('runs API', () => {
   let runs: RunService;
   let catalog: CatalogService;
   let identity: IdentityService;
+  let s3: S3rverHandle;
   let app: ReturnType<typeof createHttpApp>;
   const root = mkdtempSync(path.join(tmpdir(), 'archipel-runs-api-'));
   const tokens: Record<string, string> = {};
@@ -150,7 +153,9 @@ describe('runs API', () => {
     await engine.resume();
     const files = createFileService({ db, store, maxBytes: 1024 * 1024 });
     catalog = createCatalogService({ db, clusterId: () => 'clusterA', users: identity });
-    const grants = createGrantService({ db, providers: { directory: createDirectoryGrantProvider({ root: path.join(root, 'grants') }) } });
+    s3 = await startS3rver();
+    const s3Grants = createS3GrantProvider({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, ...s3.credentials });
+    const grants = createGrantService({ db, providers: { directory: createDirectoryGrantProvider({ root: path.join(root, 'grants') }), s3: s3Grants } });
     const storage = createOutputStorage({ catalog, entryAccess: createEntryAccess({ catalog, grants }), grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) });
     runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog), storage });
     await runs.start();
@@ -169,6 +174,7 @@ describe('runs API', () => {
     await runs?.stop();
     await engine?.close();
     await cleanup?.();
+    await s3?.stop();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -468,6 +474,28 @@ steps:
     expect(((await wrongKind.json()) as { error: { message: string } }).error.message).toMatch(/not a storage entry/);
     const badPrefix = await submit('alice', { cwl: ECHO, job: { message: 'x' }, outputs: { entry: share.id, prefix: '../escape' } });
     expect(badPrefix.status).toBe(400);
+  });
+
+  it('writes the outputs to an S3 storage entry through pre-signed URLs', async () => {
+    const alice = await identity.authenticate(tokens.alice!);
+    const bucket = await catalog.create(localCaller(alice, 'clusterA', ['clusterA/genomics']), {
+      kind: 'storage',
+      name: 'results-bucket',
+      spec: { target: { type: 's3', bucket: s3.bucket, prefix: 'results/' } },
+    });
+    const input = await upload('alice', 'in.txt', 'into the bucket\n');
+    const res = await submit('alice', { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } }, outputs: { entry: bucket.id, prefix: 'b2' } });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect((await events('alice', id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    const run = (await (await call('alice', 'GET', `/runs/${id}`)).json()) as { outputLocation: { type: string; bucket: string; files: string[] } };
+    expect(run.outputLocation).toMatchObject({ type: 's3', bucket: s3.bucket });
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3.credentials });
+    const upper = run.outputLocation.files.find((k) => k.endsWith('b2/upper.txt'))!;
+    expect(upper.startsWith('results/')).toBe(true);
+    const object = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: upper }));
+    expect(await object.Body!.transformToString()).toBe('INTO THE BUCKET\n');
+    client.destroy();
   });
 
   it('serves uploads with byte ranges, and refuses an upload over the limit', async () => {
