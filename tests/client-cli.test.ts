@@ -127,6 +127,11 @@ describe('archipel client commands', () => {
     expect(failed.stdout).toMatch(/step fails Failed/);
     const runId = /run ([0-9a-f]{16}) Failed/.exec(failed.stdout)![1]!;
     expect((await archipel(['runs', 'logs', runId, 'fails'])).stdout).toContain('broken');
+    // A requirement the node cannot meet exits 33, as archipel run and cwltool do.
+    writeFileSync(path.join(work, 'docker.cwl'), 'cwlVersion: v1.2\nclass: CommandLineTool\nrequirements: {DockerRequirement: {dockerPull: debian}}\nbaseCommand: "true"\ninputs: {}\noutputs: {}\n');
+    const unsupported = await archipel(['submit', 'docker.cwl', '--project', 'assembly', '--outdir', 'docker-out']);
+    expect(unsupported.code, unsupported.stderr).toBe(33);
+    expect(unsupported.stderr).toMatch(/DockerRequirement/);
     const bad = await archipel(['submit', 'fail.cwl', '--project', 'nowhere']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/project "nowhere" not found/);

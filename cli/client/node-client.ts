@@ -5,9 +5,11 @@ import {
   NotAllowedError,
   NotAuthenticatedError,
   NotFoundError,
+  NotImplementedError,
   PayloadTooLargeError,
   UnavailableError,
   type ArchipelError,
+  type ErrorKind,
   type InputIssue,
 } from '../../core/index.ts';
 
@@ -19,29 +21,37 @@ export interface NodeClient {
   request(method: string, route: string, init?: { body?: RequestInit['body']; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
 }
 
-const BY_STATUS: Record<number, new (message: string) => ArchipelError> = {
-  401: NotAuthenticatedError,
-  403: NotAllowedError,
-  404: NotFoundError,
-  409: ConflictError,
-  413: PayloadTooLargeError,
-  503: UnavailableError,
+/** The node's error bodies carry the taxonomy's kind as `code` (platform/http/error-response.ts): the same class again. */
+const BY_KIND: Record<Exclude<ErrorKind, 'invalid-input'>, new (message: string) => ArchipelError> = {
+  'not-authenticated': NotAuthenticatedError,
+  'not-allowed': NotAllowedError,
+  'not-found': NotFoundError,
+  conflict: ConflictError,
+  'payload-too-large': PayloadTooLargeError,
+  unavailable: UnavailableError,
+  'not-implemented': NotImplementedError,
+  internal: InternalError,
 };
 
 async function failure(response: Response, what: string): Promise<ArchipelError> {
   const text = await response.text().catch(() => '');
   let message = text.trim() || response.statusText;
+  let code: string | undefined;
   let issues: InputIssue[] = [];
   try {
-    const body = JSON.parse(text) as { error?: { message?: string; details?: { issues?: InputIssue[] } } };
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string; details?: { issues?: InputIssue[] } } };
     if (body.error?.message) message = body.error.message;
+    code = body.error?.code;
     issues = body.error?.details?.issues ?? [];
   } catch {
     // Not the node's JSON error body: the text is the message.
   }
-  if (response.status === 400) return new InvalidInputError(message, issues);
-  const Kind = BY_STATUS[response.status];
-  return Kind ? new Kind(message) : new InternalError(`${what}: the node answered ${response.status}: ${message}`);
+  if (code === 'invalid-input' || (code === undefined && response.status === 400)) return new InvalidInputError(message, issues);
+  const Kind = code !== undefined ? BY_KIND[code as keyof typeof BY_KIND] : undefined;
+  if (Kind) return new Kind(message);
+  // Not the node's own answer (a proxy in between, say): only a 503 says to try again.
+  const Fallback = response.status === 503 ? UnavailableError : InternalError;
+  return new Fallback(`${what}: the node answered ${response.status}: ${message}`);
 }
 
 export function createNodeClient(options: { node: string; token: string; fetch?: typeof fetch }): NodeClient {
