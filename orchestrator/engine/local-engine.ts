@@ -154,6 +154,12 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     return stored;
   }
 
+  /** Executes a recorded run again (a resume, a retry): nodes that succeeded are taken over, the rest runs. */
+  function executeAgain(state: RunState, manifest: WorkflowManifest): void {
+    const { nodes, message: _message, finishedAt: _finishedAt, ...summary } = state;
+    start(manifest, summary, nodes);
+  }
+
   /** Marks a run this engine is not executing, and its unfinished nodes, as Failed. */
   async function markInterrupted(state: RunState, message: string): Promise<RunState> {
     const at = now();
@@ -264,11 +270,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       const state = await get(name, retryOptions.signal);
       if (state.phase === 'Succeeded') throw new ConflictError(`workflow run "${name}" succeeded: there is nothing to retry`);
       if (!isFinal(state.phase)) throw new ConflictError(`workflow run "${name}" is ${state.phase}`);
-      const manifest = checkManifest(await store.manifest(name, retryOptions.signal));
-      const { nodes, ...summary } = state;
-      delete summary.message;
-      delete summary.finishedAt;
-      start(manifest, summary, nodes);
+      executeAgain(state, checkManifest(await store.manifest(name, retryOptions.signal)));
       logger.info('run retried', { run: name });
       return get(name, retryOptions.signal);
     },
@@ -297,10 +299,8 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
           logger.warn('run interrupted by a stop of the node cannot be resumed, marked failed', { run: name, error: describeError(error) });
           continue;
         }
-        const { nodes, ...summary } = state;
-        delete summary.message;
-        start(manifest, summary, nodes);
-        logger.info('run resumed', { run: name, kept: Object.values(nodes).filter((n) => n.phase === 'Succeeded').length });
+        executeAgain(state, manifest);
+        logger.info('run resumed', { run: name, kept: Object.values(state.nodes).filter((n) => n.phase === 'Succeeded').length });
       }
     },
 
