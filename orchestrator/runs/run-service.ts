@@ -502,7 +502,8 @@ export function createRunService(options: RunServiceOptions): RunService {
         listOptions.signal,
       );
       const page = rows.slice(0, limit);
-      const items = await Promise.all(page.map(async (r) => toRun(r, await records.steps(r.id, listOptions.signal))));
+      const steps = await records.stepsOf(page.map((r) => r.id), listOptions.signal);
+      const items = page.map((r) => toRun(r, steps.get(r.id)!));
       const last = page.at(-1);
       return { items, nextCursor: rows.length > limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null };
     },

@@ -119,7 +119,21 @@ export function createRunRecords(db: SqlDatabase) {
     return Number(rows[0]!.id);
   };
 
+  /** The steps of several runs in one query, by run id. */
+  const stepsOf = async (ids: readonly string[], signal?: AbortSignal): Promise<Map<string, StepState[]>> => {
+    const { rows } = await db.query<{ run_id: string; state: StepState }>(
+      'SELECT run_id, state FROM run_steps WHERE run_id = ANY($1::text[]) ORDER BY run_id, position',
+      [[...ids]],
+      { signal },
+    );
+    const byRun = new Map<string, StepState[]>(ids.map((id) => [id, []]));
+    for (const r of rows) byRun.get(r.run_id)!.push(r.state);
+    return byRun;
+  };
+
   return {
+    stepsOf,
+
     async insert(run: RunRow, steps: StepState[], signal?: AbortSignal): Promise<void> {
       await db.transaction(async (tx) => {
         await tx.query(
@@ -139,9 +153,9 @@ export function createRunRecords(db: SqlDatabase) {
     },
 
     async steps(id: string, signal?: AbortSignal): Promise<StepState[]> {
-      const { rows } = await db.query<{ state: StepState }>('SELECT state FROM run_steps WHERE run_id = $1 ORDER BY position', [id], { signal });
-      return rows.map((r) => r.state);
+      return (await stepsOf([id], signal)).get(id) ?? [];
     },
+
 
     async list(filter: RunFilter, signal?: AbortSignal): Promise<RunRow[]> {
       const where: string[] = [];
