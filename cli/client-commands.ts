@@ -10,7 +10,7 @@ import { asWorkflow, loadCwlProcess, prepareWorkflowJob, readJobFile, withJobReq
 import { clientConfigFile, loadClientConfig, saveClientConfig } from './client/client-config.ts';
 import { createNodeClient, type NodeClient } from './client/node-client.ts';
 import { packDocument } from './client/pack-document.ts';
-import { uploadFile, uploadJobFiles } from './client/upload-job.ts';
+import { uploadFile, uploadJobFiles, type UploadedFile } from './client/upload-job.ts';
 import { downloadOutputs } from './client/download-outputs.ts';
 import { formatDuration, renderRun, watchRun, type RunView } from './client/watch-run.ts';
 
@@ -97,7 +97,9 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       const node = client();
       const [file, fragment] = document.split('#');
       const onUpload = (local: string, uploaded: { size: number; location: string }) => io.stderr.write(`uploaded ${local} (${uploaded.size} bytes) as ${uploaded.location}\n`);
-      const cwl = await packDocument(file!, (value, dir) => uploadJobFiles(node, value as Record<string, unknown>, dir, { project: options.project, onUpload }) as never);
+      // The document's default files and the completed job name the same files: each is uploaded once.
+      const uploaded = new Map<string, UploadedFile>();
+      const cwl = await packDocument(file!, (value, dir) => uploadJobFiles(node, value as Record<string, unknown>, dir, { project: options.project, onUpload, uploaded }) as never);
       // The job is completed here as the node would (defaults, secondary files found beside their
       // files), so that every local file it needs is uploaded and named.
       const read = jobFile ? readJobFile(path.resolve(jobFile)) : { job: {}, requirements: [] };
@@ -107,7 +109,7 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       try {
         const local = withJobRequirements(await loadCwlProcess(path.resolve(document), process.cwd()), read.requirements);
         const prepared = await prepareWorkflowJob(asWorkflow(local), read.job, { jobDir, literalDir: literals });
-        job = await uploadJobFiles(node, prepared, jobDir, { project: options.project, onUpload });
+        job = await uploadJobFiles(node, prepared, jobDir, { project: options.project, onUpload, uploaded });
       } finally {
         rmSync(literals, { recursive: true, force: true });
       }

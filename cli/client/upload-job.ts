@@ -26,7 +26,13 @@ export async function uploadFile(client: NodeClient, file: string, options: { na
  * The job with its local files uploaded: each File's location becomes the uploaded file's, each local
  * Directory a listing of its uploaded files (locations relative to `jobDir`). `onUpload` reports progress.
  */
-export async function uploadJobFiles(client: NodeClient, job: Record<string, unknown>, jobDir: string, options: { project?: string; onUpload?: (file: string, uploaded: UploadedFile) => void } = {}): Promise<Record<string, unknown>> {
+export async function uploadJobFiles(
+  client: NodeClient,
+  job: Record<string, unknown>,
+  jobDir: string,
+  /** `uploaded`: files already uploaded (by path and name), shared between calls so that none goes twice. */
+  options: { project?: string; onUpload?: (file: string, uploaded: UploadedFile) => void; uploaded?: Map<string, UploadedFile> } = {},
+): Promise<Record<string, unknown>> {
   const localPath = (obj: Record<string, unknown>): string | undefined => {
     const location = obj.location ?? obj.path;
     if (typeof location !== 'string' || location.startsWith('archipel:')) return undefined;
@@ -35,8 +41,12 @@ export async function uploadJobFiles(client: NodeClient, job: Record<string, unk
     return path.resolve(jobDir, location);
   };
   const upload = async (file: string, basename?: string) => {
+    const key = `${file}\0${basename ?? ''}`;
+    const earlier = options.uploaded?.get(key);
+    if (earlier) return earlier;
     const uploaded = await uploadFile(client, file, { ...(basename ? { name: basename } : {}), ...(options.project ? { project: options.project } : {}) });
     options.onUpload?.(file, uploaded);
+    options.uploaded?.set(key, uploaded);
     return uploaded;
   };
   const directory = async (dir: string, basename: string): Promise<Record<string, unknown>> => {
