@@ -9,9 +9,8 @@ import { uploadedFileId, type FileService, type RunCaller } from './file-service
  * does not read its own disk or the network for a user's job. Literals (`contents`, `listing`) stay.
  */
 export async function resolveJobFiles<T extends object>(caller: RunCaller, job: T, files: Pick<FileService, 'get'>, signal?: AbortSignal, what = 'job'): Promise<T> {
-  // The field each object stands at, for the errors: objects are visited in order, as `describe` counts them.
-  return mapFsObjects(job, async (value, nested) => {
-    const at = `${what}${whereOf(job, value)}`;
+  return mapFsObjects(job, async (value, nested, where) => {
+    const at = `${what}${where}`;
     const out: Record<string, unknown> = { ...value };
     const location = value.location ?? value.path;
     if (location !== undefined) {
@@ -34,16 +33,4 @@ export async function resolveJobFiles<T extends object>(caller: RunCaller, job: 
     }
     return { ...out, ...(await mapNestedFields(value, nested)) };
   });
-}
-
-/** Where an object stands in a value, as a dotted path (`.reads.0`); empty when it is not found. */
-function whereOf(value: unknown, target: unknown, at = ''): string {
-  if (value === target) return at;
-  if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      const found = whereOf(v, target, `${at}.${k}`);
-      if (found || v === target) return found;
-    }
-  }
-  return '';
 }
