@@ -132,6 +132,9 @@ describe('archipel client commands', () => {
     const unsupported = await archipel(['submit', 'docker.cwl', '--project', 'assembly', '--outdir', 'docker-out']);
     expect(unsupported.code, unsupported.stderr).toBe(33);
     expect(unsupported.stderr).toMatch(/DockerRequirement/);
+    const missing = await archipel(['submit', 'nothere.cwl', '--project', 'assembly']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^archipel: nothere\.cwl: cannot read the file \(ENOENT\)$/m);
     const bad = await archipel(['submit', 'fail.cwl', '--project', 'nowhere']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/project "nowhere" not found/);

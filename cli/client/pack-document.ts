@@ -1,9 +1,29 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { load } from 'js-yaml';
+import { load, YAMLException } from 'js-yaml';
 import { InvalidInputError } from '../../core/index.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A file's text, or an error naming the file. */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, [{ path: file, message: 'unreadable' }], { cause: error });
+  }
+}
+
+/** A YAML or JSON document, or an error naming the file and line. */
+function parse(text: string, file: string): Json {
+  try {
+    return load(text, { filename: file }) as Json;
+  } catch (error) {
+    if (!(error instanceof YAMLException)) throw error;
+    const line = error.mark ? error.mark.line + 1 : undefined;
+    throw new InvalidInputError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${error.reason}`, [{ path: file, message: error.reason, ...(line ? { line } : {}) }], { cause: error });
+  }
+}
 
 const isObject = (v: unknown): v is Record<string, Json> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -17,7 +37,7 @@ export type UploadDocumentFiles = (value: Json, dir: string) => Promise<Json>;
  * without such references is sent as written, so that the node's errors name its own lines.
  */
 export async function packDocument(file: string, upload?: UploadDocumentFiles): Promise<string> {
-  const text = readFileSync(file, 'utf8');
+  const text = readText(file);
   let changed = false;
   const withUploads = async (value: Json, dir: string): Promise<Json> => {
     if (!upload) return value;
@@ -26,7 +46,7 @@ export async function packDocument(file: string, upload?: UploadDocumentFiles): 
     if (JSON.stringify(after) !== before) changed = true;
     return after;
   };
-  const root = await withUploads(load(text) as Json, path.dirname(path.resolve(file)));
+  const root = await withUploads(parse(text, file), path.dirname(path.resolve(file)));
 
   const inline = async (value: Json, dir: string, seen: readonly string[]): Promise<Json> => {
     if (Array.isArray(value)) return Promise.all(value.map((v) => inline(v, dir, seen)));
@@ -35,8 +55,8 @@ export async function packDocument(file: string, upload?: UploadDocumentFiles): 
       changed = true;
       const ref = path.resolve(dir, String(value.$import ?? value.$include));
       if (seen.includes(ref)) throw new InvalidInputError(`${ref}: imports itself`);
-      if (typeof value.$include === 'string') return readFileSync(ref, 'utf8');
-      return inline(await withUploads(load(readFileSync(ref, 'utf8')) as Json, path.dirname(ref)), path.dirname(ref), [...seen, ref]);
+      if (typeof value.$include === 'string') return readText(ref);
+      return inline(await withUploads(parse(readText(ref), ref), path.dirname(ref)), path.dirname(ref), [...seen, ref]);
     }
     const out: Record<string, Json> = {};
     for (const [key, v] of Object.entries(value)) {
@@ -45,7 +65,7 @@ export async function packDocument(file: string, upload?: UploadDocumentFiles): 
         const ref = path.resolve(dir, v.startsWith('file://') ? new URL(v).pathname : v.split('#')[0]!);
         if (seen.includes(ref)) throw new InvalidInputError(`${ref}: runs itself`);
         changed = true;
-        out[key] = await inline(await withUploads(load(readFileSync(ref, 'utf8')) as Json, path.dirname(ref)), path.dirname(ref), [...seen, ref]);
+        out[key] = await inline(await withUploads(parse(readText(ref), ref), path.dirname(ref)), path.dirname(ref), [...seen, ref]);
       } else out[key] = await inline(v, dir, seen);
     }
     return out;
