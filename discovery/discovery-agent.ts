@@ -17,6 +17,7 @@ import { DEFAULT_TIMING, type DiscoveryTiming } from './discovery-timing.ts';
 import { createFederationMaintenance } from './federation-maintenance.ts';
 import { createIdentityExchange, IDENTITY_PROTOCOL, type LocalIdentity } from './identity-exchange.ts';
 import { rfc3339 } from './identity-record.ts';
+import { raceAbort } from './json-protocol.ts';
 import { loadOrCreateNodeKey, loadOrCreateSwarmKey } from './key-files.ts';
 import { createKeyedLock } from './keyed-lock.ts';
 import { createFederationLibp2p, type FederationLibp2p } from './libp2p-node.ts';
@@ -35,6 +36,9 @@ export { PEERING_PROTOCOL } from './peering-messages.ts';
 export { SWARM_OBJECT_NAME } from './swarm-object.ts';
 export type { PeerView } from './peer-table.ts';
 export { guardPeered, type PeeredProtocols } from './peered-protocols.ts';
+
+/** How long `stop` waits for libp2p and for work in flight before it gives up on them. */
+const STOP_GRACE_MS = 5_000;
 
 export interface DiscoveryAgentOptions {
   /** Holds `p2p/node.key` (the cluster's key pair) and, when none is configured, `p2p/swarm.key`. */
@@ -186,8 +190,16 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       const libp2p = node;
       tasks.abort();
       tasks.clearTimers();
-      if (libp2p) await libp2p.stop();
-      await tasks.settle();
+      // libp2p's stop waits for every connection to close gracefully, which a peer that stops answering
+      // can hold up indefinitely; a node's shutdown must end, so it waits a bounded time and says so.
+      if (libp2p) {
+        await raceAbort(Promise.resolve(libp2p.stop()), AbortSignal.timeout(STOP_GRACE_MS)).catch((error: unknown) =>
+          logger.warn('the p2p node did not stop in time; leaving its connections to close by themselves', { error: describeError(error) }),
+        );
+      }
+      await raceAbort(tasks.settle(), AbortSignal.timeout(STOP_GRACE_MS)).catch(() =>
+        logger.warn('background federation work did not finish in time after stop'),
+      );
       // What changed last (disconnections included) reaches the store before the store closes.
       await table.flush();
       node = undefined;
@@ -267,7 +279,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       if (clusterId === selfId) throw new InvalidInputError('a node cannot block itself', [{ path: 'clusterId', message: 'own cluster id' }]);
       signal?.throwIfAborted();
       await peering.applyPeering(clusterId, { type: 'block' });
-      await Promise.resolve(libp2p.hangUp(peerId)).catch(() => undefined);
+      await Promise.resolve(libp2p.hangUp(peerId, { signal: tasks.deadline(timing.requestTimeoutMs, signal) })).catch(() => undefined);
       return view(clusterId);
     },
 
