@@ -138,6 +138,18 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
   const peered = createPeeredProtocols({ logger, timing, table, tasks, running, selfId: self, privateKey: key });
   const { view } = table;
 
+  // libp2p's stop waits for every connection to close gracefully, which a peer that stops answering can
+  // hold up indefinitely; a node's shutdown must end, so it waits a bounded time and says so.
+  async function stopLibp2p(libp2p: FederationLibp2p): Promise<void> {
+    const grace = AbortSignal.timeout(STOP_GRACE_MS);
+    try {
+      await raceAbort(Promise.resolve(libp2p.stop()), grace);
+    } catch (error) {
+      if (!grace.aborted) throw error;
+      logger.warn('the p2p node did not stop in time; leaving its connections to close by themselves');
+    }
+  }
+
   return {
     async start() {
       if (node) return;
@@ -178,7 +190,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
         await libp2p.services.dht.setMode('server');
       } catch (error) {
         tasks.abort();
-        await Promise.resolve(libp2p.stop()).catch(() => undefined);
+        await stopLibp2p(libp2p).catch(() => undefined);
         node = undefined;
         throw error;
       }
@@ -190,13 +202,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       const libp2p = node;
       tasks.abort();
       tasks.clearTimers();
-      // libp2p's stop waits for every connection to close gracefully, which a peer that stops answering
-      // can hold up indefinitely; a node's shutdown must end, so it waits a bounded time and says so.
-      if (libp2p) {
-        await raceAbort(Promise.resolve(libp2p.stop()), AbortSignal.timeout(STOP_GRACE_MS)).catch((error: unknown) =>
-          logger.warn('the p2p node did not stop in time; leaving its connections to close by themselves', { error: describeError(error) }),
-        );
-      }
+      if (libp2p) await stopLibp2p(libp2p);
       await raceAbort(tasks.settle(), AbortSignal.timeout(STOP_GRACE_MS)).catch(() =>
         logger.warn('background federation work did not finish in time after stop'),
       );
