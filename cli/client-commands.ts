@@ -91,9 +91,11 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .option('--outputs-prefix <prefix>', 'under this prefix of the storage entry')
     .option('--no-reuse', 'run every step, even those an identical earlier run in the project did')
     .option('--watch', 'follow the run to its end (exit 0 when it succeeds, 1 when it fails)')
+    .option('--logs', "with --watch: print the steps' log lines as they come")
     .option('--outdir <dir>', 'wait for the run, download its outputs here and print the output object, as `archipel run` and cwltool do (exit 0, 1, or 33 for an unsupported requirement)')
     .option('--json', 'print the run as JSON')
-    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string; outdir?: string }) => {
+    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; logs?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string; outdir?: string }) => {
+      if (options.logs && !options.watch) throw new InvalidInputError('--logs prints log lines while following a run: give --watch too', [{ path: '--logs', message: 'needs --watch' }]);
       const node = client();
       const [file, fragment] = document.split('#');
       const onUpload = (local: string, uploaded: { size: number; location: string }) => io.stderr.write(`uploaded ${local} (${uploaded.size} bytes) as ${uploaded.location}\n`);
@@ -147,7 +149,7 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       }
       if (!options.watch) return options.json ? json(run) : out(`${run.id}\n`);
       io.stderr.write(`submitted run ${run.id}\n`);
-      const final = await watchRun(node, run.id, io.stdout);
+      const final = await watchRun(node, run.id, io.stdout, undefined, { logs: options.logs === true });
       if (options.json) json(final);
       process.exitCode = final.phase === 'Succeeded' ? 0 : 1;
     });
@@ -184,8 +186,9 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .command('watch')
     .argument('<run>')
     .description('follow a run to its end')
-    .action(async (id: string) => {
-      const final = await watchRun(client(), id, io.stdout);
+    .option('--logs', "print the steps' log lines as they come")
+    .action(async (id: string, options: { logs?: boolean }) => {
+      const final = await watchRun(client(), id, io.stdout, undefined, { logs: options.logs === true });
       process.exitCode = final.phase === 'Succeeded' ? 0 : 1;
     });
   runs

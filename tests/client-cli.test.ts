@@ -122,9 +122,12 @@ describe('archipel client commands', () => {
 
   it('exits 1 for a failed run and names the failed step; files upload and download round-trip', async () => {
     writeFileSync(path.join(work, 'fail.cwl'), 'cwlVersion: v1.2\nclass: CommandLineTool\nid: fails\nbaseCommand: [sh, -c, "echo broken >&2; exit 4"]\ninputs: {}\noutputs: {}\n');
-    const failed = await archipel(['submit', 'fail.cwl', '--project', 'assembly', '--watch']);
+    const failed = await archipel(['submit', 'fail.cwl', '--project', 'assembly', '--watch', '--logs']);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/step fails Failed/);
+    // --logs prints the step's log lines, by step, before the step's end.
+    expect(failed.stdout).toMatch(/^\[fails\] broken\n(.*\n)*.* step fails Failed/m);
+    expect((await archipel(['submit', 'fail.cwl', '--project', 'assembly', '--logs'])).stderr).toMatch(/--logs .*give --watch too/);
     const runId = /run ([0-9a-f]{16}) Failed/.exec(failed.stdout)![1]!;
     expect((await archipel(['runs', 'logs', runId, 'fails'])).stdout).toContain('broken');
     // A requirement the node cannot meet exits 33, as archipel run and cwltool do.

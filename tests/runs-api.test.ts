@@ -235,6 +235,66 @@ describe('runs API', () => {
     expect(later).toEqual(all.slice(2));
   });
 
+  it('sends log lines as events while a step runs, up to a limit per pod; the step log keeps everything', async () => {
+    const cwl = `cwlVersion: v1.2
+class: CommandLineTool
+id: chatter
+baseCommand: [sh, -c, 'echo one >&2; sleep 1; echo two; head -c 300000 /dev/zero | tr "\\\\0" x; echo']
+inputs: {}
+outputs: {}
+`;
+    const { id } = (await (await submit('alice', { cwl, job: {} })).json()) as { id: string };
+    const seen = await events('alice', id);
+    expect(seen.at(-1)).toMatchObject({ event: 'run', data: { phase: 'Succeeded' } });
+    const logged = seen.filter((e) => e.event === 'log');
+    for (const e of logged) {
+      expect(e.data).toMatchObject({ step: 'chatter', attempt: 1 });
+      expect(e.data).not.toHaveProperty('pod');
+      expect(e.data).not.toHaveProperty('end');
+      expect(e.data).not.toHaveProperty('item');
+    }
+    // The first line came while the tool slept, in an event of its own, before the step ended.
+    expect(logged[0]!.data.text).toBe('one\n');
+    const ended = seen.findIndex((e) => e.event === 'step' && e.data.phase === 'Succeeded');
+    expect(ended).toBeGreaterThan(seen.indexOf(logged.at(-1)!));
+    const text = logged.map((e) => e.data.text).join('');
+    expect(text.length).toBe(256 * 1024);
+    expect(text.startsWith('one\ntwo\nxxx')).toBe(true);
+    expect(logged.at(-1)!.data.truncated).toBe(true);
+    expect(logged.slice(0, -1).some((e) => e.data.truncated)).toBe(false);
+    const full = await (await call('alice', 'GET', `/runs/${id}/steps/chatter/logs`)).text();
+    expect(full).toBe(`one\ntwo\n${'x'.repeat(300000)}\n`);
+  });
+
+  it('sends each log line once across a restart of the run service', async () => {
+    const cwl = `cwlVersion: v1.2
+class: CommandLineTool
+id: ticker
+baseCommand: [sh, -c, 'for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.3; done']
+inputs: {}
+outputs: {}
+`;
+    const { id } = (await (await submit('alice', { cwl, job: {} })).json()) as { id: string };
+    const alice = { principal: await identity.authenticate(tokens.alice!), projects: ['genomics'] };
+    // Stop following once the first line is recorded; a new service takes over on the same database.
+    const controller = new AbortController();
+    for await (const e of runs.events(alice, id, 0, controller.signal)) {
+      if (e.type === 'log') break;
+    }
+    await runs.stop();
+    const again = createRunService({ db, store, storeUrl: 'file:///unused', engine, files: { get: () => Promise.reject(new Error('unused')) }, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50 });
+    try {
+      await again.start();
+      const lines: string[] = [];
+      for await (const e of again.events(alice, id, 0, new AbortController().signal)) if (e.type === 'log') lines.push(String(e.data.text));
+      expect(lines.join('')).toBe([1, 2, 3, 4, 5, 6].map((i) => `tick ${i}\n`).join(''));
+      expect(lines.length).toBeGreaterThan(1);
+    } finally {
+      await again.stop();
+      await runs.start();
+    }
+  });
+
   it('runs a tool as a one-step workflow named after it', async () => {
     const res = await submit('alice', { cwl: ECHO, job: { message: 'from a tool' } });
     const { id, processClass } = (await res.json()) as { id: string; processClass: string };

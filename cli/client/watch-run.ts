@@ -81,11 +81,27 @@ export function renderRun(run: RunView): string {
   return [header, ...table, ...(run.message && FINAL.has(run.phase) ? [run.message] : [])].join('\n');
 }
 
+/** A `log` event's lines, each prefixed with its step (and item, for one of a step's several pods). */
+export function logLines(runId: string, data: Record<string, unknown>): string {
+  const prefix = `[${String(data.step)}${data.item !== undefined ? `#${String(data.item)}` : ''}] `;
+  const text = String(data.text ?? '');
+  const lines = (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n').filter((line, i, all) => line !== '' || all.length > 1);
+  if (data.truncated) lines.push(`… the rest is not streamed: archipel runs logs ${runId} ${String(data.step)}`);
+  return lines.map((line) => `${prefix}${line}\n`).join('');
+}
+
 /**
  * Follows a run to its end: on a terminal, a live table of its steps; piped, one line per transition.
+ * With `logs`, the steps' log lines are printed as they come (above the table on a terminal).
  * Reconnects after a dropped stream from the last event seen. Resolves with the final run.
  */
-export async function watchRun(client: NodeClient, runId: string, out: { isTTY?: boolean; write(text: string): void }, signal = new AbortController().signal): Promise<RunView> {
+export async function watchRun(
+  client: NodeClient,
+  runId: string,
+  out: { isTTY?: boolean; write(text: string): void },
+  signal = new AbortController().signal,
+  options: { logs?: boolean } = {},
+): Promise<RunView> {
   let run = await client.json<RunView>('GET', `/runs/${runId}`);
   let lastId = 0;
   const tty = out.isTTY === true;
@@ -102,6 +118,11 @@ export async function watchRun(client: NodeClient, runId: string, out: { isTTY?:
             const step = event.data as unknown as RunStep;
             run = { ...run, steps: run.steps.map((s) => (s.step === step.step ? { ...s, ...step } : s)) };
             if (!tty) out.write(`${at}  step ${step.step} ${step.phase}${step.cluster ? ` on ${step.cluster}` : ''}${step.phase === 'Failed' && step.message ? `: ${step.message}` : ''}\n`);
+          } else if (event.event === 'log') {
+            if (!options.logs) continue;
+            // The live table is redrawn under the lines just printed.
+            if (tty) logUpdate.clear();
+            out.write(logLines(runId, event.data));
           } else if (event.event === 'run') {
             run = { ...run, phase: String(event.data.phase) };
             if (!tty) out.write(`${at}  run ${runId} ${String(event.data.phase)}${event.data.message ? `: ${String(event.data.message)}` : ''}\n`);

@@ -3,7 +3,7 @@ import { stream, streamSSE } from 'hono/streaming';
 import { InvalidInputError } from '../../core/index.ts';
 import { API_PREFIX, createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
 import { requestSignal, runCallerOf } from './run-caller.ts';
-import { FILE_LINK, type Run, type RunService } from '../runs/run-service.ts';
+import { FILE_LINK, type Run, type RunEvent, type RunService } from '../runs/run-service.ts';
 import { EventsQuery, LogsQuery, NewRunSchema, RunIdParam, RunListQuery, RunPageSchema, RunSchema, RunStepParam } from './run-schemas.ts';
 
 export interface RunRoutesDeps {
@@ -25,6 +25,12 @@ export const runJson = (r: Run) => ({
   ...(r.finishedAt ? { finishedAt: r.finishedAt.toISOString() } : {}),
   steps: r.steps.map(({ pods: _pods, ...s }) => s),
 });
+
+/** What a client sees of an event: a log event without the engine's pod id and its offset in the pod's log. */
+function eventData(event: RunEvent): Record<string, unknown> {
+  const { pod: _pod, end: _end, ...data } = event.data;
+  return { ...(event.type === 'log' ? data : event.data), at: event.at.toISOString() };
+}
 
 /** `key=value` filters; a malformed one is a 400 naming it. */
 function parseLabels(label: string | string[] | undefined): Record<string, string> | undefined {
@@ -101,7 +107,7 @@ export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000
       path: '/runs/{id}/events',
       tags,
       summary:
-        'The run\'s events as Server-Sent Events (`run`: phase changes; `step`: step transitions), from the first or after `Last-Event-ID`; the stream ends when the run has ended',
+        "The run's events as Server-Sent Events (`run`: phase changes; `step`: step transitions; `log`: new lines of a step's log, with `step`, `attempt`, `item` for one of several pods, `text`, and `truncated` past 256 KiB per pod), from the first or after `Last-Event-ID`; the stream ends when the run has ended",
       security: secured,
       request: { params: RunIdParam, query: EventsQuery },
       responses: { 200: { description: 'text/event-stream: `id`, `event` and JSON `data` per event', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 404) },
@@ -122,7 +128,7 @@ export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000
         try {
           for (let item = first; !item.done; item = await events.next()) {
             const e = item.value;
-            await sse.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify({ ...e.data, at: e.at.toISOString() }) });
+            await sse.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify(eventData(e)) });
           }
         } finally {
           clearInterval(keepAlive);

@@ -29,6 +29,7 @@ import { translateWorkflow } from '../translate/translate-workflow.ts';
 import { checkProcessRequirements, prepareWorkflowJob } from '../workflow/workflow-job.ts';
 import type { FileService, RunCaller } from './file-service.ts';
 import { readRunDocument } from './run-document.ts';
+import { createLogFollower } from './log-events.ts';
 import { resolveJobFiles } from './run-inputs.ts';
 import { createRunRecords, type OutputTarget, type RunEventRow, type RunRow } from './run-store.ts';
 import { deriveStepStates, type StepState } from './step-states.ts';
@@ -148,6 +149,7 @@ export interface RunServiceOptions {
 }
 
 const FINAL: ReadonlySet<RunPhase> = new Set(['Succeeded', 'Failed', 'Error']);
+const STEP_ENDED: ReadonlySet<StepState['phase']> = new Set(['Succeeded', 'Failed']);
 /** What `outputs` passes to its `link` for an uploaded file: `FILE_LINK + <file id>`. */
 export const FILE_LINK = 'upload:';
 const DEFAULT_LIMIT = 50;
@@ -233,6 +235,7 @@ export function createRunService(options: RunServiceOptions): RunService {
   const bus = new EventEmitter().setMaxListeners(0);
   const watched = new Map<string, { timer?: NodeJS.Timeout; busy: boolean }>();
   const workflows = new Map<string, Workflow>();
+  const logs = createLogFollower({ engine, recordedEnds: (id) => records.logEnds(id) });
   let stopped = false;
 
   async function visible(caller: RunCaller, id: string, signal?: AbortSignal): Promise<RunRow> {
@@ -279,14 +282,25 @@ export function createRunService(options: RunServiceOptions): RunService {
     const before = new Map((await records.steps(id)).map((s) => [s.step, s]));
     const changedSteps = steps.filter((s) => stepChanged(before.get(s.step), s));
     const runChange: Parameters<typeof records.update>[1]['run'] = {};
-    const events: { type: RunEventRow['type']; data: Record<string, unknown> }[] = changedSteps
-      .filter((s) => before.get(s.step)?.phase !== s.phase)
-      .map((s) => ({ type: 'step' as const, data: stepEvent(s) }));
+    const transitions = changedSteps.filter((s) => before.get(s.step)?.phase !== s.phase);
+    // Logs of the steps that run, and the last lines of those that just ended, come before their transitions.
+    const logged = await logs.next(
+      { id, attempt: row.attempt, engineName: row.engineName },
+      steps.filter((s) => s.phase === 'Running' || (transitions.includes(s) && STEP_ENDED.has(s.phase))),
+      state,
+    );
+    const events: { type: RunEventRow['type']; data: Record<string, unknown> }[] = [
+      ...logged.map((data) => ({ type: 'log' as const, data })),
+      ...transitions.map((s) => ({ type: 'step' as const, data: stepEvent(s) })),
+    ];
     if (state.phase === 'Running' && row.phase === 'Pending') {
       Object.assign(runChange, { phase: 'Running', startedAt: state.startedAt ? new Date(state.startedAt) : clock.now() });
       events.unshift({ type: 'run', data: { phase: 'Running' } });
     }
-    if (changedSteps.length || Object.keys(runChange).length) await record(id, { run: runChange, steps: changedSteps, events });
+    if (events.length || changedSteps.length || Object.keys(runChange).length) {
+      await record(id, { run: runChange, steps: changedSteps, events });
+      logs.recorded(id, logged);
+    }
     if (!FINAL.has(state.phase)) return false;
     let outputs: Record<string, unknown> | undefined;
     if (state.phase === 'Succeeded') {
@@ -324,6 +338,7 @@ export function createRunService(options: RunServiceOptions): RunService {
       events: [{ type: 'run', data: { phase, ...(message !== undefined ? { message } : {}) } }],
     });
     workflows.delete(row.id);
+    logs.forget(row.id);
     logger.info('run ended', { run: row.id, phase, ...(message ? { message } : {}) });
   }
 

@@ -232,6 +232,17 @@ export function createRunRecords(db: SqlDatabase) {
       return rows.map((r) => ({ id: Number(r.id), runId: id, type: r.type, data: r.data, at: new Date(r.at) }));
     },
 
+    /** Where the recorded `log` events of each pod end: `attempt/step/pod` → offset in its log. */
+    async logEnds(id: string, signal?: AbortSignal): Promise<Map<string, number>> {
+      const { rows } = await db.query<{ key: string; end: string | number }>(
+        `SELECT (data->>'attempt') || '/' || (data->>'step') || '/' || (data->>'pod') AS key, max((data->>'end')::bigint) AS end
+           FROM run_events WHERE run_id = $1 AND type = 'log' GROUP BY 1`,
+        [id],
+        { signal },
+      );
+      return new Map(rows.map((r) => [r.key, Number(r.end)]));
+    },
+
     async delete(id: string, signal?: AbortSignal): Promise<void> {
       await db.query('DELETE FROM runs WHERE id = $1', [id], { signal });
     },
