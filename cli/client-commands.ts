@@ -10,7 +10,7 @@ import { asWorkflow, loadCwlProcess, prepareWorkflowJob, readJobFile, withJobReq
 import { clientConfigFile, loadClientConfig, saveClientConfig } from './client/client-config.ts';
 import { createNodeClient, type NodeClient } from './client/node-client.ts';
 import { packDocument } from './client/pack-document.ts';
-import { uploadFile, uploadJobFiles, type UploadedFile } from './client/upload-job.ts';
+import { uploadFile, uploadJobFiles, withNodeLocationsAside, type UploadedFile } from './client/upload-job.ts';
 import { downloadOutputs } from './client/download-outputs.ts';
 import { formatDuration, renderRun, watchRun, type RunView } from './client/watch-run.ts';
 
@@ -110,7 +110,7 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       let job: Record<string, unknown>;
       try {
         const local = withJobRequirements(await loadCwlProcess(path.resolve(document), process.cwd()), read.requirements);
-        const prepared = await prepareWorkflowJob(asWorkflow(local), read.job, { jobDir, literalDir: literals });
+        const prepared = await withNodeLocationsAside(read.job, literals, (j) => prepareWorkflowJob(asWorkflow(local), j, { jobDir, literalDir: literals }));
         job = await uploadJobFiles(node, prepared, jobDir, { project: options.project, onUpload, uploaded });
       } finally {
         rmSync(literals, { recursive: true, force: true });

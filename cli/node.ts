@@ -5,6 +5,7 @@ import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../fron
 import { createDiscoveryAgent } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { catalogServices } from './catalog-services.ts';
+import { createDataInputs } from './data-inputs.ts';
 import { createOutputStorage } from './output-storage.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
 import {
@@ -282,6 +283,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       // The Argo server runs each tool in its image; the local engine runs tools as local processes.
       containers: config.argo.server !== undefined,
       services: catalogServices(catalog),
+      data: createDataInputs({ catalog, entryAccess, grants }),
       storage: createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
       logger,
     });

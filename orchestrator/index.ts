@@ -4,7 +4,7 @@ export { checkProcessRequirements, prepareWorkflowJob, inheritRequirements } fro
 export * from './steps/index.ts';
 export * from './argo/index.ts';
 export * from './engine/index.ts';
-export { createRunService, type NewRun, type OutputFile, type OutputStorage, type Run, type RunEvent, type RunService, type RunServiceOptions } from './runs/run-service.ts';
+export { createRunService, type DataEntryFiles, type DataInputs, type NewRun, type OutputFile, type OutputStorage, type Run, type RunEvent, type RunService, type RunServiceOptions } from './runs/run-service.ts';
 export type { OutputTarget } from './runs/run-store.ts';
 export { createFileService, FILE_LOCATION_PREFIX, type FileService, type FileServiceOptions, type RunCaller, type UploadedFile } from './runs/file-service.ts';
 export { createRunRoutes, type RunRoutesDeps } from './http/run-routes.ts';

@@ -13,6 +13,7 @@ const work = path.join(root, 'work');
 const configHome = path.join(root, 'config');
 let node: ArchipelProcess;
 let url: string;
+let admin: (method: string, route: string, body: unknown) => Promise<Response>;
 
 // The client reads no token from the environment: only what `archipel login` saved.
 const env = { DATABASE_URL: undefined, XDG_CONFIG_HOME: configHome, ARCHIPEL_NODE: undefined, ARCHIPEL_TOKEN: undefined };
@@ -71,7 +72,7 @@ beforeAll(async () => {
   node = runArchipel(['up', '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0'], { env });
   [, url] = (await node.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000)) as unknown as [string, string];
   const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  const admin = (method: string, route: string, body: unknown) =>
+  admin = (method: string, route: string, body: unknown) =>
     fetch(`${url}/api/v1${route}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   expect((await admin('POST', '/users', { name: 'carol', password: 'carol’s long password' })).status).toBe(201);
   expect((await admin('POST', '/projects', { name: 'assembly' })).status).toBe(201);
@@ -144,6 +145,19 @@ describe('archipel client commands', () => {
 
     const uploaded = JSON.parse((await archipel(['files', 'upload', 'reads.txt', '--name', 'r.txt'])).stdout) as { id: string; location: string };
     expect(uploaded.location).toBe(`archipel:files/${uploaded.id}`);
+
+    // A job file may name what is on the node already: an upload and a data catalog entry, beside a local file.
+    mkdirSync(path.join(root, 'shared-reads', 'lane1'), { recursive: true });
+    writeFileSync(path.join(root, 'shared-reads', 'lane1', 'r1.txt'), 'gattaca\n');
+    const created = await admin('POST', '/catalog/entries', { kind: 'data', name: 'shared reads', visibility: 'public', spec: { source: { type: 'directory', path: path.join(root, 'shared-reads') } } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const entry = (await created.json()) as { id: string };
+    writeFileSync(path.join(work, 'cat.cwl'), 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, \'cat "$0" "$1"; ls "$2"\']\ninputs:\n  up: {type: File, inputBinding: {position: 1}}\n  here: {type: File, inputBinding: {position: 2}}\n  lane: {type: Directory, inputBinding: {position: 3}}\nstdout: out.txt\noutputs:\n  out: stdout\n');
+    writeFileSync(path.join(work, 'cat-job.yml'), `up: {class: File, location: "${uploaded.location}"}\nhere: {class: File, location: fail.cwl}\nlane: {class: Directory, location: "archipel:catalog/${entry.id}/lane1"}\n`);
+    const mixed = await archipel(['submit', 'cat.cwl', 'cat-job.yml', '--project', 'assembly', '--outdir', 'mixed-out']);
+    expect(mixed.code, mixed.stderr).toBe(0);
+    const out = JSON.parse(mixed.stdout) as { out: { path: string } };
+    expect(readFileSync(out.out.path, 'utf8')).toBe(`acgt acgt\n${readFileSync(path.join(work, 'fail.cwl'), 'utf8')}r1.txt\n`);
     const got = await archipel(['files', 'download', uploaded.location, '-o', 'back.txt']);
     expect(got.code, got.stderr).toBe(0);
     expect(readFileSync(path.join(work, 'back.txt'), 'utf8')).toBe('acgt acgt\n');

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogServices } from '../cli/catalog-services.ts';
+import { createDataInputs } from '../cli/data-inputs.ts';
 import { createOutputStorage } from '../cli/output-storage.ts';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createDirectoryGrantProvider, createEntryAccess, createGrantService, createS3GrantProvider } from '../providers/index.ts';
 import { startS3rver, type S3rverHandle } from '../platform/object-store/testing.ts';
 import { createStepRunner } from '../cli/step-runner.ts';
@@ -156,8 +157,10 @@ describe('runs API', () => {
     s3 = await startS3rver();
     const s3Grants = createS3GrantProvider({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, ...s3.credentials });
     const grants = createGrantService({ db, providers: { directory: createDirectoryGrantProvider({ root: path.join(root, 'grants') }), s3: s3Grants } });
-    const storage = createOutputStorage({ catalog, entryAccess: createEntryAccess({ catalog, grants }), grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) });
-    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog), storage });
+    const entryAccess = createEntryAccess({ catalog, grants });
+    const storage = createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) });
+    const data = createDataInputs({ catalog, entryAccess, grants });
+    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog), storage, data });
     await runs.start();
     const memberProjectNames = (userId: string) => identity.memberProjectNames(userId);
     app = createHttpApp({
@@ -498,6 +501,95 @@ steps:
     expect(hidden.status).toBe(404);
     const both = await submit('alice', { service: entry.id, cwl: ECHO, job: { message: 'x' } });
     expect(both.status).toBe(400);
+  });
+
+  it('reads data catalog entries the user may see through a grant the run holds until it ends', async () => {
+    const alice = await identity.authenticate(tokens.alice!);
+    const dataDir = path.join(root, 'reads-data');
+    mkdirSync(path.join(dataDir, 'reads'), { recursive: true });
+    writeFileSync(path.join(dataDir, 'reads', 'a.txt'), 'acgt\n');
+    writeFileSync(path.join(dataDir, 'reads', 'b.txt'), 'ttga\n');
+    const reads = await catalog.create(localCaller(alice, 'clusterA', ['clusterA/genomics']), {
+      kind: 'data',
+      name: 'reads',
+      visibility: 'restricted',
+      allowedProjects: ['clusterA/genomics'],
+      spec: { source: { type: 'directory', path: dataDir } },
+    });
+    const cwl = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [sh, -c, 'sleep 1; cat "$0"; ls "$1"']
+inputs:
+  one: {type: File, inputBinding: {position: 1}}
+  all: {type: Directory, inputBinding: {position: 2}}
+stdout: out.txt
+outputs:
+  out: stdout
+`;
+    const job = { one: { class: 'File', location: `archipel:catalog/${reads.id}/reads/a.txt` }, all: { class: 'Directory', location: `archipel:catalog/${reads.id}/reads` } };
+    const heldGrants = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM access_grants WHERE entry_id = $1 AND revoked_at IS NULL', [reads.id])).rows[0]!.n);
+    const res = await submit('alice', { cwl, job });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    // One grant for the entry, named twice, held while the run runs.
+    expect(await heldGrants()).toBe(1);
+    expect((await events('alice', id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
+    expect(await (await call('alice', 'GET', new URL(outputs.out!.location).pathname.slice(API_PREFIX.length))).text()).toBe('acgt\na.txt\nb.txt\n');
+    expect(await heldGrants()).toBe(0);
+    const released = await db.query<{ released_at: Date | null }>('SELECT released_at FROM run_grants WHERE run_id = $1', [id]);
+    expect(released.rows).toHaveLength(1);
+    expect(released.rows[0]!.released_at).not.toBeNull();
+    // A grant a node could not give back (it stopped first) is given back when it starts again.
+    await db.query('UPDATE run_grants SET released_at = NULL WHERE run_id = $1', [id]);
+    await runs.stop();
+    await runs.start();
+    expect((await db.query('SELECT 1 FROM run_grants WHERE run_id = $1 AND released_at IS NULL', [id])).rows).toEqual([]);
+
+    // Refused: an entry bob may not see, a path outside the entry or not in it; none leaves a run or a grant.
+    const before = await count('runs');
+    const hidden = await call('bob', 'POST', '/runs', { project: 'physics', cwl, job });
+    expect(hidden.status).toBe(400);
+    expect(((await hidden.json()) as { error: { message: string } }).error.message).toMatch(/job\.one: no data catalog entry .* that you may see/);
+    for (const location of [`archipel:catalog/${reads.id}/../secret`, `archipel:catalog/${reads.id}/reads/missing.txt`]) {
+      const bad = await submit('alice', { cwl, job: { ...job, one: { class: 'File', location } } });
+      expect(bad.status, location).toBe(400);
+      expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^job\.one: /);
+    }
+    // A job refused after the grant was given (an input missing) gives it back.
+    const incomplete = await submit('alice', { cwl, job: { all: job.all } });
+    expect(incomplete.status).toBe(400);
+    expect(await count('runs')).toBe(before);
+    expect(await heldGrants()).toBe(0);
+  });
+
+  it('reads an S3 data entry through pre-signed URLs', async () => {
+    const alice = await identity.authenticate(tokens.alice!);
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3.credentials });
+    for (const [key, body] of [['datasets/run7/1.txt', 'one\n'], ['datasets/run7/sub/2.txt', 'two\n'], ['datasets/run70/other.txt', 'not this\n']]) {
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+    }
+    client.destroy();
+    const dataset = await catalog.create(localCaller(alice, 'clusterA', ['clusterA/genomics']), {
+      kind: 'data',
+      name: 'run7',
+      spec: { source: { type: 's3', bucket: s3.bucket, prefix: 'datasets/run7' } },
+    });
+    const cwl = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [sh, -c, 'cd "$0" && find . -type f | sort && cat sub/2.txt']
+inputs:
+  all: {type: Directory, inputBinding: {position: 1}}
+stdout: out.txt
+outputs:
+  out: stdout
+`;
+    const res = await submit('alice', { cwl, job: { all: { class: 'Directory', location: `archipel:catalog/${dataset.id}` } } });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect((await events('alice', id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
+    expect(await (await call('alice', 'GET', new URL(outputs.out!.location).pathname.slice(API_PREFIX.length))).text()).toBe('./1.txt\n./sub/2.txt\ntwo\n');
   });
 
   it('writes the outputs to a storage entry the user may use, and refuses one they may not', async () => {

@@ -1,7 +1,7 @@
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError } from '../../core/index.ts';
 import { mapFsObjects, mapNestedFields } from '../../orchestrator/index.ts';
 import type { NodeClient } from './node-client.ts';
@@ -67,5 +67,34 @@ export async function uploadJobFiles(
     const out: Record<string, unknown> = { ...rest, location: (await upload(local, basename)).location, basename };
     if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await nested(value.secondaryFiles);
     return out;
+  });
+}
+
+/** Whether a location names something on the node (an upload, a catalog entry) rather than a local file. */
+const onTheNode = (location: unknown) => typeof location === 'string' && location.startsWith('archipel:');
+
+/**
+ * Runs `prepare` (the local completion of a job) with the Files and Directories that name something on
+ * the node (`archipel:files/...`, `archipel:catalog/...`) replaced by empty local stand-ins under `dir`,
+ * and puts them back, as given, in what it returns: the node checks and completes those itself.
+ */
+export async function withNodeLocationsAside<T extends object>(job: T, dir: string, prepare: (job: T) => Promise<T>): Promise<T> {
+  const originals = new Map<string, Record<string, unknown>>();
+  const aside = await mapFsObjects(job, async (value, nested) => {
+    if (!onTheNode(value.location)) return { ...value, ...(await mapNestedFields(value, nested)) };
+    const name = path.posix.basename(String(value.location)) || 'node';
+    const standIn = path.join(dir, `node-${originals.size}`, name);
+    mkdirSync(path.dirname(standIn), { recursive: true });
+    if (value.class === 'Directory') mkdirSync(standIn);
+    else writeFileSync(standIn, '');
+    originals.set(standIn, value);
+    return { class: value.class, location: pathToFileURL(standIn).href, ...(typeof value.basename === 'string' ? { basename: value.basename } : {}) };
+  });
+  const prepared = await prepare(aside);
+  if (!originals.size) return prepared;
+  return mapFsObjects(prepared, async (value, nested) => {
+    const local = typeof value.path === 'string' ? value.path : typeof value.location === 'string' && value.location.startsWith('file://') ? fileURLToPath(value.location) : undefined;
+    const original = local !== undefined ? originals.get(local) : undefined;
+    return original ?? { ...value, ...(await mapNestedFields(value, nested)) };
   });
 }

@@ -64,7 +64,7 @@ export const NewRunSchema = z
       .optional()
       .openapi({ description: 'For a packed document ($graph): the id of the process to run (default main)' }),
     service: z.string().min(1).optional().openapi({ description: 'Instead of `cwl`: the id of a service catalog entry of this cluster that you may see; its tool runs (in its image on a cluster)' }),
-    job: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'The input object; files are `{ "class": "File", "location": "archipel:files/<id>" }` from `POST /files`' }),
+    job: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'The input object; files are `{ "class": "File", "location": "archipel:files/<id>" }` from `POST /files`, or a data catalog entry (or a path in it) as `archipel:catalog/<entry id>[/<path>]` for a File or Directory' }),
     project: z.string().min(1).openapi({ description: 'The project the run belongs to (you must be a member)' }),
     name: z.string().min(1).max(200).optional(),
     labels: LabelsSchema.optional(),

@@ -1,24 +1,56 @@
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
 import { InvalidInputError } from '../../core/index.ts';
 import { mapFsObjects, mapNestedFields } from '../cwl/runtime/map-fs-objects.ts';
 import { objectLocation } from '../steps/store-files.ts';
 import { uploadedFileId, type FileService, type RunCaller } from './file-service.ts';
 
+/** A job location naming a data catalog entry, or a file or directory inside it: `archipel:catalog/<entry>[/<path>]`. */
+export const CATALOG_LOCATION_PREFIX = 'archipel:catalog/';
+
+/** The entry and relative path a catalog location names; a path that climbs out (`..`) or is absolute is refused. */
+export function catalogLocation(location: unknown, at: string): { entryId: string; relative: string } | undefined {
+  if (typeof location !== 'string' || !location.startsWith(CATALOG_LOCATION_PREFIX)) return undefined;
+  const rest = location.slice(CATALOG_LOCATION_PREFIX.length);
+  const slash = rest.indexOf('/');
+  const entryId = slash < 0 ? rest : rest.slice(0, slash);
+  const relative = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+  const parts = relative.split('/');
+  if (!entryId || (relative && parts.some((p) => p === '' || p === '.' || p === '..'))) {
+    throw new InvalidInputError(`${at}: ${JSON.stringify(location)} is not a catalog location: write archipel:catalog/<entry id>, or archipel:catalog/<entry id>/<path inside it>`, [
+      { path: at, message: 'invalid catalog location' },
+    ]);
+  }
+  return { entryId, relative };
+}
+
+/** Local copies of data catalog entries' files for a submission: the local path of `relative` in the entry. */
+export type DataFiles = (entryId: string, relative: string, at: string) => Promise<string>;
+
 /**
  * Points the File objects of a submitted job at the uploads they name (`archipel:files/<id>`, which the
- * caller must be allowed to use) in the node's object store. Every other location is refused: the node
- * does not read its own disk or the network for a user's job. Literals (`contents`, `listing`) stay.
+ * caller must be allowed to use) in the node's object store, and File and Directory objects naming a data
+ * catalog entry (`archipel:catalog/...`, when `data` is given) at the local copy `data` makes. Every other
+ * location is refused: the node does not read its own disk or the network for a user's job. Literals
+ * (`contents`, `listing`) stay.
  */
-export async function resolveJobFiles<T extends object>(caller: RunCaller, job: T, files: Pick<FileService, 'get'>, signal?: AbortSignal, what = 'job'): Promise<T> {
+export async function resolveJobFiles<T extends object>(caller: RunCaller, job: T, files: Pick<FileService, 'get'>, signal?: AbortSignal, what = 'job', data?: DataFiles): Promise<T> {
   return mapFsObjects(job, async (value, nested, where) => {
     const at = `${what}${where}`;
     const out: Record<string, unknown> = { ...value };
     const location = value.location ?? value.path;
-    if (location !== undefined) {
+    const fromCatalog = data ? catalogLocation(location, at) : undefined;
+    if (fromCatalog) {
+      const local = await data!(fromCatalog.entryId, fromCatalog.relative, at);
+      out.location = pathToFileURL(local).href;
+      delete out.path;
+      if (out.basename === undefined) out.basename = path.basename(local);
+    } else if (location !== undefined) {
       const id = uploadedFileId(location);
       if (id === undefined || value.class !== 'File') {
         throw new InvalidInputError(
-          `${at}: location ${JSON.stringify(location)} is not a file uploaded to this node (POST /api/v1/files answers its "archipel:files/<id>" location); a Directory is given by its listing`,
-          [{ path: at, message: 'not an uploaded file' }],
+          `${at}: location ${JSON.stringify(location)} is not a file uploaded to this node (POST /api/v1/files answers its "archipel:files/<id>" location) or a data catalog entry (archipel:catalog/<entry id>[/<path>]); a Directory is given by its listing or by a data entry`,
+          [{ path: at, message: 'not an uploaded file or a data entry' }],
         );
       }
       let file;

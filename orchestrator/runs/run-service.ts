@@ -31,7 +31,7 @@ import type { FileService, RunCaller } from './file-service.ts';
 import { readRunDocument } from './run-document.ts';
 import { createLogFollower } from './log-events.ts';
 import { resolveJobFiles } from './run-inputs.ts';
-import { createRunRecords, type OutputTarget, type RunEventRow, type RunRow } from './run-store.ts';
+import { createRunRecords, type OutputTarget, type RunEventRow, type RunGrant, type RunRow } from './run-store.ts';
 import { deriveStepStates, type StepState } from './step-states.ts';
 
 export interface NewRun {
@@ -64,6 +64,24 @@ export interface OutputStorage {
   check(caller: RunCaller, target: OutputTarget, signal?: AbortSignal): Promise<void>;
   /** Writes the files for the run's owner; resolves with where they are (a directory, a bucket and prefix). */
   write(owner: { userId: string; userName: string }, target: OutputTarget, files: OutputFile[], signal?: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+/** A data catalog entry's files, opened for one submission through an access grant to the caller. */
+export interface DataEntryFiles {
+  grantId: string;
+  /** The local path of the entry's file or directory at `relative` ('' for the whole entry), fetched if need be. */
+  fetch(relative: string, signal?: AbortSignal): Promise<string>;
+}
+
+/** Data catalog entries a job names as File or Directory locations (`archipel:catalog/<entry>[/<path>]`). */
+export interface DataInputs {
+  /**
+   * Grants the caller access to a data entry they may see (a hidden one is NotFound, one that holds no
+   * files InvalidInput); what it fetches goes under `workDir`, which the submission removes.
+   */
+  open(caller: RunCaller, entryId: string, options: { workDir: string; signal?: AbortSignal }): Promise<DataEntryFiles>;
+  /** Ends a grant `open` gave, for the run's owner (harmless when it ended already). */
+  release(owner: { userId: string; userName: string }, grantId: string): Promise<void>;
 }
 
 /** A run as its project's members see it. */
@@ -140,6 +158,8 @@ export interface RunServiceOptions {
   containers: boolean;
   /** The CWL tool and image of a `service` catalog entry the caller may see (a hidden one is NotFound). */
   services?: (caller: RunCaller, entryId: string, signal?: AbortSignal) => Promise<{ cwl: string; image: string; name: string }>;
+  /** Data catalog entries as job inputs; without it, a job naming one is refused. */
+  data?: DataInputs;
   /** Storage catalog entries for outputs; without it, a submission naming one is refused. */
   storage?: OutputStorage;
   logger?: Logger;
@@ -333,6 +353,8 @@ export function createRunService(options: RunServiceOptions): RunService {
   }
 
   async function finish(row: RunRow, phase: RunPhase, message: string | undefined, outputs: Record<string, unknown> | undefined, at?: Date) {
+    // A run seen to have ended holds no access any more.
+    await releaseGrants(await records.heldGrants(row.id));
     await record(row.id, {
       run: { phase, message, finishedAt: at ?? clock.now(), ...(outputs ? { outputs } : {}), ...(row.startedAt ? {} : { startedAt: at ?? clock.now() }) },
       events: [{ type: 'run', data: { phase, ...(message !== undefined ? { message } : {}) } }],
@@ -340,6 +362,44 @@ export function createRunService(options: RunServiceOptions): RunService {
     workflows.delete(row.id);
     logs.forget(row.id);
     logger.info('run ended', { run: row.id, phase, ...(message ? { message } : {}) });
+  }
+
+  /** Gives back the data entries' grants of runs that ended; one that cannot be is tried again at the next start. */
+  async function releaseGrants(held: Awaited<ReturnType<typeof records.heldGrants>>) {
+    for (const g of held) {
+      try {
+        if (!options.data) throw new Error('this node has no data inputs');
+        await options.data.release({ userId: g.ownerId, userName: g.owner }, g.grantId);
+        await records.grantReleased(g.runId, g.grantId, clock.now());
+        logger.info('data entry access of a run ended', { run: g.runId, entry: g.entryId, grant: g.grantId });
+      } catch (error) {
+        logger.warn('cannot end the access grant of a run; trying again when the node starts', { run: g.runId, grant: g.grantId, error: describeError(error) });
+      }
+    }
+  }
+
+  /** Opens, once per entry, the data entries a job names, and makes local copies of what it names. */
+  function dataFilesFor(caller: RunCaller, work: string, opened: Map<string, DataEntryFiles>, signal?: AbortSignal) {
+    return async (entryId: string, relative: string, at: string) => {
+      if (!options.data) throw new InvalidInputError(`${at}: this node cannot read data catalog entries for a run`, [{ path: at, message: 'not available' }]);
+      let files = opened.get(entryId);
+      if (!files) {
+        try {
+          files = await options.data.open(caller, entryId, { workDir: path.join(work, 'data', String(opened.size)), ...(signal ? { signal } : {}) });
+        } catch (error) {
+          if (error instanceof NotFoundError) throw new InvalidInputError(`${at}: no data catalog entry "${entryId}" that you may see`, [{ path: at, message: 'unknown data entry' }], { cause: error });
+          if (error instanceof InvalidInputError) throw new InvalidInputError(`${at}: ${error.message}`, [{ path: at, message: error.issues[0]?.message ?? 'cannot be read' }], { cause: error });
+          throw error;
+        }
+        opened.set(entryId, files);
+      }
+      try {
+        return await files.fetch(relative, signal);
+      } catch (error) {
+        if (error instanceof NotFoundError || error instanceof InvalidInputError) throw new InvalidInputError(`${at}: ${error.message}`, [{ path: at, message: 'not in the data entry' }], { cause: error });
+        throw error;
+      }
+    };
   }
 
   function watch(id: string) {
@@ -411,6 +471,7 @@ export function createRunService(options: RunServiceOptions): RunService {
     async start() {
       stopped = false;
       for (const row of await records.unfinished()) watch(row.id);
+      await releaseGrants(await records.heldGrants());
     },
 
     async stop() {
@@ -431,7 +492,6 @@ export function createRunService(options: RunServiceOptions): RunService {
       // Files the document itself names (defaults) are uploads the caller may use, as in a job.
       const document = { ...submitted, workflow: await resolveJobFiles(caller, submitted.workflow, options.files, signal, 'cwl') };
       checkProcessRequirements(document.workflow, { containers: options.containers });
-      const job = await resolveJobFiles(caller, submission.job, options.files, signal);
       if (submission.outputs) {
         if (!options.storage) throw new InvalidInputError('this node cannot write outputs to storage entries', [{ path: 'outputs', message: 'not available' }]);
         await options.storage.check(caller, submission.outputs, signal);
@@ -440,8 +500,12 @@ export function createRunService(options: RunServiceOptions): RunService {
       const id = newRunId();
       const scope = `runs/${id}`;
       const work = await mkdtemp(path.join(tmpdir(), 'archipel-submit-'));
+      const opened = new Map<string, DataEntryFiles>();
       let inserted = false;
       try {
+        // Data entries the job names are read through grants the run holds until it ends; their files are
+        // copied into the run's inputs below, like the job's other local files.
+        const job = await resolveJobFiles(caller, submission.job, options.files, signal, 'job', dataFilesFor(caller, work, opened, signal));
         // The job is checked and completed (defaults, file sizes, secondary files) on local copies of its
         // files, then its files are named by their keys in the store (uploads are not copied again).
         const mirror = createStoreMirror(store, path.join(work, 'objects'));
@@ -476,7 +540,8 @@ export function createRunService(options: RunServiceOptions): RunService {
           createdAt: now,
         };
         const steps = deriveStepStates({ workflow: document.workflow, manifest, state: undefined, localCluster: options.clusterId() });
-        await records.insert(row, steps, signal);
+        const grants: RunGrant[] = [...opened].map(([entryId, files]) => ({ entryId, grantId: files.grantId }));
+        await records.insert(row, steps, signal, grants);
         inserted = true;
         workflows.set(id, document.workflow);
         const cache = submission.reuse === false ? '' : `cache/${submission.project}`;
@@ -490,6 +555,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         workflows.delete(id);
         if (inserted) await records.delete(id).catch(() => {});
         await removeObjects(`${scope}/`).catch(() => {});
+        for (const files of opened.values()) await options.data?.release(caller.principal, files.grantId).catch(() => {});
         throw error;
       } finally {
         await rm(work, { recursive: true, force: true });

@@ -1,0 +1,10 @@
+-- Access grants a run holds for the data catalog entries its job names (archipel:catalog/...): given to
+-- the run's owner at submission, given back when the run ends (released_at), found again after a restart.
+CREATE TABLE run_grants (
+  run_id      text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  grant_id    text NOT NULL,
+  entry_id    text NOT NULL,
+  released_at timestamptz,
+  PRIMARY KEY (run_id, grant_id)
+);
+CREATE INDEX run_grants_held_idx ON run_grants (run_id) WHERE released_at IS NULL;
