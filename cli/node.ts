@@ -282,7 +282,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       clusterId: () => discovery.identity().clusterId,
       // The Argo server runs each tool in its image; the local engine runs tools as local processes.
       containers: config.argo.server !== undefined,
-      services: catalogServices(catalog),
+      services: catalogServices(catalog, catalogFederation),
       data: createDataInputs({ catalog, entryAccess, grants }),
       storage: createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
       logger,

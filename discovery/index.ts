@@ -19,6 +19,7 @@ export {
 export { generateSwarmKey, parseSwarmKey, swarmKeyFingerprint, encodeSwarmKey, type SwarmKey } from './swarm-key.ts';
 export { signIdentityRecord, verifyIdentityRecord, type IdentityRecord, type RecordVerdict } from './identity-record.ts';
 export { exchangeJson, raceAbort, serveJson, type JsonExchangeOptions } from './json-protocol.ts';
+export { askPeer, peerRefusal } from './peer-exchange.ts';
 export { signFields, verifyFields } from './signing.ts';
 export { refuseSignedRequest, type SignedRequestCheck, type SignedRequestEnvelope } from './signed-request.ts';
 export { parseClusterId, clusterResourceName } from './peer-names.ts';

@@ -243,6 +243,23 @@ describe('federated catalog search across three archipel nodes', () => {
     ok(await a.call('DELETE', `/providers/grants/${forBeaAccess.grant.id}`), 204);
     expect(existsSync(path.join(forBeaAccess.access.path, 'plot-1.csv'))).toBe(false);
 
+    // A service entry of alpha, read and run by bravo's user on bravo: its tool, asked of alpha over the
+    // catalog protocol as alpha lets bea see it; a private one stays hidden, and unpeered charlie gets nothing.
+    const tool = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs:\n  message: {type: string, inputBinding: {position: 1}}\nstdout: said.txt\noutputs:\n  said: stdout\n';
+    const echo = ok(await a.call('POST', '/catalog/entries', { kind: 'service', name: 'Echo service', visibility: 'restricted', allowedProjects: allowed, spec: { image: 'debian:12', cwl: tool } }), 201);
+    const hiddenEcho = ok(await a.call('POST', '/catalog/entries', { kind: 'service', name: 'Private echo', visibility: 'private', spec: { image: 'debian:12', cwl: tool } }), 201);
+    expect(ok(await bea('GET', `/catalog/entries/${echo.id}?cluster=${a.clusterId}`))).toMatchObject({ id: echo.id, name: 'Echo service', ownerCluster: a.clusterId, kind: 'service' });
+    expect((await bea('GET', `/catalog/entries/${hiddenEcho.id}?cluster=${a.clusterId}`)).status).toBe(404);
+    expect((await ben('GET', `/catalog/entries/${echo.id}?cluster=${a.clusterId}`)).status).toBe(404);
+    expect((await cid('GET', `/catalog/entries/${echo.id}?cluster=${a.clusterId}`)).status).toBe(404);
+    const submitted = ok(await bea('POST', '/runs', { project: 'lab', service: { id: echo.id, cluster: a.clusterId }, job: { message: 'hello from bravo' } }), 201);
+    expect(submitted).toMatchObject({ name: 'Echo service', processClass: 'CommandLineTool' });
+    await eventually(async () => expect(ok(await bea('GET', `/runs/${submitted.id}`)).phase).toBe('Succeeded'), 60_000, 250);
+    // alpha's tool ran on bravo: its output is the message it was given.
+    expect(ok(await bea('GET', `/runs/${submitted.id}/outputs`)).said).toMatchObject({ class: 'File', basename: 'said.txt', size: 'hello from bravo\n'.length });
+    expect((await bea('POST', '/runs', { project: 'lab', service: { id: hiddenEcho.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
+    expect((await cid('POST', '/runs', { project: 'lab', service: { id: echo.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
+
     // Bravo goes down: alpha's federated search still answers with its own entries, partial, naming bravo.
     expect(await b.process.stop('SIGTERM')).toBe(0);
     const started = Date.now();

@@ -4,7 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../core/index.ts';
 import { signFields } from '../../discovery/index.ts';
-import { signSearchRequest, verifySearchRequest, type SearchRequest, type UnsignedSearchRequest } from './catalog-protocol.ts';
+import { CATALOG_REQUEST_DOMAIN, signGetRequest, signSearchRequest, verifyGetRequest, verifySearchRequest, type SearchRequest, type UnsignedSearchRequest } from './catalog-protocol.ts';
 
 const NOW = new Date('2026-11-22T10:00:00Z');
 const clock: Clock = { now: () => new Date(NOW) };
@@ -41,6 +41,17 @@ describe('catalog search requests', () => {
     // It survives the trip as JSON (what the stream carries); a request without a kind too.
     expect((await verify(JSON.parse(JSON.stringify(request)))).ok).toBe(true);
     expect((await verify(await signSearchRequest(sign(key), unsigned({ kind: undefined })))).ok).toBe(true);
+  });
+
+  it('accepts a get request on the same terms, and never a search signature as a get', async () => {
+    const get = { from: requester, to: responder, entryId: '6f1d1a3e-0f5b-4b7e-9a53-2f1c2d3e4f50', user: 'rita', projects: [`${requester}/lab`], deadline: NOW.getTime() + 3000 };
+    const signed = await signGetRequest(sign(key), get);
+    expect(await verifyGetRequest(signed, { from: requester, to: responder, clock })).toEqual({ ok: true, request: signed });
+    expect((await verifyGetRequest({ ...signed, entryId: '6f1d1a3e-0f5b-4b7e-9a53-2f1c2d3e4f51' }, { from: requester, to: responder, clock })).ok).toBe(false);
+    // The same fields signed in the search domain do not pass as a get.
+    const crossed = { ...get, signature: await signFields(key, CATALOG_REQUEST_DOMAIN, [get.from, get.to, get.entryId, get.user, get.projects, get.deadline]) };
+    expect((await verifyGetRequest(crossed, { from: requester, to: responder, clock })).ok).toBe(false);
+    expect((await verifyGetRequest(signed, { from: responder, to: responder, clock })).ok).toBe(false);
   });
 
   it('refuses any changed field: the user, the projects, the query, the deadline', async () => {

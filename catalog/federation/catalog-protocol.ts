@@ -6,14 +6,18 @@ import { MAX_SEARCH_LIMIT } from '../entries/catalog-service.ts';
 import { CatalogKindSchema, FederatedProjectIdSchema, MAX_ALLOWED_PROJECTS, UserNameSchema, VisibilitySchema } from '../entries/entry-schemas.ts';
 
 /**
- * `/archipel/catalog/1.0.0`: federated catalog search between peered clusters. One length-prefixed JSON
- * message each way: a search request signed by the requesting cluster's key, naming the user and the
- * projects (`clusterId/project`) it acts for and a deadline; the answer holds the entries that caller may
- * see, as the owner decides (the owner runs its own search for a remote caller).
+ * `/archipel/catalog/1.0.0`: the catalog between peered clusters. One length-prefixed JSON message each
+ * way: a search request (or a get request naming one entry) signed by the requesting cluster's key,
+ * naming the user and the projects (`clusterId/project`) it acts for and a deadline; the answer holds
+ * the entries that caller may see, as the owner decides (the owner runs its own search, or its own get,
+ * for a remote caller).
  */
 export const CATALOG_PROTOCOL = '/archipel/catalog/1.0.0';
 /** The signature domain: a catalog request's signature can pass as nothing else. */
 export const CATALOG_REQUEST_DOMAIN = 'archipel-catalog-search/1';
+
+/** The signature domain of a get request. */
+export const CATALOG_GET_DOMAIN = 'archipel-catalog-get/1';
 
 /** Largest message either way (a reply holds at most this many bytes of entries, a service's CWL included). */
 export const MAX_CATALOG_MESSAGE_BYTES = 2 * 1024 * 1024;
@@ -56,6 +60,28 @@ export async function signSearchRequest(
   return { ...unsigned, signature: await sign(CATALOG_REQUEST_DOMAIN, fieldsOf(unsigned)) };
 }
 
+export const GetRequestSchema = z.strictObject({
+  from: ClusterIdSchema,
+  to: ClusterIdSchema,
+  entryId: z.string().uuid(),
+  user: UserNameSchema,
+  projects: z.array(FederatedProjectIdSchema).max(MAX_CALLER_PROJECTS),
+  deadline: z.number().int().nonnegative(),
+  signature: z.string().min(1).max(4096),
+});
+export type GetRequest = z.infer<typeof GetRequestSchema>;
+export type UnsignedGetRequest = Omit<GetRequest, 'signature' | 'projects'> & { projects: readonly string[] };
+
+const getFieldsOf = (r: UnsignedGetRequest) => [r.from, r.to, r.entryId, r.user, [...r.projects], r.deadline];
+
+export async function signGetRequest(sign: (domain: string, fields: readonly unknown[]) => Promise<string>, request: UnsignedGetRequest): Promise<GetRequest> {
+  const unsigned = { ...request, projects: [...request.projects] };
+  return { ...unsigned, signature: await sign(CATALOG_GET_DOMAIN, getFieldsOf(unsigned)) };
+}
+
+/** Whether a message is a get request rather than a search (it names one entry). */
+export const isGetRequest = (input: unknown) => typeof input === 'object' && input !== null && 'entryId' in input;
+
 export interface VerifySearchOptions {
   /** The cluster at the other end of the stream: the request must be signed by it... */
   from: string;
@@ -67,13 +93,15 @@ export interface VerifySearchOptions {
 
 export type SearchRequestVerdict = { ok: true; request: SearchRequest } | { ok: false; reason: string };
 
-/**
- * Accepts a request that is well formed, comes from the connected cluster, is meant for this one, carries
- * that cluster's signature, and is fresh: its deadline has not passed and lies no further ahead than a
- * requester may wait (both give or take the clock skew allowed).
- */
-export async function verifySearchRequest(input: unknown, options: VerifySearchOptions): Promise<SearchRequestVerdict> {
-  const parsed = SearchRequestSchema.safeParse(input);
+/** Checks a message against `schema`, then its sender, addressee, signature (in `domain`, over `fields`) and freshness. */
+async function verifySigned<T extends { from: string; to: string; deadline: number; signature: string }>(
+  schema: z.ZodType<T>,
+  domain: string,
+  fields: (request: T) => readonly unknown[],
+  input: unknown,
+  options: VerifySearchOptions,
+): Promise<{ ok: true; request: T } | { ok: false; reason: string }> {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) return { ok: false, reason: 'malformed request' };
   const request = parsed.data;
   const reason = await refuseSignedRequest(request, {
@@ -82,11 +110,22 @@ export async function verifySearchRequest(input: unknown, options: VerifySearchO
     now: options.clock.now().getTime(),
     maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
     maxAheadMs: MAX_FEDERATED_TIMEOUT_MS,
-    domain: CATALOG_REQUEST_DOMAIN,
-    fields: fieldsOf(request),
+    domain,
+    fields: fields(request),
   });
   return reason === undefined ? { ok: true, request } : { ok: false, reason };
 }
+
+/**
+ * Accepts a request that is well formed, comes from the connected cluster, is meant for this one, carries
+ * that cluster's signature, and is fresh: its deadline has not passed and lies no further ahead than a
+ * requester may wait (both give or take the clock skew allowed).
+ */
+export const verifySearchRequest = (input: unknown, options: VerifySearchOptions): Promise<SearchRequestVerdict> =>
+  verifySigned(SearchRequestSchema, CATALOG_REQUEST_DOMAIN, fieldsOf, input, options);
+
+/** Accepts a get request on the same terms as a search request. */
+export const verifyGetRequest = (input: unknown, options: VerifySearchOptions) => verifySigned(GetRequestSchema, CATALOG_GET_DOMAIN, getFieldsOf, input, options);
 
 /** An entry as it travels: the HTTP shape (ISO timestamps). */
 export type WireEntry = Omit<CatalogEntry, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
@@ -123,3 +162,9 @@ export type SearchAnswer = { items: WireEntry[]; truncated: boolean } | { error:
 
 export const fromWireEntry = (e: z.infer<typeof WireEntrySchema>): CatalogEntry =>
   ({ ...e, createdAt: new Date(e.createdAt), updatedAt: new Date(e.updatedAt) }) as CatalogEntry;
+
+export const GetReplySchema = z.union([
+  z.strictObject({ entry: WireEntrySchema }),
+  z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1000) }) }),
+]);
+export type GetAnswer = { entry: WireEntry } | { error: { code: string; message: string } };

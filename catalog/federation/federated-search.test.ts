@@ -10,7 +10,7 @@ import { createCatalogService, type CatalogService } from '../entries/catalog-se
 import { dataEntry } from '../entries/catalog-test-fixtures.ts';
 import { signSearchRequest, type SearchRequest } from './catalog-protocol.ts';
 import { createFederatedSearch, mergeResults, type FederatedEntry, type FederatedSearchDeps } from './federated-search.ts';
-import { createSearchResponder } from './search-responder.ts';
+import { createCatalogResponder } from './catalog-responder.ts';
 
 interface Cluster {
   id: string;
@@ -64,7 +64,7 @@ describe('federated catalog search', () => {
 
   /** A's federated search, with B answering through its responder as it would over the network. */
   const searchOf = (overrides: Partial<FederatedSearchDeps> = {}, bPeered = true) => {
-    const responder = createSearchResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: (id) => bPeered && id === a.id });
+    const responder = createCatalogResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: (id) => bPeered && id === a.id });
     return createFederatedSearch({
       catalog: a.catalog,
       peers: () => [{ clusterId: b.id, name: 'bravo' }],
@@ -106,7 +106,7 @@ describe('federated catalog search', () => {
   });
 
   it('lists the peers that did not answer, and why, and still returns what the others answered', async () => {
-    const responder = createSearchResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: () => true });
+    const responder = createCatalogResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: () => true });
     const search = searchOf({
       peers: () => [{ clusterId: b.id, name: 'bravo' }, { clusterId: peerC, name: 'charlie' }, { clusterId: peerD }],
       ask: async (id, request, signal) => {
@@ -166,7 +166,7 @@ describe('the owner answering a peer', () => {
 
   it('keeps its reply under the size limit and says so', async () => {
     for (let i = 0; i < 20; i++) await b.catalog.create(owner(), named(`Sea ${String(i).padStart(2, '0')}`, { visibility: 'public' }));
-    const responder = createSearchResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: () => true, maxReplyBytes: 4000 });
+    const responder = createCatalogResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: () => true, maxReplyBytes: 4000 });
     const search = createFederatedSearch({
       catalog: { clusterId: () => a.id, search: async () => [] },
       peers: () => [{ clusterId: b.id }],
@@ -185,7 +185,7 @@ describe('the owner answering a peer', () => {
   });
 
   it('refuses a request that another cluster signed', async () => {
-    const responder = createSearchResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: () => true });
+    const responder = createCatalogResponder({ catalog: b.catalog, clusterId: () => b.id, isPeered: () => true });
     const mallory = await generateKeyPair('Ed25519');
     const request = {
       from: a.id,

@@ -6,8 +6,10 @@ import { localCaller, type CatalogEntry, type LocalCaller } from '../entries/cat
 import type { CatalogService } from '../entries/catalog-service.ts';
 import type { NewCatalogEntry } from '../entries/entry-schemas.ts';
 import type { FederatedSearch } from '../federation/federated-search.ts';
+import type { CatalogFederation } from '../federation/catalog-federation.ts';
 import {
   EntryChangeBodySchema,
+  EntryClusterQuery,
   EntryIdParam,
   EntryPageSchema,
   EntrySchema,
@@ -21,8 +23,8 @@ export interface CatalogRoutesDeps {
   catalog: CatalogService;
   /** Names of the projects the user is a member of (the identity service's `memberProjectNames`). */
   memberProjectNames(userId: string): Promise<string[]>;
-  /** Serves `scope=federation`; without it such searches answer 501. */
-  federatedSearch?: FederatedSearch;
+  /** Serves `scope=federation`, and entries of peered clusters (`?cluster=`); without it those answer 501. */
+  federatedSearch?: FederatedSearch & Partial<Pick<CatalogFederation, 'get'>>;
 }
 
 const secured = [{ bearer: [] }];
@@ -80,12 +82,18 @@ export function createCatalogRoutes({ catalog, memberProjectNames, federatedSear
       method: 'get',
       path: '/catalog/entries/{id}',
       tags,
-      summary: 'One entry (404 when it does not exist or the caller may not see it)',
+      summary: "One entry (404 when it does not exist or the caller may not see it); `cluster`: a peered cluster's entry, as its owner lets the caller see it",
       security: secured,
-      request: { params: EntryIdParam },
-      responses: { 200: jsonResponse(EntrySchema, 'The entry'), ...errorResponses(400, 401, 404) },
+      request: { params: EntryIdParam, query: EntryClusterQuery },
+      responses: { 200: jsonResponse(EntrySchema, 'The entry'), ...errorResponses(400, 401, 404, 501, 503) },
     }),
-    async (c) => c.json(entryJson(await catalog.get(await callerOf(c), c.req.valid('param').id, signal(c))), 200),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { cluster } = c.req.valid('query');
+      if (cluster === undefined || cluster === catalog.clusterId()) return c.json(entryJson(await catalog.get(await callerOf(c), id, signal(c))), 200);
+      if (!federatedSearch?.get) throw new NotImplementedError("this node does not reach peered clusters' catalogs", { details: { cluster } });
+      return c.json(entryJson(await federatedSearch.get(await callerOf(c), cluster, id, signal(c))), 200);
+    },
   );
 
   router.openapi(

@@ -94,6 +94,9 @@ export const EntrySchema = z
   .openapi('CatalogEntry');
 
 export const EntryIdParam = z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+export const EntryClusterQuery = z.object({
+  cluster: z.string().min(1).max(128).optional().openapi({ description: "A peered cluster's id: its entry, asked of it for the caller" }),
+});
 
 const limit = (max: number) => z.coerce.number().int().min(1).max(max).optional();
 

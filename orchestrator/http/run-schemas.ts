@@ -63,7 +63,13 @@ export const NewRunSchema = z
       .regex(/^[A-Za-z0-9_.-]+$/)
       .optional()
       .openapi({ description: 'For a packed document ($graph): the id of the process to run (default main)' }),
-    service: z.string().min(1).optional().openapi({ description: 'Instead of `cwl`: the id of a service catalog entry of this cluster that you may see; its tool runs (in its image on a cluster)' }),
+    service: z
+      .union([z.string().min(1), z.strictObject({ id: z.string().min(1), cluster: z.string().min(1).max(128).optional() })])
+      .optional()
+      .openapi({
+        description:
+          "Instead of `cwl`: a service catalog entry you may see — its id (this cluster's entry), or `{ id, cluster }` for a peered cluster's (as its search results name it) — whose tool runs, in its image on a cluster",
+      }),
     job: z.record(z.string(), z.unknown()).default({}).openapi({ description: 'The input object; files are `{ "class": "File", "location": "archipel:files/<id>" }` from `POST /files`, or a data catalog entry (or a path in it) as `archipel:catalog/<entry id>[/<path>]` for a File or Directory' }),
     project: z.string().min(1).openapi({ description: 'The project the run belongs to (you must be a member)' }),
     name: z.string().min(1).max(200).optional(),

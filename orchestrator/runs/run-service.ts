@@ -39,8 +39,8 @@ export interface NewRun {
   cwl?: string | Record<string, unknown>;
   /** For a packed document (`$graph`): the id of the process to run (default `main`). */
   process?: string;
-  /** A `service` catalog entry of this cluster the caller may see: its tool runs, in its image. */
-  service?: string;
+  /** A `service` catalog entry the caller may see (this cluster's, or a peered cluster's): its tool runs, in its image. */
+  service?: string | ServiceRef;
   job: Record<string, unknown>;
   project: string;
   name?: string;
@@ -49,6 +49,12 @@ export interface NewRun {
   reuse?: boolean;
   /** A storage catalog entry (and a prefix under it) the output files are written to when the run succeeds. */
   outputs?: OutputTarget;
+}
+
+/** A service catalog entry: its id, and the peered cluster that holds it (none: this cluster). */
+export interface ServiceRef {
+  id: string;
+  cluster?: string;
 }
 
 /** One output file of a run, by its path under the output target. */
@@ -157,7 +163,7 @@ export interface RunServiceOptions {
   /** Whether the engine runs tools in their container images (else DockerRequirement is refused). */
   containers: boolean;
   /** The CWL tool and image of a `service` catalog entry the caller may see (a hidden one is NotFound). */
-  services?: (caller: RunCaller, entryId: string, signal?: AbortSignal) => Promise<{ cwl: string; image: string; name: string }>;
+  services?: (caller: RunCaller, entry: ServiceRef, signal?: AbortSignal) => Promise<{ cwl: string; image: string; name: string }>;
   /** Data catalog entries as job inputs; without it, a job naming one is refused. */
   data?: DataInputs;
   /** Storage catalog entries for outputs; without it, a submission naming one is refused. */
@@ -449,7 +455,8 @@ export function createRunService(options: RunServiceOptions): RunService {
     }
     if (submission.cwl !== undefined) return readRunDocument(submission.cwl, submission.process);
     if (!options.services) throw new InvalidInputError('this node runs no catalog services', [{ path: 'service', message: 'not available' }]);
-    const service = await options.services(caller, submission.service!, signal);
+    const ref = typeof submission.service === 'string' ? { id: submission.service } : submission.service!;
+    const service = await options.services(caller, ref, signal);
     const document = await readRunDocument(service.cwl);
     // On an Argo server the tool runs in the service's image; the local engine runs it on the host.
     const image = { class: 'DockerRequirement', dockerPull: service.image };

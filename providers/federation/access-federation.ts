@@ -10,7 +10,7 @@ import {
   type Logger,
 } from '../../core/index.ts';
 import type { LocalCaller, RemoteCaller } from '../../catalog/index.ts';
-import { exchangeJson, serveJson, type DiscoveryAgent } from '../../discovery/index.ts';
+import { askPeer, exchangeJson, peerRefusal, serveJson, type DiscoveryAgent } from '../../discovery/index.ts';
 import type { EntryAccess, EntryAccessRequest } from '../access/entry-access.ts';
 import type { GrantAccess } from '../access/grant-provider.ts';
 import {
@@ -26,7 +26,6 @@ import {
   type AccessAnswer,
   type AccessRequest,
 } from './access-protocol.ts';
-import { askPeer, peerRefusal } from './peer-exchange.ts';
 
 /** A grant made by a peered cluster for one of this cluster's users, as its owner reported it. */
 export interface RemoteGrant {

@@ -22,7 +22,7 @@ import {
   type ComputeRequest,
   type UnsignedComputeRequest,
 } from './compute-protocol.ts';
-import { askPeer, peerRefusal } from './peer-exchange.ts';
+import { askPeer, peerRefusal } from '../../discovery/index.ts';
 
 /** What a user asks of a peered cluster's compute provider. */
 export interface RemoteReservationRequest extends Partial<ComputeResources> {

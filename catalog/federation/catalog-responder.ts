@@ -1,10 +1,10 @@
 import { describeError, isArchipelError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
 import type { RemoteCaller } from '../entries/catalog-entry.ts';
 import type { CatalogService } from '../entries/catalog-service.ts';
-import { MAX_CATALOG_MESSAGE_BYTES, toWireEntry, verifySearchRequest, type SearchAnswer, type WireEntry } from './catalog-protocol.ts';
+import { MAX_CATALOG_MESSAGE_BYTES, toWireEntry, verifyGetRequest, verifySearchRequest, type GetAnswer, type SearchAnswer, type WireEntry } from './catalog-protocol.ts';
 
-export interface SearchResponderOptions {
-  catalog: Pick<CatalogService, 'search'>;
+export interface CatalogResponderOptions {
+  catalog: Pick<CatalogService, 'search' | 'get'>;
   /** This cluster's id. */
   clusterId(): string;
   /** Whether a cluster is peered with this one now. */
@@ -21,12 +21,12 @@ const ENVELOPE_BYTES = 64;
 
 /**
  * The owner's side of `/archipel/catalog/1.0.0`: checks a peer's request, then runs this cluster's own
- * search for the remote caller the request names (`{ cluster: sender, user, projects }`), so visibility is
+ * search (or get) for the remote caller the request names (`{ cluster: sender, user, projects }`), so visibility is
  * decided here, in the query, as for any caller: `private` never leaves, `restricted` only for an allowed
  * project of the sender's cluster. The reply stays under the size limit (entries past it are left out
  * and the reply says so). A refused request gets an error reply, never a partial answer.
  */
-export function createSearchResponder(options: SearchResponderOptions) {
+export function createCatalogResponder(options: CatalogResponderOptions) {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const maxReplyBytes = options.maxReplyBytes ?? MAX_CATALOG_MESSAGE_BYTES;
@@ -73,7 +73,29 @@ export function createSearchResponder(options: SearchResponderOptions) {
         return refuse('unavailable', 'the search failed on this cluster');
       }
     },
+
+    /** The reply to a get request: the entry, when the remote caller may see it; else "not found", as for a missing one. */
+    async answerGet(input: unknown, from: string, signal?: AbortSignal): Promise<GetAnswer> {
+      if (!options.isPeered(from)) return { error: { code: 'not-allowed', message: 'this cluster is not peered with yours' } };
+      const verdict = await verifyGetRequest(input, { from, to: options.clusterId(), clock, maxSkewMs: options.maxSkewMs });
+      if (!verdict.ok) {
+        logger.debug('catalog get refused', { clusterId: from, reason: verdict.reason });
+        return { error: { code: 'invalid-input', message: `catalog get refused: ${verdict.reason}` } };
+      }
+      const { entryId, user, projects, deadline } = verdict.request;
+      const caller: RemoteCaller = { kind: 'remote', cluster: from, user, projects };
+      const budget = AbortSignal.timeout(Math.max(1000, deadline - clock.now().getTime()));
+      try {
+        const entry = toWireEntry(await options.catalog.get(caller, entryId, { signal: signal ? AbortSignal.any([signal, budget]) : budget }));
+        if (Buffer.byteLength(JSON.stringify(entry)) > maxReplyBytes - ENVELOPE_BYTES) return { error: { code: 'unavailable', message: 'the entry is larger than a reply may be' } };
+        return { entry };
+      } catch (error) {
+        if (isArchipelError(error) && (error.kind === 'not-found' || error.kind === 'invalid-input')) return { error: { code: error.kind, message: error.message } };
+        logger.warn('catalog get for a peer failed', { clusterId: from, error: describeError(error) });
+        return { error: { code: 'unavailable', message: 'the get failed on this cluster' } };
+      }
+    },
   };
 }
 
-export type SearchResponder = ReturnType<typeof createSearchResponder>;
+export type CatalogResponder = ReturnType<typeof createCatalogResponder>;

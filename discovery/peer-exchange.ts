@@ -1,5 +1,5 @@
-import { raceAbort } from '../../discovery/index.ts';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, NotImplementedError, UnavailableError, isArchipelError } from '../../core/index.ts';
+import { raceAbort } from './json-protocol.ts';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, NotImplementedError, UnavailableError, isArchipelError } from '../core/index.ts';
 
 /**
  * One request to a peered cluster, waited for at most `timeoutMs` (or until the caller's `signal`): no
