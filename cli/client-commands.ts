@@ -227,9 +227,10 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .argument('<run>')
     .description('print the output object; with --download, fetch its files into a folder')
     .option('--download <dir>', 'download the output files here (each File named by its basename)')
-    .action(async (id: string, options: { download?: string }) => {
+    .option('--step <step>', "one step's outputs instead of the run's (outer/inner inside a subworkflow)")
+    .action(async (id: string, options: { download?: string; step?: string }) => {
       const node = client();
-      const outputs = await node.json<Record<string, unknown>>('GET', `/runs/${encodeURIComponent(id)}/outputs`);
+      const outputs = await node.json<Record<string, unknown>>('GET', `/runs/${encodeURIComponent(id)}${options.step ? `/steps/${encodeURIComponent(options.step)}` : ''}/outputs`);
       if (options.download) return json(await downloadOutputs(node, outputs, path.resolve(options.download)));
       json(outputs);
     });

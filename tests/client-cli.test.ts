@@ -119,6 +119,8 @@ describe('archipel client commands', () => {
     expect(readFileSync(outputs.shouted!.path, 'utf8')).toBe('ACGT ACGT\n');
     expect(readFileSync(outputs.listed!.path, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['deeper', 'one.txt']);
     expect(outputs.shouted!.path).toBe(path.join(work, 'results', 'shouted.txt'));
+    const stepOutputs = JSON.parse((await archipel(['runs', 'outputs', runId, '--step', 'shout'])).stdout) as Record<string, { location: string }>;
+    expect(Object.values(stepOutputs)[0]!.location).toMatch(new RegExp(`/api/v1/runs/${runId}/files/`));
   }, 90_000);
 
   it('exits 1 for a failed run and names the failed step; files upload and download round-trip', async () => {

@@ -209,10 +209,53 @@ describe('runs API', () => {
     const counted = await call('alice', 'GET', new URL(outputs.counted!.location).pathname.slice(API_PREFIX.length));
     expect((await counted.text()).trim()).toBe('12');
 
+    // Each step's own outputs, linked the same way; a step that does not exist is a 404.
+    const stepOut = (await (await call('alice', 'GET', `/runs/${run.id}/steps/upper/outputs`)).json()) as Record<string, { class: string; location: string }>;
+    expect(stepOut.out).toMatchObject({ class: 'File', basename: 'upper.txt' });
+    expect(await (await call('alice', 'GET', new URL(stepOut.out!.location).pathname.slice(API_PREFIX.length))).text()).toBe('HELLO WORLD\n');
+    expect((await call('alice', 'GET', `/runs/${run.id}/steps/nothere/outputs`)).status).toBe(404);
+    expect((await call('bob', 'GET', `/runs/${run.id}/steps/upper/outputs`)).status).toBe(404);
+
     // Listing by project, phase and label.
     const listed = (await (await call('alice', 'GET', '/runs?phase=Succeeded&label=batch=7')).json()) as { items: { id: string }[] };
     expect(listed.items.map((r) => r.id)).toEqual([run.id]);
     expect(((await (await call('alice', 'GET', '/runs?label=batch=8')).json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  it("serves the outputs of a step inside a subworkflow step", async () => {
+    const cwl = `cwlVersion: v1.2
+class: Workflow
+requirements: {SubworkflowFeatureRequirement: {}}
+inputs: {word: string}
+outputs:
+  said: {type: File, outputSource: outer/said}
+steps:
+  outer:
+    in: {word: word}
+    out: [said]
+    run:
+      class: Workflow
+      inputs: {word: string}
+      outputs:
+        said: {type: File, outputSource: speak/out}
+      steps:
+        speak:
+          in: {w: word}
+          out: [out]
+          run:
+            class: CommandLineTool
+            baseCommand: echo
+            inputs: {w: {type: string, inputBinding: {position: 1}}}
+            stdout: spoken.txt
+            outputs: {out: stdout}
+`;
+    const { id } = (await (await submit('alice', { cwl, job: { word: 'nested' } })).json()) as { id: string };
+    expect((await events('alice', id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    const res = await call('alice', 'GET', `/runs/${id}/steps/${encodeURIComponent('outer/speak')}/outputs`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const out = ((await res.json()) as Record<string, { location: string; basename: string }>).out!;
+    expect(out.basename).toBe('spoken.txt');
+    expect(await (await call('alice', 'GET', new URL(out.location).pathname.slice(API_PREFIX.length))).text()).toBe('nested\n');
   });
 
   it('takes default files of the document from uploads the user may use', async () => {
@@ -371,6 +414,9 @@ outputs: {}
     }
     expect(processesRunning('sleep 61.25')).toBe(true);
     expect((await call('alice', 'DELETE', `/runs/${id}`)).status).toBe(409);
+    const early = await call('alice', 'GET', `/runs/${id}/steps/nap/outputs`);
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as { error: { message: string } }).error.message).toMatch(/step "nap" .* has no outputs: it is Running/);
     const stopped = (await (await call('alice', 'POST', `/runs/${id}/stop`)).json()) as { phase: string; steps: { phase: string }[] };
     expect(stopped.phase).toBe('Failed');
     expect(stopped.steps[0]!.phase).toBe('Failed');

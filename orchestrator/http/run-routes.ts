@@ -47,6 +47,12 @@ function parseLabels(label: string | string[] | undefined): Record<string, strin
 /** Encodes each segment of an object path for a URL. */
 const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
 
+/** Where a run's output object is downloaded from, as the run service's `link` wants it. */
+const downloadLink = (requestUrl: string, id: string) => {
+  const origin = new URL(requestUrl).origin;
+  return (p: string) => (p.startsWith(FILE_LINK) ? `${origin}${API_PREFIX}/files/${p.slice(FILE_LINK.length)}` : `${origin}${API_PREFIX}/runs/${id}/files/${encodePath(p)}`);
+};
+
 /**
  * The runs API under `/api/v1/runs`: submit a CWL workflow or tool with its job, follow it (steps, events as
  * Server-Sent Events, logs), stop it, read its outputs and download its files. Only members of a run's
@@ -232,9 +238,23 @@ export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const origin = new URL(c.req.url).origin;
-      const link = (p: string) => (p.startsWith(FILE_LINK) ? `${origin}${API_PREFIX}/files/${p.slice(FILE_LINK.length)}` : `${origin}${API_PREFIX}/runs/${id}/files/${encodePath(p)}`);
-      return c.json(await runs.outputs(await callerOf(c), id, link, signal(c)), 200);
+      return c.json(await runs.outputs(await callerOf(c), id, downloadLink(c.req.url, id), signal(c)), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/runs/{id}/steps/{step}/outputs',
+      tags,
+      summary: "A succeeded step's CWL outputs, each File's location its download URL (409 while the step has none, or for a step inside a scattered subworkflow step)",
+      security: secured,
+      request: { params: RunStepParam },
+      responses: { 200: jsonResponse(z.record(z.string(), z.unknown()), "The step's output object"), ...errorResponses(401, 404, 409) },
+    }),
+    async (c) => {
+      const { id, step } = c.req.valid('param');
+      return c.json(await runs.stepOutputs(await callerOf(c), id, step, downloadLink(c.req.url, id), signal(c)), 200);
     },
   );
 

@@ -147,6 +147,8 @@ export interface RunService extends Startable {
    * where `path` is the object's key relative to the run, or `FILE_LINK + id` for an uploaded file.
    */
   outputs(caller: RunCaller, id: string, link: (path: string) => string, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
+  /** The CWL outputs of one step that succeeded, linked as `outputs` links them. */
+  stepOutputs(caller: RunCaller, id: string, step: string, link: (path: string) => string, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
   openObject(caller: RunCaller, id: string, objectPath: string, options?: { signal?: AbortSignal }): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> }>;
 }
 
@@ -466,6 +468,33 @@ export function createRunService(options: RunServiceOptions): RunService {
     return { ...document, name: service.name as string | undefined };
   }
 
+  /** An output object with each File's and Directory's location replaced by `link(path)` (see `RunService.outputs`). */
+  async function linkedOutputs(row: RunRow, outputs: Record<string, unknown>, link: (path: string) => string, signal?: AbortSignal) {
+    const prefix = `${row.scope}/`;
+    return mapFsObjects(outputs, async (value, nested) => {
+      const out: Record<string, unknown> = { ...value };
+      const key = objectKeyOf(value.location);
+      // An input passed on as an output is still the upload it was: linked as that upload.
+      const upload = key !== undefined ? /^files\/([0-9a-f]{32})\//.exec(key) : null;
+      // A download names the file by its basename, which an object named only by location lacks.
+      if (key !== undefined && out.basename === undefined) out.basename = path.posix.basename(key);
+      if (upload && value.class === 'File') out.location = link(`${FILE_LINK}${upload[1]}`);
+      if (key !== undefined && key.startsWith(prefix)) {
+        out.location = link(key.slice(prefix.length));
+        if (value.class === 'Directory') {
+          const listing: Record<string, unknown>[] = [];
+          for await (const info of store.list(`${key}/`, { signal })) {
+            if (path.basename(info.key) === '.archipel-empty-dir') continue;
+            listing.push({ class: 'File', location: link(info.key.slice(prefix.length)), basename: info.key.slice(key.length + 1), size: info.size });
+          }
+          out.listing = listing;
+        }
+      }
+      if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await nested(value.secondaryFiles);
+      return out;
+    });
+  }
+
   function checkLabels(labels: Record<string, string>) {
     for (const [k, v] of Object.entries(labels)) {
       if (!LABEL.test(k) || v.length > 63) {
@@ -696,29 +725,30 @@ export function createRunService(options: RunServiceOptions): RunService {
     async outputs(caller, id, link, outputOptions = {}) {
       const row = await visible(caller, id, outputOptions.signal);
       if (row.phase !== 'Succeeded' || !row.outputs) throw new ConflictError(`run "${id}" has no outputs: it is ${row.phase}${row.message ? ` (${row.message})` : ''}`);
-      const prefix = `${row.scope}/`;
-      return mapFsObjects(row.outputs, async (value, nested) => {
-        const out: Record<string, unknown> = { ...value };
-        const key = objectKeyOf(value.location);
-        // An input passed on as an output is still the upload it was: linked as that upload.
-        const upload = key !== undefined ? /^files\/([0-9a-f]{32})\//.exec(key) : null;
-        // A download names the file by its basename, which an object named only by location lacks.
-        if (key !== undefined && out.basename === undefined) out.basename = path.posix.basename(key);
-        if (upload && value.class === 'File') out.location = link(`${FILE_LINK}${upload[1]}`);
-        if (key !== undefined && key.startsWith(prefix)) {
-          out.location = link(key.slice(prefix.length));
-          if (value.class === 'Directory') {
-            const listing: Record<string, unknown>[] = [];
-            for await (const info of store.list(`${key}/`, { signal: outputOptions.signal })) {
-              if (path.basename(info.key) === '.archipel-empty-dir') continue;
-              listing.push({ class: 'File', location: link(info.key.slice(prefix.length)), basename: info.key.slice(key.length + 1), size: info.size });
-            }
-            out.listing = listing;
-          }
-        }
-        if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await nested(value.secondaryFiles);
-        return out;
-      });
+      return linkedOutputs(row, row.outputs, link, outputOptions.signal);
+    },
+
+    async stepOutputs(caller, id, step, link, outputOptions = {}) {
+      const row = await visible(caller, id, outputOptions.signal);
+      const steps = await records.steps(id, outputOptions.signal);
+      const state = steps.find((s) => s.step === step);
+      if (!state) throw new NotFoundError(`run "${id}" has no step "${step}"`);
+      if (state.phase !== 'Succeeded') throw new ConflictError(`step "${step}" of run "${id}" has no outputs: it is ${state.phase}${state.message ? ` (${state.message})` : ''}`);
+      // A step inside a subworkflow step has outputs per item of the outer step: one item is one answer.
+      const segments = step.split('/');
+      for (let i = 1; i < segments.length; i++) {
+        const outer = steps.find((s) => s.step === segments.slice(0, i).join('/'));
+        if (outer && outer.items.total > 1) throw new ConflictError(`step "${step}" runs once per item of the scattered step "${outer.step}": read the outputs of "${outer.step}"`);
+      }
+      const key = `${row.scope}/${segments.join('/0/')}/outputs.json`;
+      let outputs: Record<string, unknown>;
+      try {
+        outputs = await readJson<Record<string, unknown>>(store, key);
+      } catch (error) {
+        if (error instanceof NotFoundError) throw new ConflictError(`step "${step}" of run "${id}" has no recorded outputs`);
+        throw error;
+      }
+      return linkedOutputs(row, outputs, link, outputOptions.signal);
     },
 
     async openObject(caller, id, objectPath, objectOptions = {}) {
