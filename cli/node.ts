@@ -37,7 +37,6 @@ import {
   createProcessRunner,
   createRunRoutes,
   createRunService,
-  type LocalEngine,
 } from '../orchestrator/index.ts';
 import { openStore } from './step-command.ts';
 import { createStepRunner } from './step-runner.ts';
@@ -91,10 +90,20 @@ function objectStoreUrl(config: NodeConfig): string {
  * local engine on the node's database, whose step containers run in this process on the node's own
  * store, and whose tools run as local processes.
  */
-function openWorkflowEngine(config: NodeConfig, db: SqlDatabase, objects: ObjectStore, storeUrl: string, logger: Logger): WorkflowEngine | LocalEngine {
+/**
+ * Chooses the workflow-engine adapter: an Argo Workflows server when configured, else the local engine
+ * in this process, which resumes its runs when it opens and ends its processes when it closes.
+ */
+async function openWorkflowEngine(
+  config: NodeConfig,
+  db: SqlDatabase,
+  objects: ObjectStore,
+  storeUrl: string,
+  logger: Logger,
+): Promise<{ engine: WorkflowEngine; close?: () => Promise<void> }> {
   const { server, namespace, token } = config.argo;
-  if (server) return createArgoEngine({ client: createArgoClient({ baseUrl: server, namespace, ...(token ? { token } : {}) }) });
-  return createLocalEngine({
+  if (server) return { engine: createArgoEngine({ client: createArgoClient({ baseUrl: server, namespace, ...(token ? { token } : {}) }) }) };
+  const local = createLocalEngine({
     db,
     workRoot: path.join(config.dataDir, 'engine'),
     logger: logger.child({ component: 'engine' }),
@@ -106,6 +115,8 @@ function openWorkflowEngine(config: NodeConfig, db: SqlDatabase, objects: Object
       { openStore: async (url) => (url === storeUrl ? objects : openStore(url)) },
     ),
   });
+  await local.resume();
+  return { engine: local, close: () => local.close() };
 }
 
 /**
@@ -267,11 +278,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
 
     // Runs: the translated Argo Workflows go to the workflow engine (local, or an Argo server).
     const storeUrl = objectStoreUrl(config);
-    const engine = openWorkflowEngine(config, db, objects, storeUrl, logger);
-    if ('resume' in engine) {
-      await engine.resume();
-      undo.push(() => engine.close());
-    }
+    const { engine, close: closeEngine } = await openWorkflowEngine(config, db, objects, storeUrl, logger);
+    if (closeEngine) undo.push(closeEngine);
     const files = createFileService({ db, store: objects, maxBytes: config.runs.maxUploadBytes });
     const runs = createRunService({
       db,

@@ -696,6 +696,13 @@ outputs:
     client.destroy();
   });
 
+  it('documents its routes in the OpenAPI document, the run files route included', async () => {
+    const doc = (await (await app.request(`${API_PREFIX}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const route of ['/runs', '/runs/{id}', '/runs/{id}/events', '/runs/{id}/steps/{step}/logs', '/runs/{id}/steps/{step}/outputs', '/runs/{id}/outputs', '/runs/{id}/files/{path}', '/files']) {
+      expect(doc.paths[`${API_PREFIX}${route}`], route).toBeDefined();
+    }
+  });
+
   it('serves uploads with byte ranges, and refuses an upload over the limit', async () => {
     const file = await upload('alice', 'digits.txt', '0123456789');
     const part = await call('alice', 'GET', `/files/${file.id}`, undefined, { Range: 'bytes=3-5' });

@@ -258,7 +258,16 @@ export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000
     },
   );
 
-  // Not in the OpenAPI routes' path syntax: the object path has slashes.
+  // Not in the OpenAPI routes' path syntax (the object path has slashes): served below, documented here.
+  router.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/runs/{id}/files/{path}',
+    tags,
+    summary: "A file of the run, as the run's and its steps' outputs link to it; `path` may hold slashes",
+    security: secured,
+    request: { params: RunIdParam.extend({ path: z.string().min(1).openapi({ param: { name: 'path', in: 'path' }, description: 'The object path under the run, slashes included' }) }) },
+    responses: { 200: { description: 'The file', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses(401, 404) },
+  });
   router.get('/runs/:id/files/*', async (c) => {
     const id = c.req.param('id');
     const prefix = `${API_PREFIX}/runs/${id}/files/`;
