@@ -20,6 +20,17 @@ export { generateSwarmKey, parseSwarmKey, swarmKeyFingerprint, encodeSwarmKey, t
 export { signIdentityRecord, verifyIdentityRecord, type IdentityRecord, type RecordVerdict } from './identity-record.ts';
 export { exchangeJson, raceAbort, serveJson, type JsonExchangeOptions } from './json-protocol.ts';
 export { askPeer, peerRefusal } from './peer-exchange.ts';
+export {
+  DEFAULT_MAX_SKEW_MS,
+  definePeerProtocol,
+  type PeerNetwork,
+  type PeerProtocol,
+  type PeerProtocolSpec,
+  type PeerRefusal,
+  type PeerTransport,
+  type RequestBody,
+  type Signer,
+} from './peer-protocol.ts';
 export { signFields, verifyFields } from './signing.ts';
 export { refuseSignedRequest, type SignedRequestCheck, type SignedRequestEnvelope } from './signed-request.ts';
 export { parseClusterId, clusterResourceName } from './peer-names.ts';

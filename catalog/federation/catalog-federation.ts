@@ -1,26 +1,13 @@
-import { NotFoundError, UnavailableError, describeError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
-import { askPeer, exchangeJson, peerRefusal, serveJson, type DiscoveryAgent } from '../../discovery/index.ts';
+import { UnavailableError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
+import type { DiscoveryAgent, PeerNetwork } from '../../discovery/index.ts';
 import type { CatalogEntry, LocalCaller } from '../entries/catalog-entry.ts';
 import type { CatalogService } from '../entries/catalog-service.ts';
-import {
-  CATALOG_PROTOCOL,
-  DEFAULT_FEDERATED_TIMEOUT_MS,
-  DEFAULT_MAX_SKEW_MS,
-  GetReplySchema,
-  MAX_CATALOG_MESSAGE_BYTES,
-  MAX_FEDERATED_TIMEOUT_MS,
-  fromWireEntry,
-  isGetRequest,
-  signGetRequest,
-} from './catalog-protocol.ts';
+import { DEFAULT_FEDERATED_TIMEOUT_MS, GetReplySchema, MAX_FEDERATED_TIMEOUT_MS, fromWireEntry, getProtocol, searchProtocol } from './catalog-protocol.ts';
 import { createCatalogResponder } from './catalog-responder.ts';
 import { createFederatedSearch, type FederatedSearch } from './federated-search.ts';
 
 /** What the catalog federation needs from the discovery agent: peers, peered-only streams, the cluster key. */
-export type CatalogFederationNetwork = Pick<
-  DiscoveryAgent,
-  'clusterId' | 'isPeered' | 'listPeers' | 'handlePeered' | 'openPeeredStream' | 'sign'
->;
+export type CatalogFederationNetwork = PeerNetwork & Pick<DiscoveryAgent, 'listPeers'>;
 
 export interface CatalogFederationOptions {
   catalog: Pick<CatalogService, 'search' | 'get' | 'clusterId'>;
@@ -38,9 +25,6 @@ export interface CatalogFederation extends FederatedSearch {
   /** Serves `/archipel/catalog/1.0.0` to peered clusters; call once the discovery agent has started. */
   serve(): Promise<void>;
 }
-
-/** Longest an incoming exchange may take: the longest deadline a requester may set, and the clock skew allowed. */
-const SERVE_TIMEOUT_MS = MAX_FEDERATED_TIMEOUT_MS + DEFAULT_MAX_SKEW_MS;
 
 /**
  * The catalog over the federation's network: answers peered clusters' searches and gets on
@@ -63,10 +47,7 @@ export function createCatalogFederation(options: CatalogFederationOptions): Cata
   const federated = createFederatedSearch({
     catalog,
     peers: () => network.listPeers().filter((p) => p.state === 'peered'),
-    async ask(clusterId, request, signal) {
-      const stream = await network.openPeeredStream(clusterId, CATALOG_PROTOCOL, { signal });
-      return exchangeJson(stream, request, { maxBytes: MAX_CATALOG_MESSAGE_BYTES, signal });
-    },
+    ask: searchProtocol.transport(network),
     sign: (domain, fields) => network.sign(domain, fields),
     clock,
     logger,
@@ -76,43 +57,20 @@ export function createCatalogFederation(options: CatalogFederationOptions): Cata
     search: (caller, searchOptions) => federated.search(caller, searchOptions),
 
     async get(caller, clusterId, entryId, getOptions = {}) {
-      const self = network.clusterId();
-      if (clusterId === self || !network.isPeered(clusterId)) throw new NotFoundError(`cluster ${clusterId} is not peered with this one`);
       const timeoutMs = Math.min(getOptions.timeoutMs ?? DEFAULT_FEDERATED_TIMEOUT_MS, MAX_FEDERATED_TIMEOUT_MS);
-      const request = await signGetRequest((domain, fields) => network.sign(domain, fields), {
-        from: self,
-        to: clusterId,
-        entryId,
-        user: caller.userName,
-        projects: caller.projects,
-        deadline: clock.now().getTime() + timeoutMs,
-      });
-      const raw = await askPeer(
-        clusterId,
-        async (signal) => exchangeJson(await network.openPeeredStream(clusterId, CATALOG_PROTOCOL, { signal }), request, { maxBytes: MAX_CATALOG_MESSAGE_BYTES, signal }),
-        { timeoutMs, signal: getOptions.signal },
+      const ask = getProtocol.requester(
+        { clusterId: () => network.clusterId(), isPeered: (id) => network.isPeered(id), sign: (domain, fields) => network.sign(domain, fields), ask: getProtocol.transport(network), timeoutMs, clock, logger },
+        GetReplySchema,
       );
-      const reply = GetReplySchema.safeParse(raw);
-      if (!reply.success) throw new UnavailableError(`cluster ${clusterId} sent a reply that is not a catalog entry`, { details: { clusterId } });
-      if ('error' in reply.data) throw peerRefusal(clusterId, reply.data.error.code, reply.data.error.message);
-      const entry = fromWireEntry(reply.data.entry);
+      const reply = await ask(clusterId, { entryId, user: caller.userName, projects: [...caller.projects] }, getOptions.signal);
+      const entry = fromWireEntry(reply.entry);
       if (entry.id !== entryId || entry.ownerCluster !== clusterId) throw new UnavailableError(`cluster ${clusterId} sent an entry that is not the one asked for`, { details: { clusterId } });
       return entry;
     },
 
     async serve() {
-      await network.handlePeered(CATALOG_PROTOCOL, async (stream, connection) => {
-        const from = connection.remotePeer.toString();
-        const signal = AbortSignal.timeout(SERVE_TIMEOUT_MS);
-        try {
-          await serveJson(stream, (request) => (isGetRequest(request) ? responder.answerGet(request, from, signal) : responder.answer(request, from, signal)), {
-            maxBytes: MAX_CATALOG_MESSAGE_BYTES,
-            signal,
-          });
-        } catch (error) {
-          logger.debug('catalog search exchange from peer failed', { clusterId: from, error: describeError(error) });
-        }
-      });
+      await searchProtocol.serve(network, (input, from, signal) => responder.answer(input, from, signal), logger);
+      await getProtocol.serve(network, (input, from, signal) => responder.answerGet(input, from, signal), logger);
     },
   };
 }

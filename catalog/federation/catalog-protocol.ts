@@ -1,22 +1,21 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/index.ts';
-import { refuseSignedRequest } from '../../discovery/index.ts';
+import { definePeerProtocol, type Signer } from '../../discovery/index.ts';
 import type { CatalogEntry, CatalogKind } from '../entries/catalog-entry.ts';
 import { MAX_SEARCH_LIMIT } from '../entries/catalog-service.ts';
 import { CatalogKindSchema, FederatedProjectIdSchema, MAX_ALLOWED_PROJECTS, UserNameSchema, VisibilitySchema } from '../entries/entry-schemas.ts';
 
 /**
- * `/archipel/catalog/1.0.0`: the catalog between peered clusters. One length-prefixed JSON message each
- * way: a search request (or a get request naming one entry) signed by the requesting cluster's key,
- * naming the user and the projects (`clusterId/project`) it acts for and a deadline; the answer holds
- * the entries that caller may see, as the owner decides (the owner runs its own search, or its own get,
- * for a remote caller).
+ * The catalog between peered clusters, two protocols of one length-prefixed JSON message each way: a
+ * search (`/archipel/catalog/1.0.0`) or a get of one entry (`/archipel/catalog-entry/1.0.0`), signed by
+ * the requesting cluster's key, naming the user and the projects (`clusterId/project`) it acts for and a
+ * deadline; the answer holds the entries that caller may see, as the owner decides (the owner runs its
+ * own search, or its own get, for a remote caller).
  */
 export const CATALOG_PROTOCOL = '/archipel/catalog/1.0.0';
-/** The signature domain: a catalog request's signature can pass as nothing else. */
+export const CATALOG_ENTRY_PROTOCOL = '/archipel/catalog-entry/1.0.0';
+/** The signature domains: a catalog request's signature can pass as nothing else. */
 export const CATALOG_REQUEST_DOMAIN = 'archipel-catalog-search/1';
-
-/** The signature domain of a get request. */
 export const CATALOG_GET_DOMAIN = 'archipel-catalog-get/1';
 
 /** Largest message either way (a reply holds at most this many bytes of entries, a service's CWL included). */
@@ -24,8 +23,6 @@ export const MAX_CATALOG_MESSAGE_BYTES = 2 * 1024 * 1024;
 /** Longest a federated search may wait for its peers. */
 export const MAX_FEDERATED_TIMEOUT_MS = 30_000;
 export const DEFAULT_FEDERATED_TIMEOUT_MS = 3_000;
-/** How far the requester's clock may be from ours when we judge a request's deadline. */
-export const DEFAULT_MAX_SKEW_MS = 10_000;
 const MAX_CALLER_PROJECTS = MAX_ALLOWED_PROJECTS;
 
 const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
@@ -50,16 +47,6 @@ export type UnsignedSearchRequest = Omit<SearchRequest, 'signature' | 'kind' | '
 
 const fieldsOf = (r: UnsignedSearchRequest) => [r.from, r.to, r.q, r.kind ?? null, r.user, [...r.projects], r.limit, r.deadline];
 
-/** Signs with the requesting cluster's key (`sign` is the discovery agent's). */
-export async function signSearchRequest(
-  sign: (domain: string, fields: readonly unknown[]) => Promise<string>,
-  request: UnsignedSearchRequest,
-): Promise<SearchRequest> {
-  const unsigned = { ...request, projects: [...request.projects] };
-  if (unsigned.kind === undefined) delete unsigned.kind;
-  return { ...unsigned, signature: await sign(CATALOG_REQUEST_DOMAIN, fieldsOf(unsigned)) };
-}
-
 export const GetRequestSchema = z.strictObject({
   from: ClusterIdSchema,
   to: ClusterIdSchema,
@@ -74,13 +61,27 @@ export type UnsignedGetRequest = Omit<GetRequest, 'signature' | 'projects'> & { 
 
 const getFieldsOf = (r: UnsignedGetRequest) => [r.from, r.to, r.entryId, r.user, [...r.projects], r.deadline];
 
-export async function signGetRequest(sign: (domain: string, fields: readonly unknown[]) => Promise<string>, request: UnsignedGetRequest): Promise<GetRequest> {
-  const unsigned = { ...request, projects: [...request.projects] };
-  return { ...unsigned, signature: await sign(CATALOG_GET_DOMAIN, getFieldsOf(unsigned)) };
-}
+export const searchProtocol = definePeerProtocol<SearchRequest>({
+  id: CATALOG_PROTOCOL,
+  domain: CATALOG_REQUEST_DOMAIN,
+  name: 'catalog search',
+  schema: SearchRequestSchema,
+  fields: fieldsOf,
+  maxBytes: MAX_CATALOG_MESSAGE_BYTES,
+  maxTimeoutMs: MAX_FEDERATED_TIMEOUT_MS,
+  defaultTimeoutMs: DEFAULT_FEDERATED_TIMEOUT_MS,
+});
 
-/** Whether a message is a get request rather than a search (it names one entry). */
-export const isGetRequest = (input: unknown) => typeof input === 'object' && input !== null && 'entryId' in input;
+export const getProtocol = definePeerProtocol<GetRequest>({
+  id: CATALOG_ENTRY_PROTOCOL,
+  domain: CATALOG_GET_DOMAIN,
+  name: 'catalog get',
+  schema: GetRequestSchema,
+  fields: getFieldsOf,
+  maxBytes: MAX_CATALOG_MESSAGE_BYTES,
+  maxTimeoutMs: MAX_FEDERATED_TIMEOUT_MS,
+  defaultTimeoutMs: DEFAULT_FEDERATED_TIMEOUT_MS,
+});
 
 export interface VerifySearchOptions {
   /** The cluster at the other end of the stream: the request must be signed by it... */
@@ -88,44 +89,20 @@ export interface VerifySearchOptions {
   /** ...and meant for us. */
   to: string;
   clock: Clock;
-  maxSkewMs?: number;
+  maxSkewMs?: number | undefined;
 }
 
-export type SearchRequestVerdict = { ok: true; request: SearchRequest } | { ok: false; reason: string };
-
-/** Checks a message against `schema`, then its sender, addressee, signature (in `domain`, over `fields`) and freshness. */
-async function verifySigned<T extends { from: string; to: string; deadline: number; signature: string }>(
-  schema: z.ZodType<T>,
-  domain: string,
-  fields: (request: T) => readonly unknown[],
-  input: unknown,
-  options: VerifySearchOptions,
-): Promise<{ ok: true; request: T } | { ok: false; reason: string }> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) return { ok: false, reason: 'malformed request' };
-  const request = parsed.data;
-  const reason = await refuseSignedRequest(request, {
-    from: options.from,
-    to: options.to,
-    now: options.clock.now().getTime(),
-    maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
-    maxAheadMs: MAX_FEDERATED_TIMEOUT_MS,
-    domain,
-    fields: fields(request),
-  });
-  return reason === undefined ? { ok: true, request } : { ok: false, reason };
-}
+/** Signs with the requesting cluster's key (`sign` is the discovery agent's). */
+export const signSearchRequest = (sign: Signer, request: UnsignedSearchRequest): Promise<SearchRequest> => searchProtocol.sign(sign, request as Omit<SearchRequest, 'signature'>);
+export const signGetRequest = (sign: Signer, request: UnsignedGetRequest): Promise<GetRequest> => getProtocol.sign(sign, request as Omit<GetRequest, 'signature'>);
 
 /**
  * Accepts a request that is well formed, comes from the connected cluster, is meant for this one, carries
  * that cluster's signature, and is fresh: its deadline has not passed and lies no further ahead than a
  * requester may wait (both give or take the clock skew allowed).
  */
-export const verifySearchRequest = (input: unknown, options: VerifySearchOptions): Promise<SearchRequestVerdict> =>
-  verifySigned(SearchRequestSchema, CATALOG_REQUEST_DOMAIN, fieldsOf, input, options);
-
-/** Accepts a get request on the same terms as a search request. */
-export const verifyGetRequest = (input: unknown, options: VerifySearchOptions) => verifySigned(GetRequestSchema, CATALOG_GET_DOMAIN, getFieldsOf, input, options);
+export const verifySearchRequest = (input: unknown, options: VerifySearchOptions) => searchProtocol.verify(input, options);
+export const verifyGetRequest = (input: unknown, options: VerifySearchOptions) => getProtocol.verify(input, options);
 
 /** An entry as it travels: the HTTP shape (ISO timestamps). */
 export type WireEntry = Omit<CatalogEntry, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
@@ -163,8 +140,5 @@ export type SearchAnswer = { items: WireEntry[]; truncated: boolean } | { error:
 export const fromWireEntry = (e: z.infer<typeof WireEntrySchema>): CatalogEntry =>
   ({ ...e, createdAt: new Date(e.createdAt), updatedAt: new Date(e.updatedAt) }) as CatalogEntry;
 
-export const GetReplySchema = z.union([
-  z.strictObject({ entry: WireEntrySchema }),
-  z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1000) }) }),
-]);
-export type GetAnswer = { entry: WireEntry } | { error: { code: string; message: string } };
+export const GetReplySchema = z.strictObject({ entry: WireEntrySchema });
+export type GetAnswer = { entry: WireEntry };

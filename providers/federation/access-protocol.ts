@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/index.ts';
-import { refuseSignedRequest } from '../../discovery/index.ts';
+import { definePeerProtocol, type Signer } from '../../discovery/index.ts';
 import { GrantAccessSchema } from '../http/grant-schemas.ts';
 import type { GrantAccess } from '../access/grant-provider.ts';
 import type { AccessGrant } from '../access/grant-service.ts';
@@ -21,8 +21,6 @@ export const MAX_ACCESS_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** Longest a requester may wait: making a grant may create a role, a view or many URLs. */
 export const MAX_ACCESS_TIMEOUT_MS = 60_000;
 export const DEFAULT_ACCESS_TIMEOUT_MS = 15_000;
-/** How far the requester's clock may be from ours when we judge a request's deadline. */
-export const DEFAULT_MAX_SKEW_MS = 10_000;
 export const MAX_UPLOADS = 1000;
 
 const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
@@ -58,41 +56,22 @@ const fieldsOf = (r: UnsignedAccessRequest) => [
   r.deadline,
 ];
 
+export const accessProtocol = definePeerProtocol<AccessRequest>({
+  id: ACCESS_PROTOCOL,
+  domain: ACCESS_REQUEST_DOMAIN,
+  name: 'access request',
+  schema: AccessRequestSchema,
+  fields: fieldsOf,
+  maxBytes: MAX_ACCESS_MESSAGE_BYTES,
+  maxTimeoutMs: MAX_ACCESS_TIMEOUT_MS,
+  defaultTimeoutMs: DEFAULT_ACCESS_TIMEOUT_MS,
+});
+
 /** Signs with the requesting cluster's key (`sign` is the discovery agent's). */
-export async function signAccessRequest(
-  sign: (domain: string, fields: readonly unknown[]) => Promise<string>,
-  request: UnsignedAccessRequest,
-): Promise<AccessRequest> {
-  const { uploads, ...rest } = request;
-  const unsigned = { ...rest, projects: [...request.projects], ...(uploads ? { uploads: [...uploads] } : {}) };
-  return { ...unsigned, signature: await sign(ACCESS_REQUEST_DOMAIN, fieldsOf(unsigned)) };
-}
+export const signAccessRequest = (sign: Signer, request: UnsignedAccessRequest): Promise<AccessRequest> => accessProtocol.sign(sign, request as Omit<AccessRequest, 'signature'>);
 
-export type AccessRequestVerdict = { ok: true; request: AccessRequest } | { ok: false; reason: string };
-
-/**
- * Accepts a request that is well formed, comes from the connected cluster (`from`), is meant for this one
- * (`to`), carries that cluster's signature and is fresh (its deadline neither passed nor too far ahead,
- * give or take the clock skew allowed).
- */
-export async function verifyAccessRequest(
-  input: unknown,
-  options: { from: string; to: string; clock: Clock; maxSkewMs?: number },
-): Promise<AccessRequestVerdict> {
-  const parsed = AccessRequestSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, reason: 'malformed request' };
-  const request = parsed.data;
-  const reason = await refuseSignedRequest(request, {
-    from: options.from,
-    to: options.to,
-    now: options.clock.now().getTime(),
-    maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
-    maxAheadMs: MAX_ACCESS_TIMEOUT_MS,
-    domain: ACCESS_REQUEST_DOMAIN,
-    fields: fieldsOf(request),
-  });
-  return reason === undefined ? { ok: true, request } : { ok: false, reason };
-}
+/** Accepts what `accessProtocol` accepts: well formed, from the connected cluster, for this one, signed, fresh. */
+export const verifyAccessRequest = (input: unknown, options: { from: string; to: string; clock: Clock; maxSkewMs?: number }) => accessProtocol.verify(input, options);
 
 const Timestamp = z.string().datetime();
 
@@ -109,13 +88,10 @@ const WireGrantSchema = z.strictObject({
 });
 export type WireGrant = z.infer<typeof WireGrantSchema>;
 
-export const AccessReplySchema = z.union([
-  z.strictObject({ grant: WireGrantSchema, access: GrantAccessSchema }),
-  z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }) }),
-]);
+export const AccessReplySchema = z.strictObject({ grant: WireGrantSchema, access: GrantAccessSchema });
 export type AccessReply = z.infer<typeof AccessReplySchema>;
 /** What a responder sends (the schema above is how a requester checks it). */
-export type AccessAnswer = { grant: WireGrant; access: GrantAccess } | { error: { code: string; message: string } };
+export type AccessAnswer = { grant: WireGrant; access: GrantAccess };
 
 export const toWireGrant = (grant: AccessGrant, entryName: string): WireGrant => ({
   id: grant.id,

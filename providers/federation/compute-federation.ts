@@ -1,12 +1,12 @@
-import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
-import { exchangeJson, serveJson, type DiscoveryAgent } from '../../discovery/index.ts';
+import { silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
+import type { PeerNetwork } from '../../discovery/index.ts';
 import type { ComputeLedger } from '../compute/compute-ledger.ts';
-import { COMPUTE_PROTOCOL, DEFAULT_MAX_SKEW_MS, MAX_COMPUTE_MESSAGE_BYTES, MAX_COMPUTE_TIMEOUT_MS } from './compute-protocol.ts';
+import { computeProtocol } from './compute-protocol.ts';
 import { createComputeResponder } from './compute-responder.ts';
 import { createRemoteCompute, type RemoteCompute } from './remote-compute.ts';
 
 /** What the compute federation needs from the discovery agent: peering, peered-only streams, the cluster key. */
-export type ComputeFederationNetwork = Pick<DiscoveryAgent, 'clusterId' | 'isPeered' | 'handlePeered' | 'openPeeredStream' | 'sign'>;
+export type ComputeFederationNetwork = PeerNetwork;
 
 export interface ComputeFederationOptions {
   ledger: Pick<ComputeLedger, 'reserve' | 'release' | 'get' | 'list' | 'status'>;
@@ -21,9 +21,6 @@ export interface ComputeFederation extends RemoteCompute {
   /** Serves `/archipel/compute/1.0.0` to peered clusters; call once the discovery agent has started. */
   serve(): Promise<void>;
 }
-
-/** Longest an incoming exchange may take: the longest deadline a requester may set, and the clock skew allowed. */
-const SERVE_TIMEOUT_MS = MAX_COMPUTE_TIMEOUT_MS + DEFAULT_MAX_SKEW_MS;
 
 /**
  * This cluster's compute provider over the federation's network: answers peered clusters' reservations
@@ -46,10 +43,7 @@ export function createComputeFederation(options: ComputeFederationOptions): Comp
   const remote = createRemoteCompute({
     clusterId: () => network.clusterId(),
     isPeered: (clusterId) => network.isPeered(clusterId),
-    async ask(clusterId, request, signal) {
-      const stream = await network.openPeeredStream(clusterId, COMPUTE_PROTOCOL, { signal });
-      return exchangeJson(stream, request, { maxBytes: MAX_COMPUTE_MESSAGE_BYTES, signal });
-    },
+    ask: computeProtocol.transport(network),
     sign: (domain, fields) => network.sign(domain, fields),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     clock,
@@ -62,16 +56,6 @@ export function createComputeFederation(options: ComputeFederationOptions): Comp
     get: (principal, clusterId, id, callOptions) => remote.get(principal, clusterId, id, callOptions),
     list: (principal, clusterId, listOptions) => remote.list(principal, clusterId, listOptions),
     status: (principal, clusterId, callOptions) => remote.status(principal, clusterId, callOptions),
-    async serve() {
-      await network.handlePeered(COMPUTE_PROTOCOL, async (stream, connection) => {
-        const from = connection.remotePeer.toString();
-        const signal = AbortSignal.timeout(SERVE_TIMEOUT_MS);
-        try {
-          await serveJson(stream, (request) => responder.answer(request, from, signal), { maxBytes: MAX_COMPUTE_MESSAGE_BYTES, signal });
-        } catch (error) {
-          logger.debug('compute exchange from peer failed', { clusterId: from, error: describeError(error) });
-        }
-      });
-    },
+    serve: () => computeProtocol.serve(network, (input, from, signal) => responder.answer(input, from, signal), logger),
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/index.ts';
-import { refuseSignedRequest } from '../../discovery/index.ts';
+import { definePeerProtocol, type Signer } from '../../discovery/index.ts';
 import type { ComputeReservation, ComputeStatus } from '../compute/compute-ledger.ts';
 
 /**
@@ -22,8 +22,6 @@ export const MAX_REMOTE_LIST = 500;
 /** Longest a requester may wait for the owner. */
 export const MAX_COMPUTE_TIMEOUT_MS = 30_000;
 export const DEFAULT_COMPUTE_TIMEOUT_MS = 5_000;
-/** How far the requester's clock may be from ours when we judge a request's deadline. */
-export const DEFAULT_MAX_SKEW_MS = 10_000;
 
 const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
 const Amount = z.number().nonnegative().max(1e9);
@@ -75,48 +73,24 @@ const fieldsOf = (r: UnsignedComputeRequest) => [
   r.deadline,
 ];
 
+export const computeProtocol = definePeerProtocol<ComputeRequest>({
+  id: COMPUTE_PROTOCOL,
+  domain: COMPUTE_REQUEST_DOMAIN,
+  name: 'compute request',
+  schema: ComputeRequestSchema,
+  fields: fieldsOf,
+  // A `release` or a `get` must name its reservation.
+  valid: (r) => !((r.op === 'release' || r.op === 'get') && r.reservationId === undefined),
+  maxBytes: MAX_COMPUTE_MESSAGE_BYTES,
+  maxTimeoutMs: MAX_COMPUTE_TIMEOUT_MS,
+  defaultTimeoutMs: DEFAULT_COMPUTE_TIMEOUT_MS,
+});
+
 /** Signs with the requesting cluster's key (`sign` is the discovery agent's). */
-export async function signComputeRequest(
-  sign: (domain: string, fields: readonly unknown[]) => Promise<string>,
-  request: UnsignedComputeRequest,
-): Promise<ComputeRequest> {
-  const unsigned: UnsignedComputeRequest = { ...request };
-  for (const key of ['start', 'end', 'durationSeconds', 'reservationId', 'state', 'limit'] as const) if (unsigned[key] === undefined) delete unsigned[key];
-  return { ...unsigned, signature: await sign(COMPUTE_REQUEST_DOMAIN, fieldsOf(unsigned)) };
-}
+export const signComputeRequest = (sign: Signer, request: UnsignedComputeRequest): Promise<ComputeRequest> => computeProtocol.sign(sign, request);
 
-export interface VerifyComputeOptions {
-  /** The cluster at the other end of the stream: the request must be signed by it... */
-  from: string;
-  /** ...and meant for us. */
-  to: string;
-  clock: Clock;
-  maxSkewMs?: number;
-}
-
-export type ComputeRequestVerdict = { ok: true; request: ComputeRequest } | { ok: false; reason: string };
-
-/**
- * Accepts a request that is well formed, comes from the connected cluster, is meant for this one, carries
- * that cluster's signature, and is fresh (its deadline neither passed nor too far ahead, give or take the
- * clock skew allowed). A `release` or a `get` must name its reservation.
- */
-export async function verifyComputeRequest(input: unknown, options: VerifyComputeOptions): Promise<ComputeRequestVerdict> {
-  const parsed = ComputeRequestSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, reason: 'malformed request' };
-  const request = parsed.data;
-  if ((request.op === 'release' || request.op === 'get') && request.reservationId === undefined) return { ok: false, reason: 'malformed request' };
-  const reason = await refuseSignedRequest(request, {
-    from: options.from,
-    to: options.to,
-    now: options.clock.now().getTime(),
-    maxSkewMs: options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
-    maxAheadMs: MAX_COMPUTE_TIMEOUT_MS,
-    domain: COMPUTE_REQUEST_DOMAIN,
-    fields: fieldsOf(request),
-  });
-  return reason === undefined ? { ok: true, request } : { ok: false, reason };
-}
+/** Accepts what `computeProtocol` accepts: well formed, from the connected cluster, for this one, signed, fresh. */
+export const verifyComputeRequest = (input: unknown, options: { from: string; to: string; clock: Clock; maxSkewMs?: number }) => computeProtocol.verify(input, options);
 
 const Timestamp = z.string().datetime();
 const ResourcesSchema = z.object({ cores: Amount, memoryMiB: Amount, gpus: Amount });
@@ -147,22 +121,14 @@ const WireStatusSchema = z.object({
 });
 type WireStatus = z.infer<typeof WireStatusSchema>;
 
-/** A refusal: the code is an error kind of the taxonomy (`conflict`, `not-found`, `invalid-input`, ...). */
-const WireErrorSchema = z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }) });
-
 export const ComputeReplySchema = z.union([
   z.strictObject({ reservation: WireReservationSchema }),
   z.strictObject({ reservations: z.array(WireReservationSchema).max(MAX_REMOTE_LIST) }),
   z.strictObject({ status: WireStatusSchema }),
-  WireErrorSchema,
 ]);
 export type ComputeReply = z.infer<typeof ComputeReplySchema>;
 /** What a responder sends (the schema above is how a requester checks it). */
-export type ComputeAnswer =
-  | { reservation: WireReservation }
-  | { reservations: WireReservation[] }
-  | { status: WireStatus }
-  | { error: { code: string; message: string } };
+export type ComputeAnswer = { reservation: WireReservation } | { reservations: WireReservation[] } | { status: WireStatus };
 
 export const toWireReservation = (r: ComputeReservation): WireReservation => ({
   id: r.id,

@@ -1,13 +1,6 @@
-import { describeError, isArchipelError, silentLogger, systemClock, type Clock, type Logger } from '../../core/index.ts';
+import { silentLogger, type Clock, type Logger } from '../../core/index.ts';
 import type { ComputeActor, ComputeLedger } from '../compute/compute-ledger.ts';
-import {
-  MAX_REMOTE_LIST,
-  toWireReservation,
-  toWireStatus,
-  verifyComputeRequest,
-  type ComputeAnswer,
-  type ComputeRequest,
-} from './compute-protocol.ts';
+import { MAX_REMOTE_LIST, computeProtocol, toWireReservation, toWireStatus, type ComputeAnswer, type ComputeRequest } from './compute-protocol.ts';
 
 export interface ComputeResponderOptions {
   ledger: Pick<ComputeLedger, 'reserve' | 'release' | 'get' | 'list' | 'status'>;
@@ -31,10 +24,7 @@ const PASSED_ON = new Set(['invalid-input', 'not-allowed', 'not-found', 'conflic
  * and message; a refused request never reaches the ledger.
  */
 export function createComputeResponder(options: ComputeResponderOptions) {
-  const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-
-  const refuse = (code: string, message: string): ComputeAnswer => ({ error: { code, message } });
 
   async function perform(request: ComputeRequest, from: string, signal: AbortSignal): Promise<ComputeAnswer> {
     const actor: ComputeActor = { kind: 'peer', clusterId: from, userName: request.user };
@@ -70,32 +60,11 @@ export function createComputeResponder(options: ComputeResponderOptions) {
 
   return {
     /** The reply to `input`, received from cluster `from` on an authenticated connection. */
-    async answer(input: unknown, from: string, signal?: AbortSignal): Promise<ComputeAnswer> {
-      if (!options.isPeered(from)) {
-        logger.debug('compute request refused: cluster is not peered', { clusterId: from });
-        return refuse('not-allowed', 'this cluster is not peered with yours');
-      }
-      const verdict = await verifyComputeRequest(input, { from, to: options.clusterId(), clock, maxSkewMs: options.maxSkewMs });
-      if (!verdict.ok) {
-        logger.debug('compute request refused', { clusterId: from, reason: verdict.reason });
-        return refuse('invalid-input', `compute request refused: ${verdict.reason}`);
-      }
-      const { op, user, deadline } = verdict.request;
-      // Our own work stops at the requester's deadline (at least a second, for clocks slightly apart).
-      const budget = AbortSignal.timeout(Math.max(1000, deadline - clock.now().getTime()));
-      try {
-        const answer = await perform(verdict.request, from, signal ? AbortSignal.any([signal, budget]) : budget);
-        logger.info('compute request from a peer answered', { clusterId: from, user, op });
-        return answer;
-      } catch (error) {
-        if (isArchipelError(error) && PASSED_ON.has(error.kind)) {
-          logger.debug('compute request from a peer refused by the ledger', { clusterId: from, user, op, code: error.kind });
-          return refuse(error.kind, error.message);
-        }
-        logger.warn('compute request from a peer failed', { clusterId: from, user, op, error: describeError(error) });
-        return refuse('unavailable', 'the compute request failed on this cluster');
-      }
-    },
+    answer: computeProtocol.responder({ ...options, passedOn: PASSED_ON }, async (request, from, signal) => {
+      const answer = await perform(request, from, signal);
+      logger.info('compute request from a peer answered', { clusterId: from, user: request.user, op: request.op });
+      return answer;
+    }),
   };
 }
 

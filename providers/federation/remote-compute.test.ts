@@ -7,7 +7,7 @@ import { signFields } from '../../discovery/index.ts';
 import { createTestDatabase } from '../../platform/sql/testing.ts';
 import { createStaticCapacitySource } from '../compute/capacity-source.ts';
 import { createComputeLedger, type ComputeLedger } from '../compute/compute-ledger.ts';
-import { signComputeRequest, type ComputeRequest, type UnsignedComputeRequest } from './compute-protocol.ts';
+import { signComputeRequest, type UnsignedComputeRequest } from './compute-protocol.ts';
 import { createComputeResponder } from './compute-responder.ts';
 import { createRemoteCompute, type RemoteComputeDeps } from './remote-compute.ts';
 
@@ -44,7 +44,7 @@ const bob = user('bob');
 const owner: Principal = user('olivia', true);
 
 /** A request that never gets an answer (until the requester gives up). */
-const silent = (_id: string, _request: ComputeRequest, signal: AbortSignal) =>
+const silent = (_id: string, _request: unknown, signal: AbortSignal) =>
   new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 describe('compute reservations from a peered cluster', () => {

@@ -1,13 +1,4 @@
-import {
-  InvalidInputError,
-  NotFoundError,
-  UnavailableError,
-  silentLogger,
-  systemClock,
-  type Clock,
-  type Logger,
-  type Principal,
-} from '../../core/index.ts';
+import { InvalidInputError, UnavailableError, silentLogger, type Clock, type Logger, type Principal } from '../../core/index.ts';
 import type { ComputeReservation, ComputeStatus } from '../compute/compute-ledger.ts';
 import type { ComputeResources } from '../compute/compute-resources.ts';
 import {
@@ -16,13 +7,12 @@ import {
   MAX_COMPUTE_TIMEOUT_MS,
   MAX_REMOTE_LIST,
   fromWireReservation,
+  computeProtocol,
   fromWireStatus,
-  signComputeRequest,
   type ComputeReply,
   type ComputeRequest,
-  type UnsignedComputeRequest,
 } from './compute-protocol.ts';
-import { askPeer, peerRefusal } from '../../discovery/index.ts';
+import type { PeerTransport } from '../../discovery/index.ts';
 
 /** What a user asks of a peered cluster's compute provider. */
 export interface RemoteReservationRequest extends Partial<ComputeResources> {
@@ -38,7 +28,7 @@ export interface RemoteComputeDeps {
   /** Whether a cluster is peered with this one now. */
   isPeered(clusterId: string): boolean;
   /** Sends one request to a peered cluster and returns its reply (unchecked). */
-  ask(clusterId: string, request: ComputeRequest, signal: AbortSignal): Promise<unknown>;
+  ask: PeerTransport;
   /** Signs with this cluster's key. */
   sign(domain: string, fields: readonly unknown[]): Promise<string>;
   /** How long to wait for the owner (1-30,000 ms, default 5,000). */
@@ -80,7 +70,6 @@ export interface RemoteCompute {
  * message naming what is short).
  */
 export function createRemoteCompute(deps: RemoteComputeDeps): RemoteCompute {
-  const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const timeoutMs = deps.timeoutMs ?? DEFAULT_COMPUTE_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_COMPUTE_TIMEOUT_MS) {
@@ -88,40 +77,16 @@ export function createRemoteCompute(deps: RemoteComputeDeps): RemoteCompute {
       { path: 'timeoutMs', message: `must be an integer from 1 to ${MAX_COMPUTE_TIMEOUT_MS}` },
     ]);
   }
+  const ask = computeProtocol.requester({ ...deps, timeoutMs }, ComputeReplySchema);
 
-  async function call(
-    principal: Principal,
-    clusterId: string,
-    fields: Pick<UnsignedComputeRequest, 'op'> & Partial<UnsignedComputeRequest>,
-    signal: AbortSignal | undefined,
-  ): Promise<Exclude<ComputeReply, { error: unknown }>> {
-    const self = deps.clusterId();
-    if (clusterId === self || !deps.isPeered(clusterId)) throw new NotFoundError(`cluster ${clusterId} is not peered with this one`);
-    const request = await signComputeRequest(deps.sign, {
-      cores: 0,
-      memoryMiB: 0,
-      gpus: 0,
-      ...fields,
-      from: self,
-      to: clusterId,
-      user: principal.userName,
-      deadline: clock.now().getTime() + timeoutMs,
-    });
-    const raw = await askPeer(clusterId, (deadline) => deps.ask(clusterId, request, deadline), { timeoutMs, signal });
-    const reply = ComputeReplySchema.safeParse(raw);
-    if (!reply.success) throw new UnavailableError(`cluster ${clusterId} sent a reply that is not a compute reply`, { details: { clusterId } });
-    if ('error' in reply.data) {
-      logger.debug('compute request refused by a peer', { clusterId, op: fields.op, code: reply.data.error.code });
-      throw peerRefusal(clusterId, reply.data.error.code, reply.data.error.message);
-    }
-    return reply.data;
-  }
+  const call = (principal: Principal, clusterId: string, fields: Pick<ComputeRequest, 'op'> & Partial<ComputeRequest>, signal: AbortSignal | undefined): Promise<ComputeReply> =>
+    ask(clusterId, { cores: 0, memoryMiB: 0, gpus: 0, ...fields, user: principal.userName }, signal);
 
   const notOurs = (clusterId: string) =>
     new UnavailableError(`cluster ${clusterId} sent a reply that is not a reservation of this cluster`, { details: { clusterId } });
 
   /** A reservation is believed only if it is held for this cluster. */
-  function reservationOf(clusterId: string, reply: Exclude<ComputeReply, { error: unknown }>): ComputeReservation {
+  function reservationOf(clusterId: string, reply: ComputeReply): ComputeReservation {
     if (!('reservation' in reply) || reply.reservation.requester !== deps.clusterId()) throw notOurs(clusterId);
     return fromWireReservation(reply.reservation);
   }
