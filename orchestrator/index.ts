@@ -3,6 +3,7 @@ export * from './translate/index.ts';
 export { checkProcessRequirements, prepareWorkflowJob, inheritRequirements } from './workflow/index.ts';
 export * from './steps/index.ts';
 export * from './argo/index.ts';
+export * from './placement/index.ts';
 export * from './engine/index.ts';
 export { createRunService, type DataEntryFiles, type DataInputs, type NewRun, type OutputFile, type OutputStorage, type Run, type RunEvent, type RunService, type RunServiceOptions } from './runs/run-service.ts';
 export type { OutputTarget } from './runs/run-store.ts';

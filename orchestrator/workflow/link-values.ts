@@ -13,6 +13,12 @@ export function parseSource(source: string, workflow: Workflow): SourceRef {
   return { kind: 'step', step: parts[parts.length - 2]!, output: parts[parts.length - 1]! };
 }
 
+/** The step a source reads from (undefined: a workflow input). */
+export const sourceStep = (source: string, workflow: Workflow): string | undefined => {
+  const ref = parseSource(source, workflow);
+  return ref.kind === 'step' ? ref.step : undefined;
+};
+
 /**
  * The value of a sink fed by `sources` (CWL "WorkflowStepInput" / "WorkflowOutputParameter"): one
  * source gives its value; several (or any with an explicit `linkMerge`) are merged (merge_nested by
