@@ -81,6 +81,15 @@ steps:
 type Manifest = { metadata: Record<string, unknown>; spec: { entrypoint: string; templates: Record<string, any>[] } }; // eslint-disable-line @typescript-eslint/no-explicit-any
 const templatesOf = (m: unknown) => (m as Manifest).spec.templates;
 const template = (m: unknown, name: string) => templatesOf(m).find((t) => t.name === name)!;
+/** The DAG tasks that run a step's tool (not its prepare or gather), each with the step path it passes. */
+const stepTasks = (m: unknown) =>
+  templatesOf(m)
+    .flatMap((t) => (t.dag?.tasks ?? []) as { template: string; arguments?: { parameters?: { name: string; value: string }[] } }[])
+    .filter((task) => !task.template.startsWith('archipel-'))
+    .map((task) => ({ task, step: task.arguments?.parameters?.find((p) => p.name === 'step')?.value }))
+    .filter((x): x is { task: (typeof x)['task']; step: string } => x.step !== undefined);
+/** The template that runs a step's tool, found through the task that passes it the step path. */
+const stepTemplate = (m: unknown, step: string) => template(m, stepTasks(m).find((x) => x.step === step)!.task.template);
 
 describe('CWL → Argo translation', async () => {
   const workflow = (await loadCwlProcess(main)) as Workflow;
@@ -107,8 +116,11 @@ describe('CWL → Argo translation', async () => {
   });
 
   it('runs each tool as stage / tool image / collect, with its resources and time limit', () => {
-    const align = templatesOf(manifest).find((t) => t.metadata?.annotations?.['archipel.io/cwl-step'] === 'align')!;
+    const align = stepTemplate(manifest, 'align');
     expect(align.activeDeadlineSeconds).toBe('600');
+    // The step path reaches the pod's annotation and the step runtime as a parameter.
+    expect(align.metadata.annotations['archipel.io/cwl-step']).toBe('{{inputs.parameters.step}}');
+    expect(align.containerSet.containers[0].args).toEqual(expect.arrayContaining(['--step', '{{inputs.parameters.step}}']));
     const [stage, tool, collect] = align.containerSet.containers;
     expect([stage.name, tool.name, collect.name]).toEqual(['stage', 'main', 'collect']);
     expect(tool.image).toBe('quay.io/biocontainers/bwa:0.7.17');
@@ -125,13 +137,13 @@ describe('CWL → Argo translation', async () => {
     expect(names).toContain('finish');
     expect(nestedTask.template).not.toBe('main');
     // The nested tool's template knows its full step path (for placement and the object-store scope).
-    expect(templatesOf(manifest).some((t) => t.metadata?.annotations?.['archipel.io/cwl-step'] === 'nested/inner_align')).toBe(true);
+    expect(stepTemplate(manifest, 'nested/inner_align').containerSet).toBeDefined();
   });
 
   it('carries Admiralty placement on exactly the placed steps, and Archipel’s target annotation', () => {
-    const placed = templatesOf(manifest).filter((t) => t.metadata?.annotations?.['multicluster.admiralty.io/elect'] !== undefined);
-    expect(placed.map((t) => t.metadata.annotations['archipel.io/cwl-step']).sort()).toEqual(['align', 'nested/inner_align']);
-    const align = placed.find((t) => t.metadata.annotations['archipel.io/cwl-step'] === 'align')!;
+    const placedSteps = stepTasks(manifest).filter((x) => template(manifest, x.task.template).metadata?.annotations?.['multicluster.admiralty.io/elect'] !== undefined);
+    expect(placedSteps.map((x) => x.step).sort()).toEqual(['align', 'nested/inner_align']);
+    const align = stepTemplate(manifest, 'align');
     expect(JSON.parse(align.metadata.annotations['multicluster.admiralty.io/proxy-pod-scheduling-constraints'])).toEqual({
       nodeSelector: { 'multicluster.admiralty.io/cluster-target-name': 'lab-b' },
     });
@@ -140,6 +152,14 @@ describe('CWL → Argo translation', async () => {
     for (const t of templatesOf(manifest).filter((x) => x.name.startsWith('archipel-'))) expect(t.metadata).toBeUndefined();
     const unplaced = translateWorkflow(workflow, { runId: 'r2' });
     expect(JSON.stringify(unplaced)).not.toContain('multicluster.admiralty.io');
+  });
+
+  it('shares one template between steps running the same tool on the same cluster, and keeps placed ones apart', () => {
+    // Merge_All runs align.cwl as align does, but stays here while align goes to lab-b.
+    expect(stepTemplate(manifest, 'Merge_All').name).not.toBe(stepTemplate(manifest, 'align').name);
+    const unplaced = translateWorkflow(workflow, { runId: 'r2' });
+    expect(stepTemplate(unplaced, 'Merge_All').name).toBe(stepTemplate(unplaced, 'align').name);
+    expect(validateArgoWorkflow(unplaced)).toEqual({ valid: true });
   });
 
   it('refuses a placement naming a step that does not exist', () => {

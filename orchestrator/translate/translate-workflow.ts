@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../../core/index.ts';
 import type { CommandLineTool, Process, Requirement, Workflow } from '../cwl/model.ts';
 import { inheritRequirements } from '../workflow/inherit-requirements.ts';
-import { parseSource } from '../workflow/link-values.ts';
+import { sourceStep } from '../workflow/link-values.ts';
 import { createNamer } from './argo-names.ts';
 
 /** An Argo `Workflow` as a plain object (io.argoproj.workflow.v1alpha1.Workflow). */
@@ -28,12 +28,6 @@ const WORK = '/archipel/work';
 const TOOL_EXIT_CODE = 'exit-code';
 export const ANNOTATION_TARGET_CLUSTER = 'archipel.io/target-cluster';
 export const LABEL_RUN = 'archipel.io/run-id';
-
-/** The step a source reads from (undefined: a workflow input). */
-const sourceStep = (source: string, workflow: Workflow): string | undefined => {
-  const ref = parseSource(source, workflow);
-  return ref.kind === 'step' ? ref.step : undefined;
-};
 
 const quantity = (value: unknown, unit: string) => (typeof value === 'number' ? `${Math.ceil(value)}${unit}` : undefined);
 
@@ -142,25 +136,32 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
     },
   );
 
+  // Steps that run the same tool under the same requirements on the same cluster share one template:
+  // the step path is a parameter, so a workflow of many such steps stays small (Argo's 1 MB object limit).
+  const sharedTools = new Map<string, string>();
   const toolTemplate = (path: string, tool: CommandLineTool, requirements: Requirement[]) => {
-    const templateName = name(`tool-${path}`);
     const cluster = placement[path];
     if (cluster !== undefined) used.add(path);
+    const key = JSON.stringify([tool, requirements, cluster ?? null]);
+    const shared = sharedTools.get(key);
+    if (shared !== undefined) return shared;
+    const templateName = name(`tool-${tool.id}${sharedTools.size ? `-${sharedTools.size}` : ''}`);
+    sharedTools.set(key, templateName);
     const deadline = timeLimit(requirements);
     const res = resources(requirements);
     const runtime = (command: string, deps: string[]) => ({
       name: command,
-      ...control(command, ['--step', path, '--item', '{{inputs.parameters.item}}', '--work', WORK]),
+      ...control(command, ['--step', '{{inputs.parameters.step}}', '--item', '{{inputs.parameters.item}}', '--work', WORK]),
       ...(deps.length ? { dependencies: deps } : {}),
     });
     templates.push({
       name: templateName,
-      inputs: { parameters: [{ name: 'scope' }, { name: 'item' }] },
+      inputs: { parameters: [{ name: 'scope' }, { name: 'item' }, { name: 'step' }, { name: 'step-label' }] },
       // The tool's own exit code (the main container ends 0 so that collect can judge it by CWL's codes).
       outputs: { parameters: [{ name: 'tool-exit-code', valueFrom: { path: `${WORK}/${TOOL_EXIT_CODE}`, default: '' } }] },
       metadata: {
-        labels: { 'archipel.io/step': name(path) },
-        annotations: { 'archipel.io/cwl-step': path, 'archipel.io/cwl-tool': tool.id, ...(cluster !== undefined ? placementAnnotations(cluster) : {}) },
+        labels: { 'archipel.io/step': '{{inputs.parameters.step-label}}' },
+        annotations: { 'archipel.io/cwl-step': '{{inputs.parameters.step}}', 'archipel.io/cwl-tool': tool.id, ...(cluster !== undefined ? placementAnnotations(cluster) : {}) },
       },
       // IntOrString in Argo's schema: a string always validates.
       ...(deadline !== undefined ? { activeDeadlineSeconds: String(deadline) } : {}),
@@ -220,7 +221,12 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
         parameters = [{ name: 'scope', value: scope }, { name: 'step', value: stepPath }, { name: 'items', value: `{{tasks.${prepare}.outputs.parameters.items}}` }];
       } else {
         template = toolTemplate(stepPath, step.run, requirements);
-        parameters = [{ name: 'scope', value: scope }, { name: 'item', value: '{{item}}' }];
+        parameters = [
+          { name: 'scope', value: scope },
+          { name: 'item', value: '{{item}}' },
+          { name: 'step', value: stepPath },
+          { name: 'step-label', value: name(stepPath) },
+        ];
       }
       tasks.push({
         name: run,
