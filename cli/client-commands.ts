@@ -35,15 +35,44 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** `key=value` option values as pairs; a malformed one is refused naming the option. */
+function parsePairs(values: string[] | undefined, option: string): [string, string][] {
+  return (values ?? []).map((v) => {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new InvalidInputError(`${option} ${v}: expected key=value`, [{ path: option, message: 'expected key=value' }]);
+    return [v.slice(0, eq), v.slice(eq + 1)];
+  });
+}
+
 function parseLabels(values: string[] | undefined): Record<string, string> | undefined {
-  if (!values?.length) return undefined;
-  return Object.fromEntries(
-    values.map((v) => {
-      const eq = v.indexOf('=');
-      if (eq <= 0) throw new InvalidInputError(`--label ${v}: expected key=value`, [{ path: '--label', message: 'expected key=value' }]);
-      return [v.slice(0, eq), v.slice(eq + 1)];
-    }),
+  return values?.length ? Object.fromEntries(parsePairs(values, '--label')) : undefined;
+}
+
+/** `--place STEP=CLUSTER` and `--avoid STEP=CLUSTER` as a run request's `placement`. */
+function parsePlacement(place: string[] | undefined, avoid: string[] | undefined): Record<string, { cluster?: string; avoid?: string[] }> | undefined {
+  const out: Record<string, { cluster?: string; avoid?: string[] }> = {};
+  for (const [step, cluster] of parsePairs(place, '--place')) out[step] = { ...out[step], cluster };
+  for (const [step, cluster] of parsePairs(avoid, '--avoid')) out[step] = { ...out[step], avoid: [...(out[step]?.avoid ?? []), cluster] };
+  return Object.keys(out).length ? out : undefined;
+}
+
+interface RunPlanView {
+  steps: { step: string; cluster: string; reasons: string[]; alternatives: { cluster: string; score: number }[]; excluded: { cluster: string; why: string }[] }[];
+  clusters: { id: string; name?: string; local: boolean; reachable: boolean; free: { cores: number; memoryMiB: number; gpus: number } }[];
+}
+
+/** A plan as text: the clusters the node saw, then one line per step with its cluster and why. */
+function renderPlan(plan: RunPlanView): string {
+  const nameOf = (id: string) => {
+    const c = plan.clusters.find((x) => x.id === id);
+    return c?.local ? `${c.name ?? id} (this cluster)` : (c?.name ?? id);
+  };
+  const clusters = plan.clusters.map(
+    (c) => `  ${nameOf(c.id)}  ${c.id}  ${c.reachable ? `${c.free.cores} cores, ${c.free.memoryMiB} MiB, ${c.free.gpus} GPUs free` : 'not reachable'}`,
   );
+  const width = Math.max(4, ...plan.steps.map((s) => s.step.length));
+  const steps = plan.steps.map((s) => `  ${s.step.padEnd(width)}  ${nameOf(s.cluster)}: ${s.reasons.join('; ')}`);
+  return ['clusters:', ...clusters, 'steps:', ...steps, ''].join('\n');
 }
 
 const runLine = (r: RunView) =>
@@ -152,6 +181,25 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       const final = await watchRun(node, run.id, io.stdout, undefined, { logs: options.logs === true });
       if (options.json) json(final);
       process.exitCode = final.phase === 'Succeeded' ? 0 : 1;
+    });
+
+  program
+    .command('plan')
+    .description('show where each step of a workflow would run in the federation, and why, without running anything')
+    .argument('<document>', 'the CWL document (files it runs or imports are packed into it)')
+    .argument('[job]', 'the job file (YAML or JSON)')
+    .requiredOption('--project <name>', 'the project the run would belong to')
+    .option('--place <step=cluster...>', 'run this step on this cluster')
+    .option('--avoid <step=cluster...>', 'never run this step on this cluster')
+    .option('--json', 'print the plan as JSON')
+    .action(async (document: string, jobFile: string | undefined, options: { project: string; place?: string[]; avoid?: string[]; json?: boolean }) => {
+      const [file, fragment] = document.split('#');
+      const cwl = await packDocument(file!);
+      const job = jobFile ? readJobFile(path.resolve(jobFile)).job : {};
+      const placement = parsePlacement(options.place, options.avoid);
+      const plan = await client().json<RunPlanView>('POST', '/runs?dryRun=true', { cwl, ...(fragment ? { process: fragment } : {}), job, project: options.project, ...(placement ? { placement } : {}) });
+      if (options.json) return json(plan);
+      out(renderPlan(plan));
     });
 
   const runs = program.command('runs').description('the runs of your projects on the node');

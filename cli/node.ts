@@ -6,6 +6,7 @@ import { createDiscoveryAgent } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { catalogServices } from './catalog-services.ts';
 import { createDataInputs } from './data-inputs.ts';
+import { federationView } from './federation-view.ts';
 import { createOutputStorage } from './output-storage.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
 import {
@@ -292,6 +293,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       containers: config.argo.server !== undefined,
       services: catalogServices(catalog, catalogFederation),
       data: createDataInputs({ catalog, entryAccess, grants }),
+      federation: federationView({ ledger: compute, remote: computeFederation, discovery, logger: logger.child({ component: 'placement' }) }),
       storage: createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
       logger,
     });

@@ -260,6 +260,37 @@ describe('federated catalog search across three archipel nodes', () => {
     expect((await bea('POST', '/runs', { project: 'lab', service: { id: hiddenEcho.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
     expect((await cid('POST', '/runs', { project: 'lab', service: { id: echo.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
 
+    // A plan on bravo for bea sees alpha through the peering (its compute status) and charlie not at all;
+    // a step pinned to alpha goes there, the other stays on bravo; nothing runs.
+    const twoSteps = `cwlVersion: v1.2
+class: Workflow
+$namespaces: {arc: "https://archipel.io/cwl#"}
+inputs: {m: string}
+outputs: {}
+steps:
+  here:
+    in: {message: m}
+    out: [said]
+    run: {class: CommandLineTool, baseCommand: echo, inputs: {message: {type: string, inputBinding: {position: 1}}}, stdout: s.txt, outputs: {said: stdout}}
+  there:
+    in: {message: m}
+    out: [said]
+    hints: {'arc:Placement': {cluster: ${a.clusterId}}}
+    run: {class: CommandLineTool, baseCommand: echo, inputs: {message: {type: string, inputBinding: {position: 1}}}, stdout: s.txt, outputs: {said: stdout}}
+`;
+    const runsBefore = ok(await bea('GET', '/runs')).items.length;
+    const plan = ok(await bea('POST', '/runs?dryRun=true', { project: 'lab', cwl: twoSteps, job: { m: 'hi' } }));
+    expect(plan.clusters.map((cl: { id: string; local: boolean; reachable: boolean }) => [label(cl.id), cl.local, cl.reachable])).toEqual([
+      ['B', true, true],
+      ['A', false, true],
+    ]);
+    expect(plan.steps.map((st: { step: string; cluster: string }) => [st.step, label(st.cluster)])).toEqual([
+      ['here', 'B'],
+      ['there', 'A'],
+    ]);
+    expect(plan.steps[1].reasons[0]).toBe(`pinned to alpha (${a.clusterId})`);
+    expect(ok(await bea('GET', '/runs')).items.length).toBe(runsBefore);
+
     // Bravo goes down: alpha's federated search still answers with its own entries, partial, naming bravo.
     expect(await b.process.stop('SIGTERM')).toBe(0);
     const started = Date.now();

@@ -108,6 +108,14 @@ describe('archipel client commands', () => {
     expect(lines.at(-1)).toMatch(/ run [0-9a-f]{16} Succeeded$/);
     const runId = /run ([0-9a-f]{16}) Succeeded/.exec(lines.at(-1)!)![1]!;
 
+    // A plan of the same workflow on a node without peers: every step here, each with why; nothing runs.
+    const planned = await archipel(['plan', 'wf.cwl', 'job.yml', '--project', 'assembly']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/^clusters:\n {2}\S+ \(this cluster\) {2}\S+ {2}\d+(\.\d+)? cores, \d+ MiB, \d+ GPUs free\nsteps:\n {2}shout\s+\S+ \(this cluster\): fits its 1 cores, 256 MiB with \d+% headroom/);
+    const badPlace = await archipel(['plan', 'wf.cwl', '--project', 'assembly', '--place', 'nosuchstep=x']);
+    expect(badPlace.code).toBe(2);
+    expect(badPlace.stderr).toMatch(/placement names steps that are not command-line tool steps of this workflow: nosuchstep/);
+
     const listed = JSON.parse((await archipel(['runs', 'list', '--label', 'sample=s1', '--json'])).stdout) as { id: string; name: string }[];
     expect(listed.map((r) => [r.id, r.name])).toEqual([[runId, 'wf']]);
     const table = await archipel(['runs', 'get', runId]);

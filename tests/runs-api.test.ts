@@ -160,7 +160,13 @@ describe('runs API', () => {
     const entryAccess = createEntryAccess({ catalog, grants });
     const storage = createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) });
     const data = createDataInputs({ catalog, entryAccess, grants });
-    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog), storage, data });
+    // The federation as a plan sees it: this cluster, a big peer with GPUs, and a peer that did not answer.
+    const federation = async () => [
+      { id: 'clusterA', name: 'alpha', local: true, peered: true, reachable: true, free: { cores: 4, memoryMiB: 8192, gpus: 0 } },
+      { id: 'clusterB', name: 'bravo', local: false, peered: true, reachable: true, free: { cores: 16, memoryMiB: 65536, gpus: 2 } },
+      { id: 'clusterC', name: 'charlie', local: false, peered: true, reachable: false, free: { cores: 0, memoryMiB: 0, gpus: 0 } },
+    ];
+    runs = createRunService({ db, store, storeUrl, engine, files, clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, services: catalogServices(catalog), storage, data, federation });
     await runs.start();
     const memberProjectNames = (userId: string) => identity.memberProjectNames(userId);
     app = createHttpApp({
@@ -256,6 +262,48 @@ steps:
     const out = ((await res.json()) as Record<string, { location: string; basename: string }>).out!;
     expect(out.basename).toBe('spoken.txt');
     expect(await (await call('alice', 'GET', new URL(out.location).pathname.slice(API_PREFIX.length))).text()).toBe('nested\n');
+  });
+
+  it('plans a run without running it: each step where its data, its GPUs or its pin say, and why', async () => {
+    const input = await upload('alice', 'reads.txt', 'x'.repeat(100_000));
+    const cwl = UPPER_COUNT.replace(
+      "      baseCommand: [wc, -c]",
+      "      hints: {'arc:GPURequirement': {count: 1}}\n      baseCommand: [wc, -c]",
+    ).replace('class: Workflow', 'class: Workflow\n$namespaces: {arc: "https://archipel.io/cwl#"}');
+    const before = await count('runs');
+    const res = await call('alice', 'POST', '/runs?dryRun=true', { project: 'genomics', cwl, job: { infile: { class: 'File', location: input.location } } });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const plan = (await res.json()) as { dryRun: boolean; steps: { step: string; cluster: string; reasons: string[]; excluded: { cluster: string; why: string }[] }[]; clusters: { id: string }[] };
+    expect(plan.dryRun).toBe(true);
+    expect(plan.clusters.map((c) => c.id)).toEqual(['clusterA', 'clusterB', 'clusterC']);
+    // upper reads the upload, which is here; count asks for a GPU, which only bravo has.
+    expect(plan.steps.map((s) => [s.step, s.cluster])).toEqual([
+      ['upper', 'clusterA'],
+      ['count', 'clusterB'],
+    ]);
+    expect(plan.steps[0]!.reasons[0]).toBe('100% of the 100000 bytes it reads are there');
+    expect(plan.steps[1]!.excluded).toEqual([
+      { cluster: 'clusterA', why: 'not enough free: 1 GPUs asked, 0 free' },
+      { cluster: 'clusterC', why: 'not reachable' },
+    ]);
+    expect(await count('runs')).toBe(before);
+
+    // The request's placement: pinned to an unreachable cluster is no plan, naming the step; a real run
+    // pinned elsewhere is refused until steps run on peers; one pinned here runs.
+    const pinned = await call('alice', 'POST', '/runs?dryRun=true', { project: 'genomics', cwl: UPPER_COUNT, job: {}, placement: { upper: { cluster: 'clusterC' } } });
+    expect(pinned.status).toBe(400);
+    expect(((await pinned.json()) as { error: { message: string } }).error.message).toMatch(/^step upper \(asks for 1 cores, 256 MiB, 0 GPUs\) fits no cluster: clusterA: the step is pinned to clusterC; .*clusterC: not reachable/);
+    const unknown = await call('alice', 'POST', '/runs?dryRun=true', { project: 'genomics', cwl: UPPER_COUNT, job: {}, placement: { nope: { cluster: 'clusterB' } } });
+    expect(unknown.status).toBe(400);
+    const elsewhere = await submit('alice', { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } }, placement: { count: { cluster: 'clusterB' } } });
+    expect(elsewhere.status).toBe(501);
+    expect(((await elsewhere.json()) as { error: { message: string } }).error.message).toMatch(/step count is pinned to cluster clusterB/);
+    expect(await count('runs')).toBe(before);
+    const here = await submit('alice', { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } }, placement: { count: { cluster: 'clusterA' } } });
+    expect(here.status, await here.clone().text()).toBe(201);
+    expect((await events('alice', ((await here.json()) as { id: string }).id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    // Another project's member plans nothing in alice's project.
+    expect((await call('bob', 'POST', '/runs?dryRun=true', { project: 'genomics', cwl: UPPER_COUNT, job: {} })).status).toBe(404);
   });
 
   it('takes default files of the document from uploads the user may use', async () => {

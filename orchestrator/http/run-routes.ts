@@ -4,7 +4,7 @@ import { InvalidInputError } from '../../core/index.ts';
 import { API_PREFIX, createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
 import { requestSignal, runCallerOf } from './run-caller.ts';
 import { FILE_LINK, type Run, type RunEvent, type RunService } from '../runs/run-service.ts';
-import { EventsQuery, LogsQuery, NewRunSchema, RunIdParam, RunListQuery, RunPageSchema, RunSchema, RunStepParam } from './run-schemas.ts';
+import { EventsQuery, LogsQuery, NewRunSchema, PlanSchema, RunIdParam, RunListQuery, RunPageSchema, RunSchema, RunStepParam, SubmitQuery } from './run-schemas.ts';
 
 export interface RunRoutesDeps {
   runs: RunService;
@@ -68,12 +68,19 @@ export function createRunRoutes({ runs, memberProjectNames, keepAliveMs = 15_000
       method: 'post',
       path: '/runs',
       tags,
-      summary: 'Run a CWL workflow or tool in one of your projects; the job is checked whole first, and nothing is kept when it is refused',
+      summary:
+        'Run a CWL workflow or tool in one of your projects; the job is checked whole first, and nothing is kept when it is refused. With `dryRun=true`: where each step would run and why, and nothing runs',
       security: secured,
-      request: { body: jsonBody(NewRunSchema) },
-      responses: { 201: jsonResponse(RunSchema, 'The run, as submitted'), ...errorResponses(400, 401, 404, 413, 501) },
+      request: { body: jsonBody(NewRunSchema), query: SubmitQuery },
+      responses: { 201: jsonResponse(RunSchema, 'The run, as submitted'), 200: jsonResponse(PlanSchema, 'The plan (dryRun=true)'), ...errorResponses(400, 401, 404, 413, 501) },
     }),
-    async (c) => c.json(runJson(await runs.submit(await callerOf(c), c.req.valid('json'), signal(c))), 201),
+    async (c) => {
+      if (c.req.valid('query').dryRun === 'true') {
+        const plan = await runs.plan(await callerOf(c), c.req.valid('json'), signal(c));
+        return c.json({ dryRun: true as const, steps: plan.steps, clusters: plan.clusters.map(({ peered: _peered, price: _price, ...cluster }) => cluster) }, 200);
+      }
+      return c.json(runJson(await runs.submit(await callerOf(c), c.req.valid('json'), signal(c))), 201);
+    },
   );
 
   router.openapi(

@@ -89,8 +89,34 @@ export const NewRunSchema = z
       .boolean()
       .optional()
       .openapi({ description: 'Take the results of identical tool steps of earlier runs in the project instead of running them (default true; a step opts out with WorkReuse enableReuse: false)' }),
+    placement: z
+      .record(z.string().min(1), z.strictObject({ cluster: z.string().min(1).max(128).optional(), avoid: z.array(z.string().min(1).max(128)).max(64).optional() }))
+      .optional()
+      .openapi({ description: "Per step path: the cluster to run it on, clusters never to run it on (over the document's arc:Placement hints); see docs/placement.md" }),
   })
   .openapi('NewRun');
+
+export const SubmitQuery = z.object({
+  dryRun: z.enum(['true', 'false']).optional().openapi({ description: 'true: answer where each step would run and why (200), and run nothing' }),
+});
+
+const ResourcesSchema = z.object({ cores: z.number(), memoryMiB: z.number(), gpus: z.number() });
+export const PlanSchema = z
+  .object({
+    dryRun: z.literal(true),
+    steps: z.array(
+      z.object({
+        step: z.string(),
+        cluster: z.string(),
+        reasons: z.array(z.string()),
+        score: z.number(),
+        alternatives: z.array(z.object({ cluster: z.string(), score: z.number() })),
+        excluded: z.array(z.object({ cluster: z.string(), why: z.string() })),
+      }),
+    ),
+    clusters: z.array(z.object({ id: z.string(), name: z.string().optional(), local: z.boolean(), reachable: z.boolean(), free: ResourcesSchema })),
+  })
+  .openapi('RunPlan');
 
 export const RunListQuery = z.object({
   project: z.string().optional(),

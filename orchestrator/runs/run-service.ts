@@ -7,6 +7,7 @@ import {
   ConflictError,
   InvalidInputError,
   NotFoundError,
+  NotImplementedError,
   describeError,
   silentLogger,
   systemClock,
@@ -22,12 +23,15 @@ import {
   type WorkflowEngine,
 } from '../../core/index.ts';
 import type { Workflow } from '../cwl/model.ts';
+import { planPlacement, stepDemands, type PlacementCluster, type PlacementPlan, type PlacementRequest } from '../placement/index.ts';
 import { mapFsObjects } from '../cwl/runtime/map-fs-objects.ts';
 import { readJson, writeJson } from '../steps/control-steps.ts';
 import { createStoreMirror, objectKeyOf } from '../steps/store-files.ts';
 import { translateWorkflow } from '../translate/translate-workflow.ts';
+import { parseSource } from '../workflow/link-values.ts';
 import { checkProcessRequirements, prepareWorkflowJob } from '../workflow/workflow-job.ts';
 import type { FileService, RunCaller } from './file-service.ts';
+import { uploadedFileId } from './file-service.ts';
 import { readRunDocument } from './run-document.ts';
 import { createLogFollower } from './log-events.ts';
 import { resolveJobFiles } from './run-inputs.ts';
@@ -49,6 +53,8 @@ export interface NewRun {
   reuse?: boolean;
   /** A storage catalog entry (and a prefix under it) the output files are written to when the run succeeds. */
   outputs?: OutputTarget;
+  /** Per step: the cluster to run it on, clusters never to run it on (over the document's Placement hints). */
+  placement?: PlacementRequest;
 }
 
 /** A service catalog entry: its id, and the peered cluster that holds it (none: this cluster). */
@@ -131,6 +137,8 @@ export interface RunObject {
 
 export interface RunService extends Startable {
   submit(caller: RunCaller, run: NewRun, options?: { signal?: AbortSignal }): Promise<Run>;
+  /** Where each step of a submission would run and why, from the federation as it is now; nothing is kept or run. */
+  plan(caller: RunCaller, run: NewRun, options?: { signal?: AbortSignal }): Promise<PlacementPlan & { clusters: PlacementCluster[] }>;
   list(caller: RunCaller, options?: RunListOptions): Promise<{ items: Run[]; nextCursor: string | null }>;
   get(caller: RunCaller, id: string, options?: { signal?: AbortSignal }): Promise<Run>;
   /** The run's events after `afterId`, then new ones as they happen, until the run has ended. */
@@ -170,6 +178,8 @@ export interface RunServiceOptions {
   data?: DataInputs;
   /** Storage catalog entries for outputs; without it, a submission naming one is refused. */
   storage?: OutputStorage;
+  /** The clusters a caller's steps could run on now (this one and its peers), for plans; without it, plans are refused. */
+  federation?: (caller: RunCaller, signal?: AbortSignal) => Promise<PlacementCluster[]>;
   logger?: Logger;
   clock?: Clock;
   /** How often running runs are looked at (default 500 ms). */
@@ -495,6 +505,39 @@ export function createRunService(options: RunServiceOptions): RunService {
     });
   }
 
+  /** The bytes of the uploads each job input names (uploads the caller may not use count nothing). */
+  async function uploadedBytes(caller: RunCaller, job: Record<string, unknown>, signal?: AbortSignal): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [name, value] of Object.entries(job)) {
+      let total = 0;
+      await mapFsObjects(value, async (obj, nested) => {
+        const id = uploadedFileId(obj.location);
+        if (id !== undefined) total += await options.files.get(caller, id, { ...(signal ? { signal } : {}) }).then((f) => f.size, () => 0);
+        if (Array.isArray(obj.secondaryFiles)) await nested(obj.secondaryFiles);
+        if (Array.isArray(obj.listing)) await nested(obj.listing);
+        return obj;
+      });
+      out.set(name, total);
+    }
+    return out;
+  }
+
+  /** Administrators see every run, but run only in projects they are members of, like everyone. */
+  function checkMember(caller: RunCaller, project: string) {
+    if (!caller.projects.includes(project)) throw new NotFoundError(`project "${project}" not found, or you are not one of its members`, { details: { field: 'project' } });
+  }
+
+  /** Until steps run on peers, a run whose steps must run elsewhere is refused, naming them. */
+  function checkLocalPlacement(steps: ReturnType<typeof stepDemands>, self: string) {
+    const elsewhere = steps.filter((s) => (s.pin !== undefined && s.pin !== self) || s.avoid?.includes(self));
+    if (elsewhere.length) {
+      throw new NotImplementedError(
+        `${elsewhere.map((s) => `step ${s.step} ${s.pin !== undefined && s.pin !== self ? `is pinned to cluster ${s.pin}` : 'avoids this cluster'}`).join('; ')}: steps run on the cluster they are submitted to for now (dryRun=true shows where they would go)`,
+        { details: { steps: elsewhere.map((s) => s.step) } },
+      );
+    }
+  }
+
   function checkLabels(labels: Record<string, string>) {
     for (const [k, v] of Object.entries(labels)) {
       if (!LABEL.test(k) || v.length > 63) {
@@ -517,14 +560,34 @@ export function createRunService(options: RunServiceOptions): RunService {
       bus.emit('stop');
     },
 
+    async plan(caller, submission, planOptions = {}) {
+      const { signal } = planOptions;
+      checkMember(caller, submission.project);
+      const submitted = await submittedDocument(caller, submission, signal);
+      checkProcessRequirements(submitted.workflow, { containers: options.containers });
+      const steps = stepDemands(submitted.workflow, submission.placement);
+      // The job's uploads are data on this cluster: the steps that read them weigh them.
+      const self = options.clusterId();
+      const bytes = await uploadedBytes(caller, submission.job, signal);
+      for (const demand of steps) {
+        const step = submitted.workflow.steps.find((s) => s.id === demand.step);
+        const read = (step?.in ?? []).flatMap((i) => i.source).reduce((sum, source) => {
+          const ref = parseSource(source, submitted.workflow);
+          return sum + (ref.kind === 'input' ? (bytes.get(ref.name) ?? 0) : 0);
+        }, 0);
+        if (read > 0) demand.reads.push({ cluster: self, bytes: read });
+      }
+      if (!options.federation) throw new NotImplementedError('this node cannot plan runs across the federation');
+      const clusters = await options.federation(caller, signal);
+      return { ...planPlacement({ steps, clusters }), clusters };
+    },
+
     async submit(caller, submission, submitOptions = {}) {
       const { signal } = submitOptions;
-      // Administrators see every run, but run only in projects they are members of, like everyone.
-      if (!caller.projects.includes(submission.project)) {
-        throw new NotFoundError(`project "${submission.project}" not found, or you are not one of its members`, { details: { field: 'project' } });
-      }
+      checkMember(caller, submission.project);
       checkLabels(submission.labels ?? {});
       const submitted = await submittedDocument(caller, submission, signal);
+      checkLocalPlacement(stepDemands(submitted.workflow, submission.placement), options.clusterId());
       // Files the document itself names (defaults) are uploads the caller may use, as in a job.
       const document = { ...submitted, workflow: await resolveJobFiles(caller, submitted.workflow, options.files, signal, 'cwl') };
       checkProcessRequirements(document.workflow, { containers: options.containers });
