@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Interruption } from './interruption.ts';
 
 // setTimeout fires at once beyond 2^31-1 ms (24.8 days); longer deadlines are as good as none here.
@@ -9,6 +10,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function withDeadline(parent: AbortSignal, ms: number | undefined, message: string): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();
+  // The guarded work (a pod's containers, their processes and waits) may listen many times at once.
+  setMaxListeners(0, controller.signal);
   const follow = () => controller.abort(parent.reason);
   if (parent.aborted) follow();
   else parent.addEventListener('abort', follow, { once: true });

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +105,8 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     const runLogger = logger.child({ run: name });
     const writer = createRunWriter(store, () => summary, runLogger);
     const controller = new AbortController();
+    // Every pod of the run that waits for cores or runs listens to its signal: many at once is normal.
+    setMaxListeners(0, controller.signal);
     const runDir = join(options.workRoot, name);
     const execution = new WorkflowExecution({
       manifest,

@@ -37,7 +37,12 @@ const keyOf = (attempt: number, step: string, pod: string) => `${attempt}/${step
  * each pod's log was read up to is kept only once its events are recorded, and re-read from the recorded
  * events (`recordedEnds`) when the node restarts, so no line is sent twice or lost.
  */
-export function createLogFollower(options: { engine: Pick<WorkflowEngine, 'logs'>; recordedEnds(runId: string): Promise<Map<string, number>> }): LogFollower {
+export function createLogFollower(options: {
+  engine: Pick<WorkflowEngine, 'logs'>;
+  recordedEnds(runId: string): Promise<Map<string, number>>;
+  /** A pod's log that cannot be read now: it is tried again at the next look, and the run goes on meanwhile. */
+  onError?(error: unknown, where: { runId: string; pod: string }): void;
+}): LogFollower {
   const runs = new Map<string, { ends: Map<string, number>; done: Set<string> }>();
 
   async function offsetsOf(runId: string) {
@@ -58,11 +63,20 @@ export function createLogFollower(options: { engine: Pick<WorkflowEngine, 'logs'
         for (const [index, pod] of step.pods.entries()) {
           const key = keyOf(run.attempt, step.step, pod);
           if (done.has(key)) continue;
-          const ended = FINAL_NODE.has(state.nodes[pod]?.phase ?? '');
-          const text = await options.engine.logs(run.engineName, pod, { container: 'main', ...(signal ? { signal } : {}) }).catch((error: unknown) => {
-            if (error instanceof NotFoundError) return '';
-            throw error;
-          });
+          const phase = state.nodes[pod]?.phase;
+          // A pod that has not started has nothing to say yet.
+          if (phase === undefined || phase === 'Pending') continue;
+          const ended = FINAL_NODE.has(phase);
+          let text: string;
+          try {
+            text = await options.engine.logs(run.engineName, pod, { container: 'main', ...(signal ? { signal } : {}) });
+          } catch (error) {
+            if (!(error instanceof NotFoundError)) {
+              options.onError?.(error, { runId: run.id, pod });
+              continue;
+            }
+            text = '';
+          }
           const from = ends.get(key) ?? 0;
           let to = ended ? text.length : text.lastIndexOf('\n', text.length - 1) + 1;
           if (to <= from) {

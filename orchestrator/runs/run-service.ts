@@ -273,7 +273,11 @@ export function createRunService(options: RunServiceOptions): RunService {
   const bus = new EventEmitter().setMaxListeners(0);
   const watched = new Map<string, { timer?: NodeJS.Timeout; busy: boolean }>();
   const workflows = new Map<string, Workflow>();
-  const logs = createLogFollower({ engine, recordedEnds: (id) => records.logEnds(id) });
+  const logs = createLogFollower({
+    engine,
+    recordedEnds: (id) => records.logEnds(id),
+    onError: (error, where) => logger.warn('cannot read a step log for the run events; trying again', { run: where.runId, pod: where.pod, error: describeError(error) }),
+  });
   let stopped = false;
 
   async function visible(caller: RunCaller, id: string, signal?: AbortSignal): Promise<RunRow> {
