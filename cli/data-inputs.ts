@@ -6,21 +6,29 @@ import { pipeline } from 'node:stream/promises';
 import { localCaller, type CatalogService } from '../catalog/index.ts';
 import { InternalError, InvalidInputError, NotFoundError } from '../core/index.ts';
 import type { DataEntryFiles, DataInputs } from '../orchestrator/index.ts';
-import type { EntryAccess, GrantService, PresignedReadAccess } from '../providers/index.ts';
+import type { EntryAccess, GrantAccess, GrantService, PresignedReadAccess, RemoteEntryAccess } from '../providers/index.ts';
 
 export interface DataInputsOptions {
   catalog: Pick<CatalogService, 'get' | 'clusterId'>;
   entryAccess: EntryAccess;
   grants: Pick<GrantService, 'revoke'>;
+  /** Peered clusters' data entries, asked of their owners (without it, only this cluster's). */
+  remote?: RemoteEntryAccess;
   /** How long a run's grant may last at most (it is given back when the run ends): the grant service's limit. */
   ttlSeconds?: number;
 }
 
 const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * A peer's grant cannot be given back over the network yet, and its files are copied at submission:
+ * it is asked for no longer than the copy may take.
+ */
+const REMOTE_TTL_SECONDS = 3600;
 
 /** The directory granted, at `relative`: refused when it is not there or leads out of the directory (a link). */
-function directoryFiles(grantId: string, entryName: string, root: string): DataEntryFiles {
+function directoryFiles(entryId: string, grantId: string, entryName: string, root: string): DataEntryFiles {
   return {
+    entryId,
     grantId,
     async fetch(relative) {
       const local = path.join(root, relative);
@@ -34,13 +42,14 @@ function directoryFiles(grantId: string, entryName: string, root: string): DataE
 }
 
 /** The granted objects under `relative`, downloaded through their pre-signed URLs into `workDir`. */
-function objectFiles(grantId: string, entryName: string, access: PresignedReadAccess, sourcePrefix: string, workDir: string): DataEntryFiles {
+function objectFiles(entryId: string, grantId: string, entryName: string, access: PresignedReadAccess, sourcePrefix: string, workDir: string): DataEntryFiles {
   // A prefix naming one object makes an entry of that one file; else keys are relative to the folder.
   const single = access.objects.length === 1 && access.objects[0]!.key === sourcePrefix && sourcePrefix !== '';
   const folder = sourcePrefix === '' || sourcePrefix.endsWith('/') ? sourcePrefix : `${sourcePrefix}/`;
   const relativeOf = (key: string) => (single ? path.posix.basename(key) : key.slice(folder.length));
   const fetched = new Set<string>();
   return {
+    entryId,
     grantId,
     async fetch(relative, signal) {
       const wanted = single && relative === '' ? relativeOf(sourcePrefix) : relative;
@@ -73,31 +82,48 @@ function objectFiles(grantId: string, entryName: string, access: PresignedReadAc
  */
 export function createDataInputs(options: DataInputsOptions): DataInputs {
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+
+  /** The files a grant gives, or a refusal naming why the entry holds none that can be read here. */
+  function filesOf(entryId: string, grantId: string, name: string, access: GrantAccess, prefix: string | undefined, workDir: string, remote: boolean): DataEntryFiles | string {
+    if (access.type === 'presigned-read') {
+      if (access.truncated) return `data entry "${name}" holds more objects than one grant lists (${access.objects.length}): it cannot be read whole for a run`;
+      return objectFiles(entryId, grantId, name, access, prefix ?? access.prefix, workDir);
+    }
+    if (access.type === 'directory' && !remote) return directoryFiles(entryId, grantId, name, access.path);
+    if (access.type === 'directory') return `data entry "${name}" is a directory on its cluster's machines: a run on another cluster cannot read it`;
+    return `data entry "${name}" gives ${access.type} access, which holds no files`;
+  }
+
   return {
-    async open(caller, entryId, openOptions) {
+    async open(caller, ref, openOptions) {
       const catalogCaller = localCaller(caller.principal, options.catalog.clusterId(), [...caller.projects]);
-      const entry = await options.catalog.get(catalogCaller, entryId, openOptions);
+      if (ref.cluster !== undefined && ref.cluster !== options.catalog.clusterId()) {
+        if (!options.remote) throw new NotFoundError(`cluster ${ref.cluster} is not peered with this one`);
+        const { grant, access } = await options.remote.request(catalogCaller, ref.cluster, ref.id, { ttlSeconds: REMOTE_TTL_SECONDS }, openOptions);
+        if (grant.kind !== 'data') throw new InvalidInputError(`catalog entry "${grant.entryName}" of cluster ${ref.cluster} is a ${grant.kind} entry, not a data entry`, [{ path: 'location', message: 'not a data entry' }]);
+        const files = filesOf(ref.id, grant.id, grant.entryName, access, undefined, openOptions.workDir, true);
+        if (typeof files === 'string') throw new InvalidInputError(files, [{ path: 'location', message: 'cannot be read here' }]);
+        return { ...files, cluster: ref.cluster };
+      }
+      const entry = await options.catalog.get(catalogCaller, ref.id, openOptions);
       if (entry.kind !== 'data') throw new InvalidInputError(`catalog entry "${entry.name}" is a ${entry.kind} entry, not a data entry`, [{ path: 'location', message: 'not a data entry' }]);
       if (entry.spec.source.type === 'postgresql') {
         throw new InvalidInputError(`data entry "${entry.name}" is a PostgreSQL table or query: a File or Directory is read from a directory or S3 data entry`, [{ path: 'location', message: 'holds no files' }]);
       }
-      const { grant, access } = await options.entryAccess.request(catalogCaller, entryId, { ttlSeconds }, openOptions);
-      const release = () => options.grants.revoke({ ...caller.principal, isAdmin: false, tokenId: 'run-inputs' }, grant.id).catch(() => {});
-      if (access.type === 'directory') return directoryFiles(grant.id, entry.name, access.path);
-      if (access.type === 'presigned-read' && entry.spec.source.type === 's3') {
-        if (access.truncated) {
-          await release();
-          throw new InvalidInputError(`data entry "${entry.name}" holds more objects than one grant lists (${access.objects.length}): it cannot be read whole for a run`, [{ path: 'location', message: 'too many objects' }]);
-        }
-        return objectFiles(grant.id, entry.name, access, entry.spec.source.prefix ?? '', openOptions.workDir);
+      const { grant, access } = await options.entryAccess.request(catalogCaller, ref.id, { ttlSeconds }, openOptions);
+      const files = filesOf(ref.id, grant.id, entry.name, access, entry.spec.source.type === 's3' ? (entry.spec.source.prefix ?? '') : undefined, openOptions.workDir, false);
+      if (typeof files === 'string') {
+        await options.grants.revoke({ ...caller.principal, isAdmin: false, tokenId: 'run-inputs' }, grant.id).catch(() => {});
+        throw new InvalidInputError(files, [{ path: 'location', message: 'cannot be read here' }]);
       }
-      await release();
-      throw new InvalidInputError(`data entry "${entry.name}" gives ${access.type} access, which holds no files`, [{ path: 'location', message: 'holds no files' }]);
+      return files;
     },
 
-    async release(owner, grantId) {
+    async release(owner, grant) {
+      // A peer's grant ends at its expiry (a user cannot give one back over the network yet).
+      if (grant.cluster !== undefined) return;
       try {
-        await options.grants.revoke({ userId: owner.userId, userName: owner.userName, isAdmin: false, tokenId: 'run-inputs' }, grantId);
+        await options.grants.revoke({ userId: owner.userId, userName: owner.userName, isAdmin: false, tokenId: 'run-inputs' }, grant.grantId);
       } catch (error) {
         // A grant that is gone already (revoked with its entry, or expired and swept) has nothing to give back.
         if (!(error instanceof NotFoundError)) throw error;

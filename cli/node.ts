@@ -292,7 +292,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       // The Argo server runs each tool in its image; the local engine runs tools as local processes.
       containers: config.argo.server !== undefined,
       services: catalogServices(catalog, catalogFederation),
-      data: createDataInputs({ catalog, entryAccess, grants }),
+      data: createDataInputs({ catalog, entryAccess, grants, remote: accessFederation }),
       federation: federationView({ ledger: compute, remote: computeFederation, discovery, logger: logger.child({ component: 'placement' }) }),
       storage: createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
       logger,

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSwarmKey } from '../discovery/index.ts';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { startS3rver, type S3rverHandle } from '../platform/object-store/testing.ts';
 import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
 import { eventually } from './support/eventually.ts';
 import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
@@ -19,8 +21,10 @@ import { unmountUnder } from './support/mounts.ts';
  */
 const root = mkdtempSync(path.join(tmpdir(), 'archipel-catalog-federation-'));
 const running: ArchipelProcess[] = [];
+let s3: S3rverHandle | undefined;
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop('SIGKILL')));
+  await s3?.stop();
   unmountUnder(root);
   rmSync(root, { recursive: true, force: true });
 });
@@ -50,14 +54,14 @@ const caller =
     return { status: response.status, body: response.status === 204 ? null : await json(response) };
   };
 
-async function startNode(name: string, swarmKey: string, extra: string[] = []): Promise<Node> {
+async function startNode(name: string, swarmKey: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Node> {
   const dataDir = path.join(root, name);
   // A migrated embedded database from the test template (see tests/discovery-federation.test.ts).
   mkdirSync(dataDir, { recursive: true });
   await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
   const child = runArchipel(
     ['up', '--name', name, '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--swarm-key', swarmKey, ...extra],
-    { env: { DATABASE_URL: undefined } },
+    { env: { DATABASE_URL: undefined, ...env } },
   );
   running.push(child);
   const [, url] = await child.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000);
@@ -112,8 +116,11 @@ describe('federated catalog search across three archipel nodes', () => {
   it('shows each caller exactly what the owners allow, and partial results when a peer is down', { timeout: 120_000 }, async () => {
     const swarmKey = path.join(root, 'federation.key');
     writeFileSync(swarmKey, generateSwarmKey(), { mode: 0o600 });
+    // Bravo keeps its objects in S3 (an S3 protocol server here), so that it can share S3 data entries.
+    s3 = await startS3rver();
+    const bravoS3 = { S3_BUCKET: s3.bucket, S3_PREFIX: 'bravo', S3_ENDPOINT: s3.endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
     const a = await startNode('alpha', swarmKey);
-    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p]), startNode('charlie', swarmKey, ['--bootstrap', a.p2p])]);
+    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p], bravoS3), startNode('charlie', swarmKey, ['--bootstrap', a.p2p])]);
     const label = (id: string) => ({ [a.clusterId]: 'A', [b.clusterId]: 'B', [c.clusterId]: 'C' })[id] ?? id;
     const show = (items: Found[]) => sorted(items.map((e) => ({ ...e, origin: label(e.origin ?? e.ownerCluster) })));
 
@@ -259,6 +266,27 @@ describe('federated catalog search across three archipel nodes', () => {
     expect(ok(await bea('GET', `/runs/${submitted.id}/outputs`)).said).toMatchObject({ class: 'File', basename: 'said.txt', size: 'hello from bravo\n'.length });
     expect((await bea('POST', '/runs', { project: 'lab', service: { id: hiddenEcho.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
     expect((await cid('POST', '/runs', { project: 'lab', service: { id: echo.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
+
+    // A run on alpha reads bravo's S3 data entry: alpha's user is granted access by bravo, the files are
+    // copied into the run through the pre-signed URLs; bravo's private entry stays out of reach.
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3.credentials });
+    for (const [key, body] of [['survey/2026/site-1.csv', 'depth,cover\n3,0.7\n'], ['survey/2026/site-2.csv', 'depth,cover\n9,0.2\n']]) {
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+    }
+    client.destroy();
+    const survey = ok(await b.call('POST', '/catalog/entries', { kind: 'data', name: 'Site survey', visibility: 'public', spec: { source: { type: 's3', bucket: s3.bucket, prefix: 'survey/2026' } } }), 201);
+    const secret = ok(await b.call('POST', '/catalog/entries', { kind: 'data', name: 'Site notes', visibility: 'private', spec: { source: { type: 's3', bucket: s3.bucket, prefix: 'survey/notes' } } }), 201);
+    const lister = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [sh, -c, \'cd "$0" && ls && cat site-1.csv\']\ninputs:\n  d: {type: Directory, inputBinding: {position: 1}}\nstdout: out.txt\noutputs:\n  out: stdout\n';
+    const fromBravo = ok(await anna('POST', '/runs', { project: 'ops', cwl: lister, job: { d: { class: 'Directory', location: `archipel:catalog/${b.clusterId}/${survey.id}` } } }), 201);
+    await eventually(async () => expect(ok(await anna('GET', `/runs/${fromBravo.id}`)).phase).toBe('Succeeded'), 60_000, 250);
+    expect(ok(await anna('GET', `/runs/${fromBravo.id}/outputs`)).out).toMatchObject({ size: 'site-1.csv\nsite-2.csv\ndepth,cover\n3,0.7\n'.length });
+    const grantsAtBravo = ok(await b.call('GET', '/providers/grants')).items as { entryId: string; grantee: { cluster: string; user: string } }[];
+    expect(grantsAtBravo.filter((g) => g.entryId === survey.id).map((g) => `${g.grantee.user}@${label(g.grantee.cluster)}`)).toEqual(['anna@A']);
+    const hidden = await anna('POST', '/runs', { project: 'ops', cwl: lister, job: { d: { class: 'Directory', location: `archipel:catalog/${b.clusterId}/${secret.id}` } } });
+    expect(hidden.status).toBe(400);
+    expect(hidden.body.error.message).toMatch(/job\.d: no data catalog entry .* on cluster .* that you may see/);
+    const unpeered = await cid('POST', '/runs', { project: 'lab', cwl: lister, job: { d: { class: 'Directory', location: `archipel:catalog/${b.clusterId}/${survey.id}` } } });
+    expect(unpeered.status).toBe(400);
 
     // A plan on bravo for bea sees alpha through the peering (its compute status) and charlie not at all;
     // a step pinned to alpha goes there, the other stays on bravo; nothing runs.

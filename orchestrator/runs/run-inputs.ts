@@ -5,27 +5,38 @@ import { mapFsObjects, mapNestedFields } from '../cwl/runtime/map-fs-objects.ts'
 import { objectLocation } from '../steps/store-files.ts';
 import { uploadedFileId, type FileService, type RunCaller } from './file-service.ts';
 
-/** A job location naming a data catalog entry, or a file or directory inside it: `archipel:catalog/<entry>[/<path>]`. */
+/**
+ * A job location naming a data catalog entry, or a file or directory inside it: this cluster's as
+ * `archipel:catalog/<entry>[/<path>]`, a peered cluster's as `archipel:catalog/<cluster>/<entry>[/<path>]`.
+ */
 export const CATALOG_LOCATION_PREFIX = 'archipel:catalog/';
+const ENTRY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CLUSTER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,128}$/;
+
+/** A data entry (and its cluster, for a peer's) and the path in it that a location names. */
+export interface CatalogLocation {
+  entryId: string;
+  cluster?: string;
+  relative: string;
+}
 
 /** The entry and relative path a catalog location names; a path that climbs out (`..`) or is absolute is refused. */
-export function catalogLocation(location: unknown, at: string): { entryId: string; relative: string } | undefined {
+export function catalogLocation(location: unknown, at: string): CatalogLocation | undefined {
   if (typeof location !== 'string' || !location.startsWith(CATALOG_LOCATION_PREFIX)) return undefined;
-  const rest = location.slice(CATALOG_LOCATION_PREFIX.length);
-  const slash = rest.indexOf('/');
-  const entryId = slash < 0 ? rest : rest.slice(0, slash);
-  const relative = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
-  const parts = relative.split('/');
-  if (!entryId || (relative && parts.some((p) => p === '' || p === '.' || p === '..'))) {
-    throw new InvalidInputError(`${at}: ${JSON.stringify(location)} is not a catalog location: write archipel:catalog/<entry id>, or archipel:catalog/<entry id>/<path inside it>`, [
-      { path: at, message: 'invalid catalog location' },
-    ]);
+  const parts = location.slice(CATALOG_LOCATION_PREFIX.length).replace(/\/+$/, '').split('/');
+  const cluster = parts.length > 1 && !ENTRY_ID.test(parts[0]!) && CLUSTER_ID.test(parts[0]!) ? parts.shift() : undefined;
+  const entryId = parts.shift() ?? '';
+  if (!ENTRY_ID.test(entryId) || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new InvalidInputError(
+      `${at}: ${JSON.stringify(location)} is not a catalog location: write archipel:catalog/<entry id>[/<path inside it>], or archipel:catalog/<cluster id>/<entry id>[/<path>] for a peered cluster's entry`,
+      [{ path: at, message: 'invalid catalog location' }],
+    );
   }
-  return { entryId, relative };
+  return { entryId, ...(cluster ? { cluster } : {}), relative: parts.join('/') };
 }
 
 /** Local copies of data catalog entries' files for a submission: the local path of `relative` in the entry. */
-export type DataFiles = (entryId: string, relative: string, at: string) => Promise<string>;
+export type DataFiles = (location: CatalogLocation, at: string) => Promise<string>;
 
 /**
  * Points the File objects of a submitted job at the uploads they name (`archipel:files/<id>`, which the
@@ -41,7 +52,7 @@ export async function resolveJobFiles<T extends object>(caller: RunCaller, job: 
     const location = value.location ?? value.path;
     const fromCatalog = data ? catalogLocation(location, at) : undefined;
     if (fromCatalog) {
-      const local = await data!(fromCatalog.entryId, fromCatalog.relative, at);
+      const local = await data!(fromCatalog, at);
       out.location = pathToFileURL(local).href;
       delete out.path;
       if (out.basename === undefined) out.basename = path.basename(local);

@@ -34,7 +34,7 @@ import type { FileService, RunCaller } from './file-service.ts';
 import { uploadedFileId } from './file-service.ts';
 import { readRunDocument } from './run-document.ts';
 import { createLogFollower } from './log-events.ts';
-import { resolveJobFiles } from './run-inputs.ts';
+import { resolveJobFiles, type CatalogLocation } from './run-inputs.ts';
 import { createRunRecords, type OutputTarget, type RunEventRow, type RunGrant, type RunRow } from './run-store.ts';
 import { deriveStepStates, type StepState } from './step-states.ts';
 
@@ -80,7 +80,10 @@ export interface OutputStorage {
 
 /** A data catalog entry's files, opened for one submission through an access grant to the caller. */
 export interface DataEntryFiles {
+  entryId: string;
   grantId: string;
+  /** The peered cluster that granted it (none: this cluster). */
+  cluster?: string;
   /** The local path of the entry's file or directory at `relative` ('' for the whole entry), fetched if need be. */
   fetch(relative: string, signal?: AbortSignal): Promise<string>;
 }
@@ -91,9 +94,9 @@ export interface DataInputs {
    * Grants the caller access to a data entry they may see (a hidden one is NotFound, one that holds no
    * files InvalidInput); what it fetches goes under `workDir`, which the submission removes.
    */
-  open(caller: RunCaller, entryId: string, options: { workDir: string; signal?: AbortSignal }): Promise<DataEntryFiles>;
-  /** Ends a grant `open` gave, for the run's owner (harmless when it ended already). */
-  release(owner: { userId: string; userName: string }, grantId: string): Promise<void>;
+  open(caller: RunCaller, entry: { id: string; cluster?: string }, options: { workDir: string; signal?: AbortSignal }): Promise<DataEntryFiles>;
+  /** Ends a grant `open` gave, for the run's owner (harmless when it ended already; a peer's grant ends at its expiry). */
+  release(owner: { userId: string; userName: string }, grant: { grantId: string; cluster?: string }): Promise<void>;
 }
 
 /** A run as its project's members see it. */
@@ -391,7 +394,7 @@ export function createRunService(options: RunServiceOptions): RunService {
     for (const g of held) {
       try {
         if (!options.data) throw new Error('this node has no data inputs');
-        await options.data.release({ userId: g.ownerId, userName: g.owner }, g.grantId);
+        await options.data.release({ userId: g.ownerId, userName: g.owner }, g);
         await records.grantReleased(g.runId, g.grantId, clock.now());
         logger.info('data entry access of a run ended', { run: g.runId, entry: g.entryId, grant: g.grantId });
       } catch (error) {
@@ -402,18 +405,20 @@ export function createRunService(options: RunServiceOptions): RunService {
 
   /** Opens, once per entry, the data entries a job names, and makes local copies of what it names. */
   function dataFilesFor(caller: RunCaller, work: string, opened: Map<string, DataEntryFiles>, signal?: AbortSignal) {
-    return async (entryId: string, relative: string, at: string) => {
+    return async ({ entryId, cluster, relative }: CatalogLocation, at: string) => {
       if (!options.data) throw new InvalidInputError(`${at}: this node cannot read data catalog entries for a run`, [{ path: at, message: 'not available' }]);
-      let files = opened.get(entryId);
+      const key = cluster === undefined || cluster === options.clusterId() ? entryId : `${cluster}/${entryId}`;
+      const entry = { id: entryId, ...(key !== entryId ? { cluster } : {}) };
+      let files = opened.get(key);
       if (!files) {
         try {
-          files = await options.data.open(caller, entryId, { workDir: path.join(work, 'data', String(opened.size)), ...(signal ? { signal } : {}) });
+          files = await options.data.open(caller, entry, { workDir: path.join(work, 'data', String(opened.size)), ...(signal ? { signal } : {}) });
         } catch (error) {
-          if (error instanceof NotFoundError) throw new InvalidInputError(`${at}: no data catalog entry "${entryId}" that you may see`, [{ path: at, message: 'unknown data entry' }], { cause: error });
+          if (error instanceof NotFoundError) throw new InvalidInputError(`${at}: no data catalog entry "${entryId}"${entry.cluster ? ` on cluster ${entry.cluster}` : ''} that you may see`, [{ path: at, message: 'unknown data entry' }], { cause: error });
           if (error instanceof InvalidInputError) throw new InvalidInputError(`${at}: ${error.message}`, [{ path: at, message: error.issues[0]?.message ?? 'cannot be read' }], { cause: error });
           throw error;
         }
-        opened.set(entryId, files);
+        opened.set(key, files);
       }
       try {
         return await files.fetch(relative, signal);
@@ -643,7 +648,7 @@ export function createRunService(options: RunServiceOptions): RunService {
           createdAt: now,
         };
         const steps = deriveStepStates({ workflow: document.workflow, manifest, state: undefined, localCluster: options.clusterId() });
-        const grants: RunGrant[] = [...opened].map(([entryId, files]) => ({ entryId, grantId: files.grantId }));
+        const grants: RunGrant[] = [...opened.values()].map((files) => ({ entryId: files.entryId, grantId: files.grantId, ...(files.cluster ? { cluster: files.cluster } : {}) }));
         await records.insert(row, steps, signal, grants);
         inserted = true;
         workflows.set(id, document.workflow);
@@ -658,7 +663,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         workflows.delete(id);
         if (inserted) await records.delete(id).catch(() => {});
         await removeObjects(`${scope}/`).catch(() => {});
-        for (const files of opened.values()) await options.data?.release(caller.principal, files.grantId).catch(() => {});
+        for (const files of opened.values()) await options.data?.release(caller.principal, files).catch(() => {});
         throw error;
       } finally {
         await rm(work, { recursive: true, force: true });

@@ -38,6 +38,8 @@ export interface OutputTarget {
 export interface RunGrant {
   grantId: string;
   entryId: string;
+  /** The peered cluster that granted it (none: this cluster). */
+  cluster?: string;
 }
 
 export interface RunEventRow {
@@ -146,7 +148,7 @@ export function createRunRecords(db: SqlDatabase) {
           `INSERT INTO runs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, $20, $21, $22)`,
           [run.id, run.project, run.ownerId, run.owner, run.name, json(run.labels), run.phase, run.message ?? null, run.documentKey, run.documentSha256, run.processClass, json(run.job), run.scope, json(run.manifest), run.engineName ?? null, run.attempt, json(run.outputs), json(run.outputTarget), json(run.outputLocation), run.createdAt, run.startedAt ?? null, run.finishedAt ?? null],
         );
-        for (const g of grants) await tx.query('INSERT INTO run_grants (run_id, grant_id, entry_id) VALUES ($1, $2, $3)', [run.id, g.grantId, g.entryId]);
+        for (const g of grants) await tx.query('INSERT INTO run_grants (run_id, grant_id, entry_id, cluster) VALUES ($1, $2, $3, $4)', [run.id, g.grantId, g.entryId, g.cluster ?? null]);
         for (const [position, step] of steps.entries()) {
           await tx.query('INSERT INTO run_steps (run_id, step, position, state) VALUES ($1, $2, $3, $4::jsonb)', [run.id, step.step, position, json(step)]);
         }
@@ -241,13 +243,13 @@ export function createRunRecords(db: SqlDatabase) {
 
     /** The grants runs hold still: of one run, or (without `runId`) of every run that has ended. */
     async heldGrants(runId?: string, signal?: AbortSignal): Promise<(RunGrant & { runId: string; ownerId: string; owner: string })[]> {
-      const { rows } = await db.query<{ run_id: string; grant_id: string; entry_id: string; owner_id: string; owner_name: string }>(
-        `SELECT g.run_id, g.grant_id, g.entry_id, r.owner_id, r.owner_name FROM run_grants g JOIN runs r ON r.id = g.run_id
+      const { rows } = await db.query<{ run_id: string; grant_id: string; entry_id: string; cluster: string | null; owner_id: string; owner_name: string }>(
+        `SELECT g.run_id, g.grant_id, g.entry_id, g.cluster, r.owner_id, r.owner_name FROM run_grants g JOIN runs r ON r.id = g.run_id
           WHERE g.released_at IS NULL AND ${runId !== undefined ? 'g.run_id = $1' : "r.phase IN ('Succeeded', 'Failed', 'Error')"}`,
         runId !== undefined ? [runId] : [],
         { signal },
       );
-      return rows.map((r) => ({ runId: r.run_id, grantId: r.grant_id, entryId: r.entry_id, ownerId: r.owner_id, owner: r.owner_name }));
+      return rows.map((r) => ({ runId: r.run_id, grantId: r.grant_id, entryId: r.entry_id, ...(r.cluster !== null ? { cluster: r.cluster } : {}), ownerId: r.owner_id, owner: r.owner_name }));
     },
 
     async grantReleased(runId: string, grantId: string, at: Date): Promise<void> {

@@ -1,9 +1,11 @@
 -- Access grants a run holds for the data catalog entries its job names (archipel:catalog/...): given to
 -- the run's owner at submission, given back when the run ends (released_at), found again after a restart.
+-- cluster: the peered cluster that granted it (NULL: this cluster); a peer's grant ends at its expiry.
 CREATE TABLE run_grants (
   run_id      text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
   grant_id    text NOT NULL,
   entry_id    text NOT NULL,
+  cluster     text,
   released_at timestamptz,
   PRIMARY KEY (run_id, grant_id)
 );
