@@ -280,6 +280,9 @@ describe('federated catalog search across three archipel nodes', () => {
     const fromBravo = ok(await anna('POST', '/runs', { project: 'ops', cwl: lister, job: { d: { class: 'Directory', location: `archipel:catalog/${b.clusterId}/${survey.id}` } } }), 201);
     await eventually(async () => expect(ok(await anna('GET', `/runs/${fromBravo.id}`)).phase).toBe('Succeeded'), 60_000, 250);
     expect(ok(await anna('GET', `/runs/${fromBravo.id}/outputs`)).out).toMatchObject({ size: 'site-1.csv\nsite-2.csv\ndepth,cover\n3,0.7\n'.length });
+    // Planned instead of run, the same job's step goes to bravo, where the data entry it reads is.
+    const planned = ok(await anna('POST', '/runs?dryRun=true', { project: 'ops', cwl: lister, job: { d: { class: 'Directory', location: `archipel:catalog/${b.clusterId}/${survey.id}` } } }));
+    expect(planned.steps.map((st: { cluster: string; reasons: string[] }) => [label(st.cluster), st.reasons[0]])).toEqual([['B', '1 of the 1 data entries it reads are there']]);
     const grantsAtBravo = ok(await b.call('GET', '/providers/grants')).items as { entryId: string; grantee: { cluster: string; user: string } }[];
     expect(grantsAtBravo.filter((g) => g.entryId === survey.id).map((g) => `${g.grantee.user}@${label(g.grantee.cluster)}`)).toEqual(['anna@A']);
     const hidden = await anna('POST', '/runs', { project: 'ops', cwl: lister, job: { d: { class: 'Directory', location: `archipel:catalog/${b.clusterId}/${secret.id}` } } });

@@ -183,6 +183,18 @@ describe('the placement planner on a known federation', () => {
     expect(plan.steps[3]!.excluded.find((e) => e.cluster === 'D')!.why).toBe('not peered');
   });
 
+  it('weighs data entries of unknown size by number, and known bytes over them', () => {
+    const entries = [
+      { cluster: 'B', bytes: 0, entry: 'e1' },
+      { cluster: 'B', bytes: 0, entry: 'e2' },
+      { cluster: 'C', bytes: 0, entry: 'e3' },
+    ];
+    const plan = planPlacement({ clusters: [here, b, c], steps: [{ step: 'x', requests: ask, reads: entries, after: [] }] });
+    expect(plan.steps[0]).toMatchObject({ cluster: 'B', reasons: ['2 of the 3 data entries it reads are there', expect.stringMatching(/^fits its/)] });
+    const known = planPlacement({ clusters: [here, b, c], steps: [{ step: 'x', requests: ask, reads: [...entries, { cluster: 'A', bytes: 10 }], after: [] }] });
+    expect(known.steps[0]!.cluster).toBe('A');
+  });
+
   it('keeps a step without data here on a tie, and avoids what the user avoids', () => {
     const twin = { ...here, id: 'B', local: false };
     const plan = planPlacement({ clusters: [twin, here], steps: [{ step: 'x', requests: ask, reads: [], after: [] }] });

@@ -12,7 +12,7 @@ export interface PlacementStep {
   /** The step path (`step`, or `outer/inner` inside a subworkflow step). */
   step: string;
   requests: Resources;
-  /** Data catalog entries it reads, by the cluster that holds them, in bytes. */
+  /** Data it reads, by the cluster that holds it, in bytes (a data entry of unknown size: 0, with its id). */
   reads: { cluster: string; bytes: number; entry?: string }[];
   /** Earlier steps whose outputs it reads, and how many bytes (0 when not known yet). */
   after: { step: string; bytes: number }[];
@@ -91,7 +91,8 @@ const hourlyCost = (step: PlacementStep, c: PlacementCluster) =>
  * its service allow, and whose free capacity fits its requests (each step is checked alone: steps that
  * may run at once are not added up). Each candidate scores, weighted:
  * - **data**: the share of the bytes the step reads that are already there (its data entries' owners,
- *   and the clusters the plan puts the steps it reads from on);
+ *   and the clusters the plan puts the steps it reads from on); with no size known, the share of the
+ *   data entries it reads that are there;
  * - **capacity**: the free headroom left after the step, averaged over the resources it asks for;
  * - **price**: how much cheaper an hour of the step is there than on the dearest candidate.
  * Ties go to this cluster, then by cluster id, so the same inputs always give the same plan. A step that
@@ -123,11 +124,13 @@ export function planPlacement(input: { steps: readonly PlacementStep[]; clusters
     for (const r of step.reads) add(r.cluster, r.bytes);
     for (const a of step.after) add(placed.get(a.step), a.bytes);
     const totalBytes = [...bytesAt.values()].reduce((a, b) => a + b, 0);
+    // Data entries of unknown size count by number when no size is known at all.
+    const entries = step.reads.filter((r) => r.entry !== undefined);
     const asked = DIMENSIONS.filter((d) => step.requests[d] > 0);
     const dearest = Math.max(0, ...candidates.map((c) => hourlyCost(step, c)));
 
     const scored = candidates.map((c) => {
-      const data = totalBytes > 0 ? (bytesAt.get(c.id) ?? 0) / totalBytes : 0;
+      const data = totalBytes > 0 ? (bytesAt.get(c.id) ?? 0) / totalBytes : entries.length ? entries.filter((r) => r.cluster === c.id).length / entries.length : 0;
       const headroom = asked.length ? asked.reduce((sum, d) => sum + (c.free[d] > 0 ? (c.free[d] - step.requests[d]) / c.free[d] : 0), 0) / asked.length : 1;
       const price = dearest > 0 ? 1 - hourlyCost(step, c) / dearest : 0;
       return { c, data, headroom, price, score: weights.data * data + weights.capacity * headroom + weights.price * price };
@@ -139,7 +142,8 @@ export function planPlacement(input: { steps: readonly PlacementStep[]; clusters
     const reasons: string[] = [];
     if (step.pin !== undefined) reasons.push(`pinned to ${label(best.c)}`);
     if (step.serviceCluster !== undefined) reasons.push(`its service runs only on ${label(best.c)}`);
-    if (best.data > 0) reasons.push(`${Math.round(best.data * 100)}% of the ${totalBytes} bytes it reads are there`);
+    if (best.data > 0 && totalBytes > 0) reasons.push(`${Math.round(best.data * 100)}% of the ${totalBytes} bytes it reads are there`);
+    else if (best.data > 0) reasons.push(`${entries.filter((r) => r.cluster === best.c.id).length} of the ${entries.length} data entries it reads are there`);
     if (weights.price > 0 && best.price > 0) reasons.push(`${Math.round(best.price * 100)}% cheaper than the dearest candidate`);
     reasons.push(
       asked.length

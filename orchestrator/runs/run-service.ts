@@ -34,7 +34,8 @@ import type { FileService, RunCaller } from './file-service.ts';
 import { uploadedFileId } from './file-service.ts';
 import { readRunDocument } from './run-document.ts';
 import { createLogFollower } from './log-events.ts';
-import { resolveJobFiles, type CatalogLocation } from './run-inputs.ts';
+import { catalogLocation, resolveJobFiles, type CatalogLocation } from './run-inputs.ts';
+
 import { createRunRecords, type OutputTarget, type RunEventRow, type RunGrant, type RunRow } from './run-store.ts';
 import { deriveStepStates, type StepState } from './step-states.ts';
 
@@ -197,6 +198,15 @@ const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 const EVENT_BATCH = 500;
 const LABEL = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** A catalog location's entry, or undefined for anything else (a malformed one too: the submission names it). */
+const catalogLocationOrNone = (location: unknown) => {
+  try {
+    return catalogLocation(location, 'job');
+  } catch {
+    return undefined;
+  }
+};
 
 const newRunId = () => randomBytes(8).toString('hex');
 const engineRunName = (id: string, attempt: number) => `archipel-${id}-${attempt}`;
@@ -531,6 +541,20 @@ export function createRunService(options: RunServiceOptions): RunService {
     return out;
   }
 
+  /** The data entries each job input names, with the cluster that holds them. */
+  function catalogEntriesOf(job: Record<string, unknown>, self: string): Map<string, { entryId: string; cluster: string }[]> {
+    const out = new Map<string, { entryId: string; cluster: string }[]>();
+    const visit = (name: string, value: unknown) => {
+      if (Array.isArray(value)) return value.forEach((v) => visit(name, v));
+      if (value === null || typeof value !== 'object') return;
+      const location = catalogLocationOrNone((value as { location?: unknown }).location);
+      if (location) out.set(name, [...(out.get(name) ?? []), { entryId: location.entryId, cluster: location.cluster ?? self }]);
+      for (const v of Object.values(value)) if (v !== null && typeof v === 'object') visit(name, v);
+    };
+    for (const [name, value] of Object.entries(job)) visit(name, value);
+    return out;
+  }
+
   /** Administrators see every run, but run only in projects they are members of, like everyone. */
   function checkMember(caller: RunCaller, project: string) {
     if (!caller.projects.includes(project)) throw new NotFoundError(`project "${project}" not found, or you are not one of its members`, { details: { field: 'project' } });
@@ -577,14 +601,15 @@ export function createRunService(options: RunServiceOptions): RunService {
       const steps = stepDemands(submitted.workflow, submission.placement);
       // The job's uploads are data on this cluster: the steps that read them weigh them.
       const self = options.clusterId();
+      // The data entries the job names are data on their clusters, of a size not known before they are read.
       const bytes = await uploadedBytes(caller, submission.job, signal);
+      const entries = catalogEntriesOf(submission.job, self);
       for (const demand of steps) {
         const step = submitted.workflow.steps.find((s) => s.id === demand.step);
-        const read = (step?.in ?? []).flatMap((i) => i.source).reduce((sum, source) => {
-          const ref = parseSource(source, submitted.workflow);
-          return sum + (ref.kind === 'input' ? (bytes.get(ref.name) ?? 0) : 0);
-        }, 0);
+        const inputs = (step?.in ?? []).flatMap((i) => i.source).map((source) => parseSource(source, submitted.workflow)).flatMap((ref) => (ref.kind === 'input' ? [ref.name] : []));
+        const read = inputs.reduce((sum, name) => sum + (bytes.get(name) ?? 0), 0);
         if (read > 0) demand.reads.push({ cluster: self, bytes: read });
+        for (const name of new Set(inputs)) for (const e of entries.get(name) ?? []) demand.reads.push({ cluster: e.cluster, bytes: 0, entry: e.entryId });
       }
       if (!options.federation) throw new NotImplementedError('this node cannot plan runs across the federation');
       const clusters = await options.federation(caller, signal);
