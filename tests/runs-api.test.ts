@@ -306,6 +306,28 @@ steps:
     expect((await call('bob', 'POST', '/runs?dryRun=true', { project: 'genomics', cwl: UPPER_COUNT, job: {} })).status).toBe(404);
   });
 
+  it('keeps an upload while a run that reads it has not ended', async () => {
+    const input = await upload('alice', 'slow.txt', 'read me later\n');
+    const cwl = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [sh, -c, 'sleep 1; cat "$0"']
+inputs:
+  f: {type: File, inputBinding: {position: 1}}
+stdout: out.txt
+outputs:
+  out: stdout
+`;
+    const { id } = (await (await submit('alice', { cwl, job: { f: { class: 'File', location: input.location } } })).json()) as { id: string };
+    const early = await call('alice', 'DELETE', `/files/${input.id}`);
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as { error: { message: string } }).error.message).toBe(`file "${input.id}" is an input of run ${id}, which has not ended: delete the file once the run has ended`);
+    expect((await events('alice', id)).at(-1)).toMatchObject({ data: { phase: 'Succeeded' } });
+    const outputs = (await (await call('alice', 'GET', `/runs/${id}/outputs`)).json()) as Record<string, { location: string }>;
+    expect(await (await call('alice', 'GET', new URL(outputs.out!.location).pathname.slice(API_PREFIX.length))).text()).toBe('read me later\n');
+    expect((await call('alice', 'DELETE', `/files/${input.id}`)).status).toBe(204);
+    expect((await call('alice', 'GET', `/files/${input.id}`)).status).toBe(404);
+  });
+
   it('takes default files of the document from uploads the user may use', async () => {
     const input = await upload('alice', 'default.txt', 'from a default\n');
     const cwl = UPPER_COUNT.replace('infile: File', `infile: {type: File, default: {class: File, location: "${input.location}"}}`);

@@ -124,10 +124,10 @@ export function createFileRoutes({ files, memberProjectNames }: FileRoutesDeps) 
       method: 'delete',
       path: '/files/{id}',
       tags,
-      summary: 'Delete a file you uploaded (runs that used it keep their results)',
+      summary: 'Delete a file you uploaded (runs that used it keep their results; 409 while a run that reads it has not ended)',
       security: secured,
       request: { params: FileIdParam },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 404) },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 404, 409) },
     }),
     async (c) => {
       await files.delete(await callerOf(c), c.req.valid('param').id, signal(c));

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  ConflictError,
   InvalidInputError,
   NotFoundError,
   PayloadTooLargeError,
@@ -166,7 +167,15 @@ export function createFileService(options: FileServiceOptions): FileService {
 
     async delete(caller, id, o = {}) {
       const file = await find(caller, id, o.signal);
-      await db.query('DELETE FROM uploaded_files WHERE id = $1', [file.id], { signal: o.signal });
+      // A run that has not ended still reads it (a step not run yet, or run again after a restart).
+      const { rows } = await db.query<{ id: string }>(
+        `WITH reading AS (SELECT r.id FROM run_files f JOIN runs r ON r.id = f.run_id WHERE f.file_id = $1 AND r.phase IN ('Pending', 'Running') LIMIT 1),
+              gone AS (DELETE FROM uploaded_files WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM reading) RETURNING id)
+         SELECT id FROM reading`,
+        [file.id],
+        { signal: o.signal },
+      );
+      if (rows[0]) throw new ConflictError(`file "${file.id}" is an input of run ${rows[0].id}, which has not ended: delete the file once the run has ended`, { details: { run: rows[0].id } });
       await store.delete(file.objectKey, { signal: o.signal });
     },
   };

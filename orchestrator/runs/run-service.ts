@@ -236,6 +236,23 @@ function toRun(row: RunRow, steps: StepState[]): Run {
   };
 }
 
+/** An upload's object key: `files/<id>/<name>`. */
+const UPLOAD_KEY = /^files\/([0-9a-f]{32})\//;
+
+/** The ids of the uploads a value names by their object keys. */
+function uploadsIn(value: unknown): string[] {
+  const ids: string[] = [];
+  const visit = (v: unknown) => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (v === null || typeof v !== 'object') return;
+    const id = UPLOAD_KEY.exec(objectKeyOf((v as { location?: unknown }).location) ?? '')?.[1];
+    if (id) ids.push(id);
+    Object.values(v).forEach(visit);
+  };
+  visit(value);
+  return ids;
+}
+
 /** The stored files an output object names under `prefix`, each with a path relative to its File or Directory. */
 async function outputFiles(store: ObjectStore, outputs: Record<string, unknown>, prefix: string): Promise<OutputFile[]> {
   const files: OutputFile[] = [];
@@ -504,7 +521,7 @@ export function createRunService(options: RunServiceOptions): RunService {
       const out: Record<string, unknown> = { ...value };
       const key = objectKeyOf(value.location);
       // An input passed on as an output is still the upload it was: linked as that upload.
-      const upload = key !== undefined ? /^files\/([0-9a-f]{32})\//.exec(key) : null;
+      const upload = key !== undefined ? UPLOAD_KEY.exec(key) : null;
       // A download names the file by its basename, which an object named only by location lacks.
       if (key !== undefined && out.basename === undefined) out.basename = path.posix.basename(key);
       if (upload && value.class === 'File') out.location = link(`${FILE_LINK}${upload[1]}`);
@@ -674,7 +691,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         };
         const steps = deriveStepStates({ workflow: document.workflow, manifest, state: undefined, localCluster: options.clusterId() });
         const grants: RunGrant[] = [...opened.values()].map((files) => ({ entryId: files.entryId, grantId: files.grantId, ...(files.cluster ? { cluster: files.cluster } : {}) }));
-        await records.insert(row, steps, signal, grants);
+        await records.insert(row, steps, signal, { grants, files: [...uploadsIn(inputs), ...uploadsIn(document.workflow)] });
         inserted = true;
         workflows.set(id, document.workflow);
         const cache = submission.reuse === false ? '' : `cache/${submission.project}`;

@@ -142,13 +142,15 @@ export function createRunRecords(db: SqlDatabase) {
   return {
     stepsOf,
 
-    async insert(run: RunRow, steps: StepState[], signal?: AbortSignal, grants: readonly RunGrant[] = []): Promise<void> {
+    async insert(run: RunRow, steps: StepState[], signal?: AbortSignal, inputs: { grants?: readonly RunGrant[]; files?: readonly string[] } = {}): Promise<void> {
+      const grants = inputs.grants ?? [];
       await db.transaction(async (tx) => {
         await tx.query(
           `INSERT INTO runs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, $20, $21, $22)`,
           [run.id, run.project, run.ownerId, run.owner, run.name, json(run.labels), run.phase, run.message ?? null, run.documentKey, run.documentSha256, run.processClass, json(run.job), run.scope, json(run.manifest), run.engineName ?? null, run.attempt, json(run.outputs), json(run.outputTarget), json(run.outputLocation), run.createdAt, run.startedAt ?? null, run.finishedAt ?? null],
         );
         for (const g of grants) await tx.query('INSERT INTO run_grants (run_id, grant_id, entry_id, cluster) VALUES ($1, $2, $3, $4)', [run.id, g.grantId, g.entryId, g.cluster ?? null]);
+        for (const id of new Set(inputs.files ?? [])) await tx.query('INSERT INTO run_files (run_id, file_id) VALUES ($1, $2)', [run.id, id]);
         for (const [position, step] of steps.entries()) {
           await tx.query('INSERT INTO run_steps (run_id, step, position, state) VALUES ($1, $2, $3, $4::jsonb)', [run.id, step.step, position, json(step)]);
         }

@@ -1,3 +1,4 @@
+-- Inputs of runs that live outside the run: data entries it is granted, uploads it reads.
 -- Access grants a run holds for the data catalog entries its job names (archipel:catalog/...): given to
 -- the run's owner at submission, given back when the run ends (released_at), found again after a restart.
 -- cluster: the peered cluster that granted it (NULL: this cluster); a peer's grant ends at its expiry.
@@ -10,3 +11,12 @@ CREATE TABLE run_grants (
   PRIMARY KEY (run_id, grant_id)
 );
 CREATE INDEX run_grants_held_idx ON run_grants (run_id) WHERE released_at IS NULL;
+
+-- The uploads a run reads (its job's and its document's): an upload cannot be deleted while a run that
+-- reads it has not ended.
+CREATE TABLE run_files (
+  run_id  text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  file_id text NOT NULL,
+  PRIMARY KEY (run_id, file_id)
+);
+CREATE INDEX run_files_file_idx ON run_files (file_id);
