@@ -326,6 +326,15 @@ outputs:
     expect(await (await call('alice', 'GET', new URL(outputs.out!.location).pathname.slice(API_PREFIX.length))).text()).toBe('read me later\n');
     expect((await call('alice', 'DELETE', `/files/${input.id}`)).status).toBe(204);
     expect((await call('alice', 'GET', `/files/${input.id}`)).status).toBe(404);
+    // A failed run whose upload is gone cannot be retried: it says so instead of failing again.
+    const other = await upload('alice', 'other.txt', 'x\n');
+    const failing = cwl.replace('cat "$0"', 'cat "$0"; exit 3');
+    const { id: failed } = (await (await submit('alice', { cwl: failing, job: { f: { class: 'File', location: other.location } } })).json()) as { id: string };
+    expect((await events('alice', failed)).at(-1)).toMatchObject({ data: { phase: 'Failed' } });
+    expect((await call('alice', 'DELETE', `/files/${other.id}`)).status).toBe(204);
+    const retried = await call('alice', 'POST', `/runs/${failed}/retry`);
+    expect(retried.status).toBe(409);
+    expect(((await retried.json()) as { error: { message: string } }).error.message).toContain(`reads uploaded files that were deleted since (${other.id})`);
   });
 
   it('takes default files of the document from uploads the user may use', async () => {

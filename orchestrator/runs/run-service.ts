@@ -816,6 +816,8 @@ export function createRunService(options: RunServiceOptions): RunService {
       if (!FINAL.has(row.phase)) throw new ConflictError(`run "${id}" is ${row.phase}: only a run that ended can be retried`);
       if (row.phase === 'Succeeded') throw new ConflictError(`run "${id}" succeeded: there is nothing to retry`);
       if (!row.engineName) throw new ConflictError(`run "${id}" never reached the workflow engine: submit it again`);
+      const deleted = await records.deletedFiles(id, retryOptions.signal);
+      if (deleted.length) throw new ConflictError(`run "${id}" reads uploaded files that were deleted since (${deleted.join(', ')}): submit it again with new uploads`);
       await engine.retry(row.engineName, retryOptions);
       const attempt = row.attempt + 1;
       await record(id, { run: { phase: 'Running', message: undefined, finishedAt: undefined, attempt }, events: [{ type: 'run', data: { phase: 'Running', attempt } }] });

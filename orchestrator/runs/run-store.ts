@@ -254,6 +254,16 @@ export function createRunRecords(db: SqlDatabase) {
       return rows.map((r) => ({ runId: r.run_id, grantId: r.grant_id, entryId: r.entry_id, ...(r.cluster !== null ? { cluster: r.cluster } : {}), ownerId: r.owner_id, owner: r.owner_name }));
     },
 
+    /** The uploads a run reads that have been deleted since. */
+    async deletedFiles(runId: string, signal?: AbortSignal): Promise<string[]> {
+      const { rows } = await db.query<{ file_id: string }>(
+        'SELECT f.file_id FROM run_files f LEFT JOIN uploaded_files u ON u.id = f.file_id WHERE f.run_id = $1 AND u.id IS NULL ORDER BY f.file_id',
+        [runId],
+        { signal },
+      );
+      return rows.map((r) => r.file_id);
+    },
+
     async grantReleased(runId: string, grantId: string, at: Date): Promise<void> {
       await db.query('UPDATE run_grants SET released_at = $3 WHERE run_id = $1 AND grant_id = $2', [runId, grantId, at]);
     },
