@@ -50,6 +50,7 @@ import { silentLogger, type SqlDatabase } from '../core/index.ts';
 import { createDiscoveryAgent, generateSwarmKey, type DiscoveryAgent } from '../discovery/index.ts';
 import { createSqlResourceStore } from '../platform/resource-store/index.ts';
 import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
+import { seededRandom } from '../tests/support/seeded-random.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -78,25 +79,6 @@ const FEDERATED_TIMEOUT_MS = 10_000;
 const DEADLINE_MS = 120_000;
 
 // --- generated entries -----------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded PRNG, so every run seeds the same catalog. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  const weighted = <T>(items: readonly (readonly [T, number])[]): T => {
-    let r = next() * items.reduce((sum, [, w]) => sum + w, 0);
-    for (const [item, w] of items) if ((r -= w) < 0) return item;
-    return items[items.length - 1]![0];
-  };
-  return { next, pick, weighted };
-}
 
 // A skewed topic mix: "ocean" is in about a quarter of the entries, "traffic" in 4%.
 const TOPICS = [
@@ -131,7 +113,7 @@ const RARE_WORD = 'narwhal';
 const capitalised = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 
 /** The `i`-th entry of a cluster; `clusterIds` name the projects a restricted entry may be shared with. */
-function generateEntry(random: ReturnType<typeof prng>, i: number, clusterIds: readonly string[]): NewCatalogEntry {
+function generateEntry(random: ReturnType<typeof seededRandom>, i: number, clusterIds: readonly string[]): NewCatalogEntry {
   const kind = random.weighted(KINDS);
   const topic = random.weighted(TOPICS);
   const measure = random.pick(MEASURES);
@@ -320,7 +302,7 @@ try {
   // Seeding.
   const seeding: { serviceMsEach: number; sqlMs: number; tableBytes: number; databaseBytes: number }[] = [];
   for (const [c, cluster] of clusters.entries()) {
-    const random = prng(1000 + c);
+    const random = seededRandom(1000 + c);
     const entries = Array.from({ length: ENTRIES }, (_, i) => generateEntry(random, i, ids));
     // The first entry of each kind goes through the service too, so that there is a service spec to copy.
     const viaService = [...new Set(CATALOG_KINDS.map((kind) => entries.findIndex((e) => e.kind === kind)).filter((i) => i >= 0))];

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../core/index.ts';
+import { seededRandom } from '../../tests/support/seeded-random.ts';
 import { planPlacement, type PlacementCluster, type PlacementStep, type PlacementWeights } from './plan-placement.ts';
-
-/** A small seeded generator (mulberry32): the same seed gives the same federation. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]! };
-}
 
 /** A federation of this cluster and up to five peers, and a chain-and-fan workflow of up to eight steps. */
 function federation(seed: number) {
-  const r = random(seed);
+  const r = seededRandom(seed);
   const clusters: PlacementCluster[] = [];
   const peers = 1 + r.int(5);
   for (let i = 0; i <= peers; i++) {
