@@ -1,7 +1,24 @@
-import { describeError, silentLogger, type Logger } from '../core/index.ts';
+import { NotFoundError, describeError, silentLogger, type Logger } from '../core/index.ts';
 import type { DiscoveryAgent } from '../discovery/index.ts';
 import type { PlacementCluster, Resources, RunServiceOptions } from '../orchestrator/index.ts';
 import type { ComputeFederation, ComputeLedger } from '../providers/index.ts';
+
+/** Compute reserved on peers for the steps of runs placed there, for the run's owner. */
+export function peerReservations(remote: Pick<ComputeFederation, 'reserve' | 'release'>): NonNullable<RunServiceOptions['crossCluster']> {
+  return {
+    async reserve(caller, cluster, requests, durationSeconds, signal) {
+      return (await remote.reserve(caller.principal, cluster, { ...requests, durationSeconds }, { ...(signal ? { signal } : {}) })).id;
+    },
+    async release(owner, cluster, reservationId) {
+      try {
+        await remote.release({ ...owner, isAdmin: false, tokenId: 'run-placement' }, cluster, reservationId);
+      } catch (error) {
+        // A reservation the peer no longer has (expired and forgotten, or the peering ended) holds nothing.
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    },
+  };
+}
 
 export interface FederationViewOptions {
   ledger: Pick<ComputeLedger, 'status'>;

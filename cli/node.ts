@@ -6,7 +6,7 @@ import { createDiscoveryAgent } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { catalogServices } from './catalog-services.ts';
 import { createDataInputs } from './data-inputs.ts';
-import { federationView } from './federation-view.ts';
+import { federationView, peerReservations } from './federation-view.ts';
 import { createOutputStorage } from './output-storage.ts';
 import { createDiscoveryRoutes } from '../discovery-api/index.ts';
 import {
@@ -294,6 +294,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       services: catalogServices(catalog, catalogFederation),
       data: createDataInputs({ catalog, entryAccess, grants, remote: accessFederation }),
       federation: federationView({ ledger: compute, remote: computeFederation, discovery, logger: logger.child({ component: 'placement' }) }),
+      // In cluster mode Argo places steps on peers through Admiralty: runs follow their plan.
+      ...(config.argo.server !== undefined ? { crossCluster: peerReservations(computeFederation) } : {}),
       storage: createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
       logger,
     });

@@ -12,7 +12,7 @@ import { createDirectoryGrantProvider, createEntryAccess, createGrantService, cr
 import { startS3rver, type S3rverHandle } from '../platform/object-store/testing.ts';
 import { createStepRunner } from '../cli/step-runner.ts';
 import { createCatalogService, localCaller, type CatalogService } from '../catalog/index.ts';
-import { silentLogger, type ObjectStore, type SqlDatabase } from '../core/index.ts';
+import { ConflictError, silentLogger, type ObjectStore, type SqlDatabase } from '../core/index.ts';
 import { createIdentityService, type IdentityService } from '../frontend-backend/index.ts';
 import { createFileRoutes, createFileService, createLocalEngine, createProcessRunner, createRunRoutes, createRunService, type LocalEngine, type RunService } from '../orchestrator/index.ts';
 import { API_PREFIX, createHttpApp } from '../platform/http/index.ts';
@@ -335,6 +335,65 @@ outputs:
     const retried = await call('alice', 'POST', `/runs/${failed}/retry`);
     expect(retried.status).toBe(409);
     expect(((await retried.json()) as { error: { message: string } }).error.message).toContain(`reads uploaded files that were deleted since (${other.id})`);
+  });
+
+  it('in cluster mode, runs a step where its plan puts it, with compute reserved there for the run', async () => {
+    const reserved: { cluster: string; requests: unknown; id: string }[] = [];
+    const released: string[] = [];
+    let refuse: string | undefined;
+    const federation = async () => [
+      { id: 'clusterA', local: true, peered: true, reachable: true, free: { cores: 4, memoryMiB: 8192, gpus: 0 } },
+      { id: 'clusterB', name: 'bravo', local: false, peered: true, reachable: true, free: { cores: 16, memoryMiB: 65536, gpus: 2 } },
+    ];
+    // The local engine stands in for Argo with Admiralty: it runs every pod here, whatever their annotations.
+    const clusterRuns = createRunService({
+      db, store, storeUrl: pathToFileURL(path.join(root, 'objects')).href, engine, files: createFileService({ db, store, maxBytes: 1024 * 1024 }), clusterId: () => 'clusterA', containers: false, pollIntervalMs: 50, federation,
+      crossCluster: {
+        async reserve(_caller, cluster, requests) {
+          if (refuse && cluster === 'clusterB' && reserved.length >= 2) throw new ConflictError(refuse);
+          const id = `res-${reserved.length + 1}`;
+          reserved.push({ cluster, requests, id });
+          return id;
+        },
+        async release(_owner, _cluster, id) {
+          released.push(id);
+        },
+      },
+    });
+    await clusterRuns.start();
+    try {
+      const alice = { principal: await identity.authenticate(tokens.alice!), projects: ['genomics'] };
+      const input = await upload('alice', 'in.txt', 'placed\n');
+      const gpu = (cwl: string, step: string) => (cwl.includes('$namespaces') ? cwl : cwl.replace('class: Workflow', 'class: Workflow\n$namespaces: {arc: "https://archipel.io/cwl#"}')).replace(`  ${step}:\n    run:\n      class: CommandLineTool\n`, `  ${step}:\n    run:\n      class: CommandLineTool\n      hints: {'arc:GPURequirement': {count: 1}}\n`);
+      const run = await clusterRuns.submit(alice, { cwl: gpu(UPPER_COUNT, 'count'), job: { infile: { class: 'File', location: input.location } }, project: 'genomics' });
+      expect(reserved).toEqual([{ cluster: 'clusterB', requests: { cores: 1, memoryMiB: 256, gpus: 1 }, id: 'res-1' }]);
+      expect(run.placement).toEqual({ count: { cluster: 'clusterB', reasons: [expect.stringMatching(/^fits its 1 cores, 256 MiB, 1 GPUs with \d+% headroom$/)] } });
+      for await (const e of clusterRuns.events(alice, run.id, 0, new AbortController().signal)) void e;
+      const done = await clusterRuns.get(alice, run.id);
+      expect(done.phase).toBe('Succeeded');
+      expect(done.steps.map((st) => [st.step, st.cluster])).toEqual([
+        ['upper', 'clusterA'],
+        ['count', 'clusterB'],
+      ]);
+      expect(released).toEqual(['res-1']);
+      // The Workflow that went to the engine carries Admiralty's placement on that step only.
+      const row = (await db.query<{ manifest: { spec: { templates: { metadata?: { annotations?: Record<string, string> } }[] } } }>('SELECT manifest FROM runs WHERE id = $1', [run.id])).rows[0]!;
+      const placed = row.manifest.spec.templates.filter((t) => t.metadata?.annotations?.['multicluster.admiralty.io/elect'] !== undefined);
+      expect(placed.map((t) => t.metadata!.annotations!['archipel.io/target-cluster'])).toEqual(['clusterB']);
+
+      // A peer that refuses the second step's compute: the first is given back, nothing of the run stays.
+      refuse = 'not enough GPUs: 1 asked, 0 free';
+      const before = await count('runs');
+      const both = gpu(gpu(UPPER_COUNT, 'count'), 'upper');
+      await expect(clusterRuns.submit(alice, { cwl: both, job: { infile: { class: 'File', location: input.location } }, project: 'genomics' })).rejects.toMatchObject({
+        kind: 'conflict',
+        message: 'step count cannot be readied on cluster clusterB: not enough GPUs: 1 asked, 0 free',
+      });
+      expect(released).toEqual(['res-1', 'res-2']);
+      expect(await count('runs')).toBe(before);
+    } finally {
+      await clusterRuns.stop();
+    }
   });
 
   it('takes default files of the document from uploads the user may use', async () => {

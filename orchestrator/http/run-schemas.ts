@@ -46,6 +46,10 @@ export const RunSchema = z
     finishedAt: Timestamp.optional(),
     outputTarget: z.object({ entry: z.string(), prefix: z.string().optional() }).optional(),
     outputLocation: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Where the output files were written (a directory, or an S3 bucket and prefix)' }),
+    placement: z
+      .record(z.string(), z.object({ cluster: z.string(), reasons: z.array(z.string()) }))
+      .optional()
+      .openapi({ description: 'Per step placed on another cluster (cluster mode): the cluster and why' }),
     steps: z.array(StepStateSchema),
   })
   .openapi('Run');

@@ -23,7 +23,7 @@ import {
   type WorkflowEngine,
 } from '../../core/index.ts';
 import type { Workflow } from '../cwl/model.ts';
-import { planPlacement, stepDemands, type PlacementCluster, type PlacementPlan, type PlacementRequest } from '../placement/index.ts';
+import { planPlacement, stepDemands, type PlacementCluster, type PlacementPlan, type PlacementRequest, type Resources } from '../placement/index.ts';
 import { mapFsObjects } from '../cwl/runtime/map-fs-objects.ts';
 import { readJson, writeJson } from '../steps/control-steps.ts';
 import { createStoreMirror, objectKeyOf } from '../steps/store-files.ts';
@@ -36,7 +36,7 @@ import { readRunDocument } from './run-document.ts';
 import { createLogFollower } from './log-events.ts';
 import { catalogLocation, resolveJobFiles, type CatalogLocation } from './run-inputs.ts';
 
-import { createRunRecords, type OutputTarget, type RunEventRow, type RunGrant, type RunRow } from './run-store.ts';
+import { createRunRecords, type OutputTarget, type RunEventRow, type RunGrant, type RunReservation, type RunRow } from './run-store.ts';
 import { deriveStepStates, type StepState } from './step-states.ts';
 
 export interface NewRun {
@@ -119,6 +119,8 @@ export interface Run {
   /** The storage entry the outputs are to be written to, and where they were. */
   outputTarget?: OutputTarget;
   outputLocation?: Record<string, unknown>;
+  /** Per step placed on another cluster: the cluster and why. */
+  placement?: Record<string, { cluster: string; reasons: string[] }>;
   steps: StepState[];
 }
 
@@ -182,6 +184,14 @@ export interface RunServiceOptions {
   data?: DataInputs;
   /** Storage catalog entries for outputs; without it, a submission naming one is refused. */
   storage?: OutputStorage;
+  /**
+   * Cluster mode: the engine places steps on peers itself (Admiralty's annotations in the Workflow), so runs
+   * follow their plan, with compute reserved on each peer for its steps. Without it every step runs here.
+   */
+  crossCluster?: {
+    reserve(caller: RunCaller, cluster: string, requests: Resources, durationSeconds: number, signal?: AbortSignal): Promise<string>;
+    release(owner: { userId: string; userName: string }, cluster: string, reservationId: string): Promise<void>;
+  };
   /** The clusters a caller's steps could run on now (this one and its peers), for plans; without it, plans are refused. */
   federation?: (caller: RunCaller, signal?: AbortSignal) => Promise<PlacementCluster[]>;
   logger?: Logger;
@@ -192,6 +202,8 @@ export interface RunServiceOptions {
 
 const FINAL: ReadonlySet<RunPhase> = new Set(['Succeeded', 'Failed', 'Error']);
 const STEP_ENDED: ReadonlySet<StepState['phase']> = new Set(['Succeeded', 'Failed']);
+/** How long compute is reserved on a peer for a step placed there (given back when the run ends). */
+const RESERVATION_SECONDS = 24 * 3600;
 /** What `outputs` passes to its `link` for an uploaded file: `FILE_LINK + <file id>`. */
 export const FILE_LINK = 'upload:';
 const DEFAULT_LIMIT = 50;
@@ -232,6 +244,7 @@ function toRun(row: RunRow, steps: StepState[]): Run {
     ...(row.finishedAt ? { finishedAt: row.finishedAt } : {}),
     ...(row.outputTarget ? { outputTarget: row.outputTarget } : {}),
     ...(row.outputLocation ? { outputLocation: row.outputLocation } : {}),
+    ...(row.placement ? { placement: row.placement } : {}),
     steps,
   };
 }
@@ -405,8 +418,9 @@ export function createRunService(options: RunServiceOptions): RunService {
   }
 
   async function finish(row: RunRow, phase: RunPhase, message: string | undefined, outputs: Record<string, unknown> | undefined, at?: Date) {
-    // A run seen to have ended holds no access any more.
+    // A run seen to have ended holds no access and no compute any more.
     await releaseGrants(await records.heldGrants(row.id));
+    if (options.crossCluster) await releaseReservations(await records.heldReservations(row.id));
     await record(row.id, {
       run: { phase, message, finishedAt: at ?? clock.now(), ...(outputs ? { outputs } : {}), ...(row.startedAt ? {} : { startedAt: at ?? clock.now() }) },
       events: [{ type: 'run', data: { phase, ...(message !== undefined ? { message } : {}) } }],
@@ -414,6 +428,59 @@ export function createRunService(options: RunServiceOptions): RunService {
     workflows.delete(row.id);
     logs.forget(row.id);
     logger.info('run ended', { run: row.id, phase, ...(message ? { message } : {}) });
+  }
+
+  /** The plan of a submission's steps over the federation as the caller sees it now. */
+  async function planFor(caller: RunCaller, workflow: Workflow, submission: NewRun, signal?: AbortSignal) {
+    const steps = stepDemands(workflow, submission.placement);
+    const self = options.clusterId();
+    // The job's uploads are data on this cluster; the data entries it names are data on their clusters,
+    // of a size not known before they are read. The steps that read them weigh them.
+    const bytes = await uploadedBytes(caller, submission.job, signal);
+    const entries = catalogEntriesOf(submission.job, self);
+    for (const demand of steps) {
+      const step = workflow.steps.find((s) => s.id === demand.step);
+      const inputs = (step?.in ?? []).flatMap((i) => i.source).map((source) => parseSource(source, workflow)).flatMap((ref) => (ref.kind === 'input' ? [ref.name] : []));
+      const read = inputs.reduce((sum, name) => sum + (bytes.get(name) ?? 0), 0);
+      if (read > 0) demand.reads.push({ cluster: self, bytes: read });
+      for (const name of new Set(inputs)) for (const e of entries.get(name) ?? []) demand.reads.push({ cluster: e.cluster, bytes: 0, entry: e.entryId });
+    }
+    if (!options.federation) throw new NotImplementedError('this node cannot plan runs across the federation');
+    const clusters = await options.federation(caller, signal);
+    return { ...planPlacement({ steps, clusters }), clusters, demands: steps };
+  }
+
+  /**
+   * Readiness before anything runs: compute reserved on each peer for each step placed there; a refusal
+   * gives back what was reserved and names the step, the cluster and the reason.
+   */
+  async function reserveOnPeers(caller: RunCaller, placed: { step: string; cluster: string; requests: Resources }[], signal?: AbortSignal): Promise<RunReservation[]> {
+    const made: RunReservation[] = [];
+    try {
+      for (const p of placed) {
+        const reservationId = await options.crossCluster!.reserve(caller, p.cluster, p.requests, RESERVATION_SECONDS, signal).catch((error: unknown) => {
+          const why = describeError(error);
+          throw new ConflictError(`step ${p.step} cannot be readied on cluster ${p.cluster}: ${why}`, { details: { step: p.step, cluster: p.cluster }, cause: error });
+        });
+        made.push({ step: p.step, cluster: p.cluster, reservationId });
+      }
+      return made;
+    } catch (error) {
+      await releaseReservations(made.map((r) => ({ ...r, runId: '', ownerId: caller.principal.userId, owner: caller.principal.userName })), false);
+      throw error;
+    }
+  }
+
+  /** Gives back the compute runs reserved on peers; one that cannot be is tried again at the next start. */
+  async function releaseReservations(held: Awaited<ReturnType<typeof records.heldReservations>>, recorded = true) {
+    for (const r of held) {
+      try {
+        await options.crossCluster!.release({ userId: r.ownerId, userName: r.owner }, r.cluster, r.reservationId);
+        if (recorded) await records.reservationReleased(r.runId, r.reservationId, clock.now());
+      } catch (error) {
+        logger.warn('cannot give back compute reserved on a peer for a run; trying again when the node starts', { run: r.runId, cluster: r.cluster, error: describeError(error) });
+      }
+    }
   }
 
   /** Gives back the data entries' grants of runs that ended; one that cannot be is tried again at the next start. */
@@ -601,6 +668,7 @@ export function createRunService(options: RunServiceOptions): RunService {
       stopped = false;
       for (const row of await records.unfinished()) watch(row.id);
       await releaseGrants(await records.heldGrants());
+      if (options.crossCluster) await releaseReservations(await records.heldReservations());
     },
 
     async stop() {
@@ -615,22 +683,7 @@ export function createRunService(options: RunServiceOptions): RunService {
       checkMember(caller, submission.project);
       const submitted = await submittedDocument(caller, submission, signal);
       checkProcessRequirements(submitted.workflow, { containers: options.containers });
-      const steps = stepDemands(submitted.workflow, submission.placement);
-      // The job's uploads are data on this cluster: the steps that read them weigh them.
-      const self = options.clusterId();
-      // The data entries the job names are data on their clusters, of a size not known before they are read.
-      const bytes = await uploadedBytes(caller, submission.job, signal);
-      const entries = catalogEntriesOf(submission.job, self);
-      for (const demand of steps) {
-        const step = submitted.workflow.steps.find((s) => s.id === demand.step);
-        const inputs = (step?.in ?? []).flatMap((i) => i.source).map((source) => parseSource(source, submitted.workflow)).flatMap((ref) => (ref.kind === 'input' ? [ref.name] : []));
-        const read = inputs.reduce((sum, name) => sum + (bytes.get(name) ?? 0), 0);
-        if (read > 0) demand.reads.push({ cluster: self, bytes: read });
-        for (const name of new Set(inputs)) for (const e of entries.get(name) ?? []) demand.reads.push({ cluster: e.cluster, bytes: 0, entry: e.entryId });
-      }
-      if (!options.federation) throw new NotImplementedError('this node cannot plan runs across the federation');
-      const clusters = await options.federation(caller, signal);
-      return { ...planPlacement({ steps, clusters }), clusters };
+      return planFor(caller, submitted.workflow, submission, signal);
     },
 
     async submit(caller, submission, submitOptions = {}) {
@@ -638,7 +691,10 @@ export function createRunService(options: RunServiceOptions): RunService {
       checkMember(caller, submission.project);
       checkLabels(submission.labels ?? {});
       const submitted = await submittedDocument(caller, submission, signal);
-      checkLocalPlacement(stepDemands(submitted.workflow, submission.placement), options.clusterId());
+      // Where steps run: all here, unless the engine can place them on peers (cluster mode, Admiralty).
+      const self = options.clusterId();
+      const onPeers = options.crossCluster ? (await planFor(caller, submitted.workflow, submission, signal)).steps.filter((p) => p.cluster !== self) : [];
+      if (!options.crossCluster) checkLocalPlacement(stepDemands(submitted.workflow, submission.placement), self);
       // Files the document itself names (defaults) are uploads the caller may use, as in a job.
       const document = { ...submitted, workflow: await resolveJobFiles(caller, submitted.workflow, options.files, signal, 'cwl') };
       checkProcessRequirements(document.workflow, { containers: options.containers });
@@ -652,6 +708,7 @@ export function createRunService(options: RunServiceOptions): RunService {
       const work = await mkdtemp(path.join(tmpdir(), 'archipel-submit-'));
       const opened = new Map<string, DataEntryFiles>();
       let inserted = false;
+      let reservations: RunReservation[] = [];
       try {
         // Data entries the job names are read through grants the run holds until it ends; their files are
         // copied into the run's inputs below, like the job's other local files.
@@ -666,7 +723,9 @@ export function createRunService(options: RunServiceOptions): RunService {
         await writeJson(store, `${scope}/job.json`, inputs);
         await writeJson(store, `${scope}/process.json`, document.workflow);
 
-        const manifest = translateWorkflow(document.workflow, { runId: id });
+        const demands = stepDemands(document.workflow, submission.placement);
+        reservations = await reserveOnPeers(caller, onPeers.map((p) => ({ step: p.step, cluster: p.cluster, requests: demands.find((d) => d.step === p.step)!.requests })), signal);
+        const manifest = translateWorkflow(document.workflow, { runId: id, placement: Object.fromEntries(onPeers.map((p) => [p.step, p.cluster])) });
         const metadata = manifest.metadata as Record<string, unknown>;
         delete metadata.generateName;
         metadata.name = engineRunName(id, 1);
@@ -687,11 +746,12 @@ export function createRunService(options: RunServiceOptions): RunService {
           manifest,
           attempt: 1,
           ...(submission.outputs ? { outputTarget: submission.outputs } : {}),
+          ...(onPeers.length ? { placement: Object.fromEntries(onPeers.map((p) => [p.step, { cluster: p.cluster, reasons: p.reasons }])) } : {}),
           createdAt: now,
         };
         const steps = deriveStepStates({ workflow: document.workflow, manifest, state: undefined, localCluster: options.clusterId() });
         const grants: RunGrant[] = [...opened.values()].map((files) => ({ entryId: files.entryId, grantId: files.grantId, ...(files.cluster ? { cluster: files.cluster } : {}) }));
-        await records.insert(row, steps, signal, { grants, files: [...uploadsIn(inputs), ...uploadsIn(document.workflow)] });
+        await records.insert(row, steps, signal, { grants, files: [...uploadsIn(inputs), ...uploadsIn(document.workflow)], reservations });
         inserted = true;
         workflows.set(id, document.workflow);
         const cache = submission.reuse === false ? '' : `cache/${submission.project}`;
@@ -706,6 +766,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         if (inserted) await records.delete(id).catch(() => {});
         await removeObjects(`${scope}/`).catch(() => {});
         for (const files of opened.values()) await options.data?.release(caller.principal, files).catch(() => {});
+        await releaseReservations(reservations.map((r) => ({ ...r, runId: id, ownerId: caller.principal.userId, owner: caller.principal.userName })), false);
         throw error;
       } finally {
         await rm(work, { recursive: true, force: true });

@@ -23,6 +23,8 @@ export interface RunRow {
   outputs?: Record<string, unknown>;
   outputTarget?: OutputTarget;
   outputLocation?: Record<string, unknown>;
+  /** Per step placed on another cluster: the cluster and why (none: every step runs here). */
+  placement?: Record<string, { cluster: string; reasons: string[] }>;
   createdAt: Date;
   startedAt?: Date;
   finishedAt?: Date;
@@ -32,6 +34,13 @@ export interface RunRow {
 export interface OutputTarget {
   entry: string;
   prefix?: string;
+}
+
+/** Compute reserved on a peered cluster for a step of a run placed there. */
+export interface RunReservation {
+  step: string;
+  cluster: string;
+  reservationId: string;
 }
 
 /** An access grant a run holds for a data catalog entry its job reads. */
@@ -81,6 +90,7 @@ interface Row {
   outputs: Record<string, unknown> | null;
   output_target: OutputTarget | null;
   output_location: Record<string, unknown> | null;
+  placement: Record<string, { cluster: string; reasons: string[] }> | null;
   created_at: Date | string;
   started_at: Date | string | null;
   finished_at: Date | string | null;
@@ -109,6 +119,7 @@ function toRun(r: Row): RunRow {
     ...(r.outputs !== null ? { outputs: r.outputs } : {}),
     ...(r.output_target !== null ? { outputTarget: r.output_target } : {}),
     ...(r.output_location !== null ? { outputLocation: r.output_location } : {}),
+    ...(r.placement !== null ? { placement: r.placement } : {}),
     createdAt: new Date(r.created_at),
     ...(r.started_at !== null ? { startedAt: date(r.started_at) } : {}),
     ...(r.finished_at !== null ? { finishedAt: date(r.finished_at) } : {}),
@@ -116,7 +127,7 @@ function toRun(r: Row): RunRow {
 }
 
 const COLUMNS = `id, project, owner_id, owner_name, name, labels, phase, message, document_key, document_sha256, process_class, job, scope,
-                 manifest, engine_name, attempt, outputs, output_target, output_location, created_at, started_at, finished_at`;
+                 manifest, engine_name, attempt, outputs, output_target, output_location, placement, created_at, started_at, finished_at`;
 // jsonb goes as text: the driver would turn arrays into SQL arrays.
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
@@ -142,15 +153,23 @@ export function createRunRecords(db: SqlDatabase) {
   return {
     stepsOf,
 
-    async insert(run: RunRow, steps: StepState[], signal?: AbortSignal, inputs: { grants?: readonly RunGrant[]; files?: readonly string[] } = {}): Promise<void> {
+    async insert(
+      run: RunRow,
+      steps: StepState[],
+      signal?: AbortSignal,
+      inputs: { grants?: readonly RunGrant[]; files?: readonly string[]; reservations?: readonly RunReservation[] } = {},
+    ): Promise<void> {
       const grants = inputs.grants ?? [];
       await db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO runs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, $20, $21, $22)`,
-          [run.id, run.project, run.ownerId, run.owner, run.name, json(run.labels), run.phase, run.message ?? null, run.documentKey, run.documentSha256, run.processClass, json(run.job), run.scope, json(run.manifest), run.engineName ?? null, run.attempt, json(run.outputs), json(run.outputTarget), json(run.outputLocation), run.createdAt, run.startedAt ?? null, run.finishedAt ?? null],
+          `INSERT INTO runs (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::jsonb, $15, $16, $17::jsonb, $18::jsonb, $19::jsonb, $20::jsonb, $21, $22, $23)`,
+          [run.id, run.project, run.ownerId, run.owner, run.name, json(run.labels), run.phase, run.message ?? null, run.documentKey, run.documentSha256, run.processClass, json(run.job), run.scope, json(run.manifest), run.engineName ?? null, run.attempt, json(run.outputs), json(run.outputTarget), json(run.outputLocation), json(run.placement), run.createdAt, run.startedAt ?? null, run.finishedAt ?? null],
         );
         for (const g of grants) await tx.query('INSERT INTO run_grants (run_id, grant_id, entry_id, cluster) VALUES ($1, $2, $3, $4)', [run.id, g.grantId, g.entryId, g.cluster ?? null]);
         for (const id of new Set(inputs.files ?? [])) await tx.query('INSERT INTO run_files (run_id, file_id) VALUES ($1, $2)', [run.id, id]);
+        for (const r of inputs.reservations ?? []) {
+          await tx.query('INSERT INTO run_reservations (run_id, step, cluster, reservation_id) VALUES ($1, $2, $3, $4)', [run.id, r.step, r.cluster, r.reservationId]);
+        }
         for (const [position, step] of steps.entries()) {
           await tx.query('INSERT INTO run_steps (run_id, step, position, state) VALUES ($1, $2, $3, $4::jsonb)', [run.id, step.step, position, json(step)]);
         }
@@ -252,6 +271,21 @@ export function createRunRecords(db: SqlDatabase) {
         { signal },
       );
       return rows.map((r) => ({ runId: r.run_id, grantId: r.grant_id, entryId: r.entry_id, ...(r.cluster !== null ? { cluster: r.cluster } : {}), ownerId: r.owner_id, owner: r.owner_name }));
+    },
+
+    /** The reservations runs hold still: of one run, or (without `runId`) of every run that has ended. */
+    async heldReservations(runId?: string, signal?: AbortSignal): Promise<(RunReservation & { runId: string; ownerId: string; owner: string })[]> {
+      const { rows } = await db.query<{ run_id: string; step: string; cluster: string; reservation_id: string; owner_id: string; owner_name: string }>(
+        `SELECT v.run_id, v.step, v.cluster, v.reservation_id, r.owner_id, r.owner_name FROM run_reservations v JOIN runs r ON r.id = v.run_id
+          WHERE v.released_at IS NULL AND ${runId !== undefined ? 'v.run_id = $1' : "r.phase IN ('Succeeded', 'Failed', 'Error')"}`,
+        runId !== undefined ? [runId] : [],
+        { signal },
+      );
+      return rows.map((r) => ({ runId: r.run_id, step: r.step, cluster: r.cluster, reservationId: r.reservation_id, ownerId: r.owner_id, owner: r.owner_name }));
+    },
+
+    async reservationReleased(runId: string, reservationId: string, at: Date): Promise<void> {
+      await db.query('UPDATE run_reservations SET released_at = $3 WHERE run_id = $1 AND reservation_id = $2', [runId, reservationId, at]);
     },
 
     /** The uploads a run reads that have been deleted since. */
