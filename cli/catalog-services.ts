@@ -18,6 +18,6 @@ export function catalogServices(
     if (entry.kind !== 'service') {
       throw new InvalidInputError(`catalog entry "${ref.id}" is a ${entry.kind} entry, not a service`, [{ path: 'service', message: 'not a service entry' }]);
     }
-    return { cwl: entry.spec.cwl, image: entry.spec.image, name: entry.name };
+    return { cwl: entry.spec.cwl, image: entry.spec.image, name: entry.name, ...(entry.spec.runsOnOwner ? { runsOn: entry.ownerCluster } : {}) };
   };
 }

@@ -265,6 +265,14 @@ describe('federated catalog search across three archipel nodes', () => {
     // alpha's tool ran on bravo: its output is the message it was given.
     expect(ok(await bea('GET', `/runs/${submitted.id}/outputs`)).said).toMatchObject({ class: 'File', basename: 'said.txt', size: 'hello from bravo\n'.length });
     expect((await bea('POST', '/runs', { project: 'lab', service: { id: hiddenEcho.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
+    // A service whose tool runs only on its owner's cluster: the plan puts it there; bravo does not run it itself.
+    const licensed = ok(await a.call('POST', '/catalog/entries', { kind: 'service', name: 'Licensed echo', visibility: 'public', spec: { image: 'debian:12', cwl: tool, runsOnOwner: true } }), 201);
+    expect(licensed.spec.runsOnOwner).toBe(true);
+    const licensedPlan = ok(await bea('POST', '/runs?dryRun=true', { project: 'lab', service: { id: licensed.id, cluster: a.clusterId }, job: { message: 'x' } }));
+    expect(licensedPlan.steps.map((st: { cluster: string; reasons: string[] }) => [label(st.cluster), st.reasons[0]])).toEqual([['A', `its service runs only on alpha (${a.clusterId})`]]);
+    const notHere = await bea('POST', '/runs', { project: 'lab', service: { id: licensed.id, cluster: a.clusterId }, job: { message: 'x' } });
+    expect(notHere.status).toBe(501);
+    expect(notHere.body.error.message).toContain(`runs a service that runs only on cluster ${a.clusterId}`);
     expect((await cid('POST', '/runs', { project: 'lab', service: { id: echo.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
 
     // A run on alpha reads bravo's S3 data entry: alpha's user is granted access by bravo, the files are

@@ -35,6 +35,8 @@ export interface ServiceSpec {
   image: string;
   /** The CWL `CommandLineTool` document, as given. */
   cwl: string;
+  /** The tool runs only on the owner's cluster. */
+  runsOnOwner?: boolean;
   /** Derived from `cwl` on every write. */
   inputs: ToolParameter[];
   outputs: ToolParameter[];

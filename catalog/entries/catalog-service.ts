@@ -232,8 +232,8 @@ export function createCatalogService(options: CatalogServiceOptions) {
     const parsed = parse(SPEC_SCHEMAS[kind], spec, `${kind} spec`, 'spec');
     if (kind === 'compute') return computeSpec(parsed as ComputeSpecInput);
     if (kind !== 'service') return parsed;
-    const service = parsed as { image: string; cwl: string };
-    return { image: service.image, cwl: service.cwl, ...(await loadServiceTool(service.cwl)) };
+    const service = parsed as { image: string; cwl: string; runsOnOwner?: boolean };
+    return { image: service.image, cwl: service.cwl, ...(service.runsOnOwner ? { runsOnOwner: true } : {}), ...(await loadServiceTool(service.cwl)) };
   }
 
   /** A compute spec made whole from the node's offer, and checked against it. */

@@ -162,6 +162,8 @@ export const ServiceSpecInputSchema = z.strictObject({
     .string()
     .min(1, { message: 'must hold a CWL CommandLineTool document' })
     .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_CWL_BYTES, { message: `must be at most ${MAX_CWL_BYTES} bytes` }),
+  /** The tool runs only on the owner's cluster (its licences, data or hardware stay there); default false. */
+  runsOnOwner: z.boolean().optional(),
 });
 
 export const SPEC_SCHEMAS = {

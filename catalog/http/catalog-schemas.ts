@@ -70,7 +70,7 @@ const ToolParameterSchema = z
   .openapi('ToolParameter');
 
 const ServiceSpecOut = z
-  .object({ image: ImageReferenceSchema, cwl: z.string(), inputs: z.array(ToolParameterSchema), outputs: z.array(ToolParameterSchema) })
+  .object({ image: ImageReferenceSchema, cwl: z.string(), runsOnOwner: z.boolean().optional(), inputs: z.array(ToolParameterSchema), outputs: z.array(ToolParameterSchema) })
   .openapi('ServiceSpec');
 
 export const EntrySchema = z

@@ -179,7 +179,7 @@ export interface RunServiceOptions {
   /** Whether the engine runs tools in their container images (else DockerRequirement is refused). */
   containers: boolean;
   /** The CWL tool and image of a `service` catalog entry the caller may see (a hidden one is NotFound). */
-  services?: (caller: RunCaller, entry: ServiceRef, signal?: AbortSignal) => Promise<{ cwl: string; image: string; name: string }>;
+  services?: (caller: RunCaller, entry: ServiceRef, signal?: AbortSignal) => Promise<{ cwl: string; image: string; name: string; runsOn?: string }>;
   /** Data catalog entries as job inputs; without it, a job naming one is refused. */
   data?: DataInputs;
   /** Storage catalog entries for outputs; without it, a submission naming one is refused. */
@@ -431,8 +431,9 @@ export function createRunService(options: RunServiceOptions): RunService {
   }
 
   /** The plan of a submission's steps over the federation as the caller sees it now. */
-  async function planFor(caller: RunCaller, workflow: Workflow, submission: NewRun, signal?: AbortSignal) {
-    const steps = stepDemands(workflow, submission.placement);
+  async function planFor(caller: RunCaller, submitted: { workflow: Workflow; runsOn?: string | undefined }, submission: NewRun, signal?: AbortSignal) {
+    const { workflow } = submitted;
+    const steps = demandsOf(submitted, submission);
     const self = options.clusterId();
     // The job's uploads are data on this cluster; the data entries it names are data on their clusters,
     // of a size not known before they are read. The steps that read them weigh them.
@@ -578,7 +579,7 @@ export function createRunService(options: RunServiceOptions): RunService {
     for (const step of document.workflow.steps) {
       if (!step.run.requirements.some((r) => r.class === 'DockerRequirement')) step.run.hints = [...step.run.hints.filter((h) => h.class !== 'DockerRequirement'), image];
     }
-    return { ...document, name: service.name as string | undefined };
+    return { ...document, name: service.name as string | undefined, runsOn: service.runsOn };
   }
 
   /** An output object with each File's and Directory's location replaced by `link(path)` (see `RunService.outputs`). */
@@ -639,6 +640,12 @@ export function createRunService(options: RunServiceOptions): RunService {
     return out;
   }
 
+  /** What each tool step asks of the federation: the document's and the request's, and its service's restriction. */
+  function demandsOf(submitted: { workflow: Workflow; runsOn?: string | undefined }, submission: NewRun) {
+    const demands = stepDemands(submitted.workflow, submission.placement);
+    return submitted.runsOn === undefined ? demands : demands.map((d) => ({ ...d, serviceCluster: submitted.runsOn }));
+  }
+
   /** Administrators see every run, but run only in projects they are members of, like everyone. */
   function checkMember(caller: RunCaller, project: string) {
     if (!caller.projects.includes(project)) throw new NotFoundError(`project "${project}" not found, or you are not one of its members`, { details: { field: 'project' } });
@@ -646,10 +653,16 @@ export function createRunService(options: RunServiceOptions): RunService {
 
   /** Until steps run on peers, a run whose steps must run elsewhere is refused, naming them. */
   function checkLocalPlacement(steps: ReturnType<typeof stepDemands>, self: string) {
-    const elsewhere = steps.filter((s) => (s.pin !== undefined && s.pin !== self) || s.avoid?.includes(self));
+    const elsewhere = steps.filter((s) => (s.pin !== undefined && s.pin !== self) || s.avoid?.includes(self) || (s.serviceCluster !== undefined && s.serviceCluster !== self));
+    const why = (s: (typeof steps)[number]) =>
+      s.serviceCluster !== undefined && s.serviceCluster !== self
+        ? `runs a service that runs only on cluster ${s.serviceCluster}`
+        : s.pin !== undefined && s.pin !== self
+          ? `is pinned to cluster ${s.pin}`
+          : 'avoids this cluster';
     if (elsewhere.length) {
       throw new NotImplementedError(
-        `${elsewhere.map((s) => `step ${s.step} ${s.pin !== undefined && s.pin !== self ? `is pinned to cluster ${s.pin}` : 'avoids this cluster'}`).join('; ')}: steps run on the cluster they are submitted to for now (dryRun=true shows where they would go)`,
+        `${elsewhere.map((s) => `step ${s.step} ${why(s)}`).join('; ')}: steps run on the cluster they are submitted to for now (dryRun=true shows where they would go)`,
         { details: { steps: elsewhere.map((s) => s.step) } },
       );
     }
@@ -683,7 +696,7 @@ export function createRunService(options: RunServiceOptions): RunService {
       checkMember(caller, submission.project);
       const submitted = await submittedDocument(caller, submission, signal);
       checkProcessRequirements(submitted.workflow, { containers: options.containers });
-      return planFor(caller, submitted.workflow, submission, signal);
+      return planFor(caller, submitted, submission, signal);
     },
 
     async submit(caller, submission, submitOptions = {}) {
@@ -693,8 +706,8 @@ export function createRunService(options: RunServiceOptions): RunService {
       const submitted = await submittedDocument(caller, submission, signal);
       // Where steps run: all here, unless the engine can place them on peers (cluster mode, Admiralty).
       const self = options.clusterId();
-      const onPeers = options.crossCluster ? (await planFor(caller, submitted.workflow, submission, signal)).steps.filter((p) => p.cluster !== self) : [];
-      if (!options.crossCluster) checkLocalPlacement(stepDemands(submitted.workflow, submission.placement), self);
+      const onPeers = options.crossCluster ? (await planFor(caller, submitted, submission, signal)).steps.filter((p) => p.cluster !== self) : [];
+      if (!options.crossCluster) checkLocalPlacement(demandsOf(submitted, submission), self);
       // Files the document itself names (defaults) are uploads the caller may use, as in a job.
       const document = { ...submitted, workflow: await resolveJobFiles(caller, submitted.workflow, options.files, signal, 'cwl') };
       checkProcessRequirements(document.workflow, { containers: options.containers });
