@@ -268,6 +268,8 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       try {
         await identity.exchangeIdentity(connection.remotePeer, signal);
       } catch (error) {
+        // Not left half-open: the answer "cannot connect" holds as soon as it is given.
+        await raceAbort(connection.close(), AbortSignal.timeout(1000)).catch(() => connection.abort(new Error('no identity exchange')));
         throw new UnavailableError(`${address} (cluster ${clusterId}) accepted no exchange: ${describeError(error)}`, { cause: error });
       }
       table.setPeer(clusterId, { status: { reachable: true, lastSeen: rfc3339(clock.now()) } });
