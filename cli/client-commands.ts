@@ -1,4 +1,4 @@
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -111,9 +111,13 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
   program
     .command('submit')
     .description('run a CWL workflow or tool on the node: uploads the job’s local files, submits, and with --watch follows it to the end')
-    .argument('<document>', 'the CWL document (files it runs or imports are packed into it)')
+    .argument('[document]', 'the CWL document (files it runs or imports are packed into it); with --service, the job file')
     .argument('[job]', 'the job file (YAML or JSON); its local files are uploaded')
     .requiredOption('--project <name>', 'the project the run belongs to')
+    .option('--service <entry>', "run a service catalog entry's tool instead of a document")
+    .option('--cluster <id>', 'with --service: the peered cluster whose entry it is')
+    .option('--place <step=cluster...>', 'run this step on this cluster (followed in cluster mode)')
+    .option('--avoid <step=cluster...>', 'never run this step on this cluster')
     .option('--name <name>', 'a name for the run')
     .option('--label <key=value...>', 'labels to find the run by')
     .option('--outputs <entry>', 'also write the output files to this storage catalog entry')
@@ -123,14 +127,19 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
     .option('--logs', "with --watch: print the steps' log lines as they come")
     .option('--outdir <dir>', 'wait for the run, download its outputs here and print the output object, as `archipel run` and cwltool do (exit 0, 1, or 33 for an unsupported requirement)')
     .option('--json', 'print the run as JSON')
-    .action(async (document: string, jobFile: string | undefined, options: { project: string; name?: string; label?: string[]; reuse: boolean; watch?: boolean; logs?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string; outdir?: string }) => {
+    .action(async (first: string | undefined, second: string | undefined, options: { project: string; service?: string; cluster?: string; place?: string[]; avoid?: string[]; name?: string; label?: string[]; reuse: boolean; watch?: boolean; logs?: boolean; json?: boolean; outputs?: string; outputsPrefix?: string; outdir?: string }) => {
       if (options.logs && !options.watch) throw new InvalidInputError('--logs prints log lines while following a run: give --watch too', [{ path: '--logs', message: 'needs --watch' }]);
+      if (options.cluster && !options.service) throw new InvalidInputError('--cluster names the cluster of a --service entry: give --service too', [{ path: '--cluster', message: 'needs --service' }]);
+      if (!options.service && !first) throw new InvalidInputError('give the CWL document to run, or --service with a service catalog entry', [{ path: 'document', message: 'required' }]);
+      if (options.service && second) throw new InvalidInputError('with --service, give only the job file', [{ path: 'job', message: 'unexpected' }]);
       const node = client();
-      const [file, fragment] = document.split('#');
+      const document = options.service ? undefined : first!;
+      const jobFile = options.service ? first : second;
       const onUpload = (local: string, uploaded: { size: number; location: string }) => io.stderr.write(`uploaded ${local} (${uploaded.size} bytes) as ${uploaded.location}\n`);
       // The document's default files and the completed job name the same files: each is uploaded once.
       const uploaded = new Map<string, UploadedFile>();
-      const cwl = await packDocument(file!, (value, dir) => uploadJobFiles(node, value as Record<string, unknown>, dir, { project: options.project, onUpload, uploaded }) as never);
+      const [file, fragment] = document ? document.split('#') : [];
+      const cwl = file ? await packDocument(file, (value, dir) => uploadJobFiles(node, value as Record<string, unknown>, dir, { project: options.project, onUpload, uploaded }) as never) : undefined;
       // The job is completed here as the node would (defaults, secondary files found beside their
       // files), so that every local file it needs is uploaded and named.
       const read = jobFile ? readJobFile(path.resolve(jobFile)) : { job: {}, requirements: [] };
@@ -138,7 +147,15 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       const literals = mkdtempSync(path.join(tmpdir(), 'archipel-submit-'));
       let job: Record<string, unknown>;
       try {
-        const local = withJobRequirements(await loadCwlProcess(path.resolve(document), process.cwd()), read.requirements);
+        // A service's tool is read from its entry, as the caller may see it.
+        let toolFile = document ? path.resolve(document) : '';
+        if (options.service) {
+          const entry = await node.json<{ kind: string; spec: { cwl?: string } }>('GET', `/catalog/entries/${encodeURIComponent(options.service)}${options.cluster ? `?cluster=${encodeURIComponent(options.cluster)}` : ''}`);
+          if (entry.kind !== 'service' || typeof entry.spec.cwl !== 'string') throw new InvalidInputError(`catalog entry ${options.service} is a ${entry.kind} entry, not a service`, [{ path: '--service', message: 'not a service' }]);
+          toolFile = path.join(literals, 'service.cwl');
+          writeFileSync(toolFile, entry.spec.cwl);
+        }
+        const local = withJobRequirements(await loadCwlProcess(toolFile, process.cwd()), read.requirements);
         const prepared = await withNodeLocationsAside(read.job, literals, (j) => prepareWorkflowJob(asWorkflow(local), j, { jobDir, literalDir: literals }));
         job = await uploadJobFiles(node, prepared, jobDir, { project: options.project, onUpload, uploaded });
       } finally {
@@ -147,13 +164,15 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       const labels = parseLabels(options.label);
       let run: RunView;
       try {
+        const placement = parsePlacement(options.place, options.avoid);
         run = await node.json<RunView>('POST', '/runs', {
-        cwl,
+        ...(cwl !== undefined ? { cwl } : { service: options.cluster ? { id: options.service, cluster: options.cluster } : options.service }),
         ...(fragment ? { process: fragment } : {}),
         job,
         project: options.project,
-        name: options.name ?? path.basename(document).replace(/\.(cwl|ya?ml|json)$/, ''),
+        ...(options.name ? { name: options.name } : document ? { name: path.basename(document).replace(/\.(cwl|ya?ml|json)$/, '') } : {}),
         ...(labels ? { labels } : {}),
+        ...(placement ? { placement } : {}),
         ...(options.reuse === false ? { reuse: false } : {}),
         ...(options.outputs ? { outputs: { entry: options.outputs, ...(options.outputsPrefix ? { prefix: options.outputsPrefix } : {}) } } : {}),
         });

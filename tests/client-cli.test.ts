@@ -156,6 +156,16 @@ describe('archipel client commands', () => {
     const uploaded = JSON.parse((await archipel(['files', 'upload', 'reads.txt', '--name', 'r.txt'])).stdout) as { id: string; location: string };
     expect(uploaded.location).toBe(`archipel:files/${uploaded.id}`);
 
+    // A service catalog entry's tool, run with a local job file whose file is uploaded first.
+    const svc = await admin('POST', '/catalog/entries', { kind: 'service', name: 'cat service', visibility: 'public', spec: { image: 'debian:12', cwl: 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: cat\ninputs:\n  f: {type: File, inputBinding: {position: 1}}\nstdout: out.txt\noutputs:\n  out: stdout\n' } });
+    expect(svc.status, await svc.clone().text()).toBe(201);
+    writeFileSync(path.join(work, 'svc-job.yml'), 'f: {class: File, location: reads.txt}\n');
+    const viaService = await archipel(['submit', '--service', ((await svc.json()) as { id: string }).id, 'svc-job.yml', '--project', 'assembly', '--outdir', 'svc-out']);
+    expect(viaService.code, viaService.stderr).toBe(0);
+    expect(viaService.stderr).toMatch(/uploaded .*reads\.txt/);
+    expect(readFileSync((JSON.parse(viaService.stdout) as { out: { path: string } }).out.path, 'utf8')).toBe('acgt acgt\n');
+    expect((await archipel(['submit', '--project', 'assembly'])).stderr).toMatch(/give the CWL document to run, or --service/);
+
     // A job file may name what is on the node already: an upload and a data catalog entry, beside a local file.
     mkdirSync(path.join(root, 'shared-reads', 'lane1'), { recursive: true });
     writeFileSync(path.join(root, 'shared-reads', 'lane1', 'r1.txt'), 'gattaca\n');
