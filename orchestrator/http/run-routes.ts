@@ -28,8 +28,10 @@ export const runJson = (r: Run) => ({
 
 /** What a client sees of an event: a log event without the engine's pod id and its offset in the pod's log. */
 function eventData(event: RunEvent): Record<string, unknown> {
+  const at = event.at.toISOString();
+  if (event.type !== 'log') return { ...event.data, at };
   const { pod: _pod, end: _end, ...data } = event.data;
-  return { ...(event.type === 'log' ? data : event.data), at: event.at.toISOString() };
+  return { ...data, at };
 }
 
 /** `key=value` filters; a malformed one is a 400 naming it. */

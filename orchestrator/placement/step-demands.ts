@@ -69,12 +69,13 @@ export function stepDemands(workflow: Workflow, placement: PlacementRequest = {}
       if (step.run.class !== 'CommandLineTool') continue;
       const after = [...new Set(step.in.flatMap((i) => i.source.map((s) => sourceStep(s, wf)).filter((s): s is string => s !== undefined)))];
       const requested = placement[path];
-      const hint = placementHint(inherited, { ...workflow.namespaces, ...step.run.namespaces }, `steps.${path}`);
+      const namespaces = { ...workflow.namespaces, ...step.run.namespaces };
+      const hint = placementHint(inherited, namespaces, `steps.${path}`);
       const pin = requested?.cluster ?? hint.pin;
       const avoid = requested?.avoid ?? hint.avoid;
       out.push({
         step: path,
-        requests: requestsOf(inherited, { ...workflow.namespaces, ...step.run.namespaces }),
+        requests: requestsOf(inherited, namespaces),
         reads: [],
         after: after.map((s) => ({ step: prefix ? `${prefix}/${s}` : s, bytes: 0 })),
         ...(pin !== undefined ? { pin } : {}),

@@ -25,6 +25,7 @@ import {
 import type { Workflow } from '../cwl/model.ts';
 import { planPlacement, stepDemands, type PlacementCluster, type PlacementPlan, type PlacementRequest, type Resources } from '../placement/index.ts';
 import { mapFsObjects } from '../cwl/runtime/map-fs-objects.ts';
+import { visitFsObjects } from '../cwl/runtime/types.ts';
 import { readJson, writeJson } from '../steps/control-steps.ts';
 import { createStoreMirror, objectKeyOf } from '../steps/store-files.ts';
 import { translateWorkflow } from '../translate/translate-workflow.ts';
@@ -255,14 +256,10 @@ const UPLOAD_KEY = /^files\/([0-9a-f]{32})\//;
 /** The ids of the uploads a value names by their object keys. */
 function uploadsIn(value: unknown): string[] {
   const ids: string[] = [];
-  const visit = (v: unknown) => {
-    if (Array.isArray(v)) return v.forEach(visit);
-    if (v === null || typeof v !== 'object') return;
-    const id = UPLOAD_KEY.exec(objectKeyOf((v as { location?: unknown }).location) ?? '')?.[1];
+  visitFsObjects(value, (obj) => {
+    const id = UPLOAD_KEY.exec(objectKeyOf(obj.location) ?? '')?.[1];
     if (id) ids.push(id);
-    Object.values(v).forEach(visit);
-  };
-  visit(value);
+  });
   return ids;
 }
 
@@ -467,17 +464,26 @@ export function createRunService(options: RunServiceOptions): RunService {
       }
       return made;
     } catch (error) {
-      await releaseReservations(made.map((r) => ({ ...r, runId: '', ownerId: caller.principal.userId, owner: caller.principal.userName })), false);
+      await giveBackReservations(caller.principal, made);
       throw error;
     }
   }
 
+  /** Gives back reservations no run records (of a submission that did not go through); a failure is only logged. */
+  async function giveBackReservations(owner: { userId: string; userName: string }, made: readonly RunReservation[]) {
+    for (const r of made) {
+      await options.crossCluster!.release(owner, r.cluster, r.reservationId).catch((error: unknown) => {
+        logger.warn('cannot give back compute reserved on a peer for a refused submission; it ends at its expiry', { cluster: r.cluster, error: describeError(error) });
+      });
+    }
+  }
+
   /** Gives back the compute runs reserved on peers; one that cannot be is tried again at the next start. */
-  async function releaseReservations(held: Awaited<ReturnType<typeof records.heldReservations>>, recorded = true) {
+  async function releaseReservations(held: Awaited<ReturnType<typeof records.heldReservations>>) {
     for (const r of held) {
       try {
         await options.crossCluster!.release({ userId: r.ownerId, userName: r.owner }, r.cluster, r.reservationId);
-        if (recorded) await records.reservationReleased(r.runId, r.reservationId, clock.now());
+        await records.reservationReleased(r.runId, r.reservationId, clock.now());
       } catch (error) {
         logger.warn('cannot give back compute reserved on a peer for a run; trying again when the node starts', { run: r.runId, cluster: r.cluster, error: describeError(error) });
       }
@@ -613,14 +619,13 @@ export function createRunService(options: RunServiceOptions): RunService {
   async function uploadedBytes(caller: RunCaller, job: Record<string, unknown>, signal?: AbortSignal): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const [name, value] of Object.entries(job)) {
-      let total = 0;
-      await mapFsObjects(value, async (obj, nested) => {
+      const ids: string[] = [];
+      visitFsObjects(value, (obj) => {
         const id = uploadedFileId(obj.location);
-        if (id !== undefined) total += await options.files.get(caller, id, { ...(signal ? { signal } : {}) }).then((f) => f.size, () => 0);
-        if (Array.isArray(obj.secondaryFiles)) await nested(obj.secondaryFiles);
-        if (Array.isArray(obj.listing)) await nested(obj.listing);
-        return obj;
+        if (id !== undefined) ids.push(id);
       });
+      let total = 0;
+      for (const id of ids) total += await options.files.get(caller, id, { ...(signal ? { signal } : {}) }).then((f) => f.size, () => 0);
       out.set(name, total);
     }
     return out;
@@ -629,14 +634,12 @@ export function createRunService(options: RunServiceOptions): RunService {
   /** The data entries each job input names, with the cluster that holds them. */
   function catalogEntriesOf(job: Record<string, unknown>, self: string): Map<string, { entryId: string; cluster: string }[]> {
     const out = new Map<string, { entryId: string; cluster: string }[]>();
-    const visit = (name: string, value: unknown) => {
-      if (Array.isArray(value)) return value.forEach((v) => visit(name, v));
-      if (value === null || typeof value !== 'object') return;
-      const location = catalogLocationOrNone((value as { location?: unknown }).location);
-      if (location) out.set(name, [...(out.get(name) ?? []), { entryId: location.entryId, cluster: location.cluster ?? self }]);
-      for (const v of Object.values(value)) if (v !== null && typeof v === 'object') visit(name, v);
-    };
-    for (const [name, value] of Object.entries(job)) visit(name, value);
+    for (const [name, value] of Object.entries(job)) {
+      visitFsObjects(value, (obj) => {
+        const location = catalogLocationOrNone(obj.location);
+        if (location) out.set(name, [...(out.get(name) ?? []), { entryId: location.entryId, cluster: location.cluster ?? self }]);
+      });
+    }
     return out;
   }
 
@@ -706,7 +709,8 @@ export function createRunService(options: RunServiceOptions): RunService {
       const submitted = await submittedDocument(caller, submission, signal);
       // Where steps run: all here, unless the engine can place them on peers (cluster mode, Admiralty).
       const self = options.clusterId();
-      const onPeers = options.crossCluster ? (await planFor(caller, submitted, submission, signal)).steps.filter((p) => p.cluster !== self) : [];
+      const plan = options.crossCluster ? await planFor(caller, submitted, submission, signal) : undefined;
+      const onPeers = (plan?.steps ?? []).filter((p) => p.cluster !== self);
       if (!options.crossCluster) checkLocalPlacement(demandsOf(submitted, submission), self);
       // Files the document itself names (defaults) are uploads the caller may use, as in a job.
       const document = { ...submitted, workflow: await resolveJobFiles(caller, submitted.workflow, options.files, signal, 'cwl') };
@@ -736,8 +740,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         await writeJson(store, `${scope}/job.json`, inputs);
         await writeJson(store, `${scope}/process.json`, document.workflow);
 
-        const demands = stepDemands(document.workflow, submission.placement);
-        reservations = await reserveOnPeers(caller, onPeers.map((p) => ({ step: p.step, cluster: p.cluster, requests: demands.find((d) => d.step === p.step)!.requests })), signal);
+        reservations = await reserveOnPeers(caller, onPeers.map((p) => ({ step: p.step, cluster: p.cluster, requests: plan!.demands.find((d) => d.step === p.step)!.requests })), signal);
         const manifest = translateWorkflow(document.workflow, { runId: id, placement: Object.fromEntries(onPeers.map((p) => [p.step, p.cluster])) });
         const metadata = manifest.metadata as Record<string, unknown>;
         delete metadata.generateName;
@@ -779,7 +782,7 @@ export function createRunService(options: RunServiceOptions): RunService {
         if (inserted) await records.delete(id).catch(() => {});
         await removeObjects(`${scope}/`).catch(() => {});
         for (const files of opened.values()) await options.data?.release(caller.principal, files).catch(() => {});
-        await releaseReservations(reservations.map((r) => ({ ...r, runId: id, ownerId: caller.principal.userId, owner: caller.principal.userName })), false);
+        await giveBackReservations(caller.principal, reservations);
         throw error;
       } finally {
         await rm(work, { recursive: true, force: true });
