@@ -37,9 +37,13 @@ import {
   createLocalEngine,
   createProcessRunner,
   createRunRoutes,
+  createExecutionFederation,
   createRunService,
+  type ExecutionFederation,
+  type RunService,
 } from '../orchestrator/index.ts';
 import { openStore } from './step-command.ts';
+
 import { createStepRunner } from './step-runner.ts';
 import { archipelBin } from './version.ts';
 import { API_PREFIX, createHttpApp, serveHttp } from '../platform/http/index.ts';
@@ -101,6 +105,7 @@ async function openWorkflowEngine(
   objects: ObjectStore,
   storeUrl: string,
   logger: Logger,
+  peers?: Pick<ExecutionFederation, 'placedPods' | 'storeFor'>,
 ): Promise<{ engine: WorkflowEngine; close?: () => Promise<void> }> {
   const { server, namespace, token } = config.argo;
   if (server) return { engine: createArgoEngine({ client: createArgoClient({ baseUrl: server, namespace, ...(token ? { token } : {}) }) }) };
@@ -113,8 +118,10 @@ async function openWorkflowEngine(
         commandMap: { archipel: [process.execPath, archipelBin()] },
         baseEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
       }),
-      { openStore: async (url) => (url === storeUrl ? objects : openStore(url)) },
+      // Pods run here for a peer reach their run's objects in the peer's store, over the peering connection.
+      { openStore: async (url) => (url === storeUrl ? objects : (peers?.storeFor(url) ?? openStore(url))) },
     ),
+    ...(peers ? { placedPods: peers.placedPods } : {}),
   });
   await local.resume();
   return { engine: local, close: () => local.close() };
@@ -279,10 +286,23 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
 
     // Runs: the translated Argo Workflows go to the workflow engine (local, or an Argo server).
     const storeUrl = objectStoreUrl(config);
-    const { engine, close: closeEngine } = await openWorkflowEngine(config, db, objects, storeUrl, logger);
+    // Steps across clusters (embedded mode): pods placed on peers run there, peers' pods run here.
+    const late: { engine?: WorkflowEngine; runs?: RunService } = {};
+    const executionFederation = createExecutionFederation({
+      network: discovery,
+      store: objects,
+      uploadDir: path.join(config.dataDir, 'uploads', 'peers'),
+      engine: () => late.engine!,
+      reservation: (from, user, id, signal) => compute.get({ kind: 'peer', clusterId: from, userName: user }, id, { signal }),
+      context: (runName, cluster, step, signal) => late.runs!.executionContext(runName, cluster, step, signal ? { signal } : {}),
+      logger: logger.child({ component: 'execution-federation' }),
+    });
+    undo.push(() => executionFederation.close());
+    const { engine, close: closeEngine } = await openWorkflowEngine(config, db, objects, storeUrl, logger, config.argo.server === undefined ? executionFederation : undefined);
+    late.engine = engine;
     if (closeEngine) undo.push(closeEngine);
     const files = createFileService({ db, store: objects, maxBytes: config.runs.maxUploadBytes });
-    const runs = createRunService({
+    const runs: RunService = createRunService({
       db,
       store: objects,
       storeUrl,
@@ -294,11 +314,13 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       services: catalogServices(catalog, catalogFederation),
       data: createDataInputs({ catalog, entryAccess, grants, remote: accessFederation }),
       federation: federationView({ ledger: compute, remote: computeFederation, discovery, logger: logger.child({ component: 'placement' }) }),
-      // In cluster mode Argo places steps on peers through Admiralty: runs follow their plan.
-      ...(config.argo.server !== undefined ? { crossCluster: peerReservations(computeFederation) } : {}),
+      // Runs follow their plan: steps placed on peers run there under compute reserved for them (through
+      // Admiralty in cluster mode, over /archipel/execution/1.0.0 in embedded mode).
+      crossCluster: peerReservations(computeFederation),
       storage: createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
       logger,
     });
+    late.runs = runs;
 
     const app = createHttpApp({
       logger: logger.child({ component: 'http' }),
@@ -339,6 +361,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     await catalogFederation.serve();
     await computeFederation.serve();
     await accessFederation.serve();
+    await executionFederation.serve();
     await runs.start();
     undo.push(() => runs.stop());
     const { clusterId, multiaddrs } = discovery.identity();

@@ -10,3 +10,4 @@ export type { OutputTarget } from './runs/run-store.ts';
 export { createFileService, FILE_LOCATION_PREFIX, type FileService, type FileServiceOptions, type RunCaller, type UploadedFile } from './runs/file-service.ts';
 export { createRunRoutes, type RunRoutesDeps } from './http/run-routes.ts';
 export { createFileRoutes, type FileRoutesDeps } from './http/file-routes.ts';
+export * from './federation/index.ts';

@@ -270,9 +270,16 @@ describe('federated catalog search across three archipel nodes', () => {
     expect(licensed.spec.runsOnOwner).toBe(true);
     const licensedPlan = ok(await bea('POST', '/runs?dryRun=true', { project: 'lab', service: { id: licensed.id, cluster: a.clusterId }, job: { message: 'x' } }));
     expect(licensedPlan.steps.map((st: { cluster: string; reasons: string[] }) => [label(st.cluster), st.reasons[0]])).toEqual([['A', `its service runs only on alpha (${a.clusterId})`]]);
-    const notHere = await bea('POST', '/runs', { project: 'lab', service: { id: licensed.id, cluster: a.clusterId }, job: { message: 'x' } });
-    expect(notHere.status).toBe(501);
-    expect(notHere.body.error.message).toContain(`runs a service that runs only on cluster ${a.clusterId}`);
+    // Run, it goes there: alpha's engine runs the tool for bravo's user, its files in bravo's store (S3).
+    const there = ok(await bea('POST', '/runs', { project: 'lab', service: { id: licensed.id, cluster: a.clusterId }, job: { message: 'licensed hello' } }), 201);
+    const ran = await eventually(async () => {
+      const view = ok(await bea('GET', `/runs/${there.id}`));
+      expect(['Succeeded', 'Failed', 'Error']).toContain(view.phase);
+      return view;
+    }, 60_000, 250);
+    expect(ran.phase, ran.message).toBe('Succeeded');
+    expect(ran.steps.map((st: { cluster: string }) => label(st.cluster))).toEqual(['A']);
+    expect(ok(await bea('GET', `/runs/${there.id}/outputs`)).said).toMatchObject({ class: 'File', size: 'licensed hello\n'.length });
     expect((await cid('POST', '/runs', { project: 'lab', service: { id: echo.id, cluster: a.clusterId }, job: { message: 'x' } })).status).toBe(404);
 
     // A run on alpha reads bravo's S3 data entry: alpha's user is granted access by bravo, the files are

@@ -289,7 +289,7 @@ steps:
     expect(await count('runs')).toBe(before);
 
     // The request's placement: pinned to an unreachable cluster is no plan, naming the step; a real run
-    // pinned elsewhere is refused until steps run on peers; one pinned here runs.
+    // pinned elsewhere is refused by a node that cannot run steps on peers; one pinned here runs.
     const pinned = await call('alice', 'POST', '/runs?dryRun=true', { project: 'genomics', cwl: UPPER_COUNT, job: {}, placement: { upper: { cluster: 'clusterC' } } });
     expect(pinned.status).toBe(400);
     expect(((await pinned.json()) as { error: { message: string } }).error.message).toMatch(/^step upper \(asks for 1 cores, 256 MiB, 0 GPUs\) fits no cluster: clusterA: the step is pinned to clusterC; .*clusterC: not reachable/);

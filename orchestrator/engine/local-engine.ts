@@ -23,6 +23,7 @@ import { createProcessRunner, reapLeftoverProcesses, type ContainerRunner } from
 import { createResourceScheduler, type ResourceCapacity, type ResourceRequest } from './resource-scheduler.ts';
 import { createRunStore, createRunWriter } from './run-store.ts';
 import type { LogsOptions, NodePhase, NodeState, RunState, RunSummary, SignalOptions, SubmitOptions, WorkflowEngine } from '../../core/index.ts';
+import type { PlacedPods } from './placed-pods.ts';
 import { WorkflowExecution } from './workflow-execution.ts';
 
 export interface LocalEngineOptions {
@@ -42,6 +43,8 @@ export interface LocalEngineOptions {
   defaultRequest?: ResourceRequest;
   /** How often `wait` looks at a run that this engine is not executing (default 1 s). */
   pollIntervalMs?: number;
+  /** Pods placed on other clusters (`archipel.io/target-cluster`); without it, every pod runs here. */
+  placedPods?: PlacedPods;
 }
 
 export interface LocalEngine extends WorkflowEngine {
@@ -116,6 +119,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
       clock,
       logger: runLogger,
       defaultRequest: options.defaultRequest,
+      ...(options.placedPods ? { placedPods: options.placedPods } : {}),
       onNodeChange: (node) => writer.nodeChanged(node),
       ...(previous ? { previous } : {}),
     });

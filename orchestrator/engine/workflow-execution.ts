@@ -17,7 +17,8 @@ import { nodeId } from './node-id.ts';
 import type { ContainerRunner } from './process-runner.ts';
 import { formatCpu, formatMiB, parseDurationMs } from './quantity.ts';
 import { InsufficientCapacityError, createResourceScheduler, type ResourceRequest, type ResourceScheduler } from './resource-scheduler.ts';
-import { DEFAULT_REQUEST, podRequest, runPod } from './run-pod.ts';
+import { placedElsewhere, type PlacedPods } from './placed-pods.ts';
+import { DEFAULT_REQUEST, podRequest, runPod, type PodResult } from './run-pod.ts';
 import { LEAF_PREFIXES, itemLabel, itemScope, substitute, substituteDeep, unresolvedTags, type Scope } from './substitute.ts';
 import { taskScope } from './task-scope.ts';
 import type { NodeParameter, NodePhase, NodeState, NodeType } from '../../core/index.ts';
@@ -40,6 +41,8 @@ export interface ExecutionOptions {
    * with everything under it instead of running again; the others run again.
    */
   previous?: Record<string, NodeState>;
+  /** Runs the pods placed on other clusters; without it, every pod runs here. */
+  placedPods?: PlacedPods;
 }
 
 interface Call {
@@ -262,13 +265,17 @@ export class WorkflowExecution {
       return this.finish(node, 'Error', { message: (error as Error).message });
     }
     const releases: (() => void)[] = [];
+    const cluster = placedElsewhere(template, this.options.placedPods);
     try {
       if (this.podSlots) releases.push(await this.podSlots.acquire({ cpu: 1, memoryMiB: 0 }, { signal: call.signal }));
+      // A pod placed on another cluster is admitted there, within what that cluster reserved for the run.
+      if (cluster === undefined) {
       const onWait = () => {
         node.message = `waiting for ${formatCpu(request.cpu)} cpu and ${formatMiB(request.memoryMiB)} of memory to be free`;
         this.changed(node);
       };
       releases.push(await this.options.scheduler.acquire(request, { signal: call.signal, onWait }));
+      }
     } catch (error) {
       releases.forEach((release) => release());
       if (error instanceof InsufficientCapacityError) return this.finish(node, 'Error', { message: error.message });
@@ -283,17 +290,25 @@ export class WorkflowExecution {
     try {
       // A pod that runs again after an interruption starts with fresh volumes, as a new pod would.
       if (this.options.previous?.[node.id]) await rm(join(this.options.runDir, node.id), { recursive: true, force: true });
-      const result = await runPod({
-        runName: this.name,
-        nodeId: node.id,
-        template,
-        spec: this.options.manifest.spec,
-        podDir: join(this.options.runDir, node.id),
-        runDir: this.options.runDir,
-        runner: this.options.runner,
-        signal: guarded.signal,
-      });
-      this.options.logger.info('pod finished', { node: node.displayName, phase: result.phase, ...(result.message ? { message: result.message } : {}) });
+      const podDir = join(this.options.runDir, node.id);
+      const result: PodResult =
+        cluster === undefined
+          ? await runPod({ runName: this.name, nodeId: node.id, template, spec: this.options.manifest.spec, podDir, runDir: this.options.runDir, runner: this.options.runner, signal: guarded.signal })
+          : await this.options.placedPods!.run({
+              runName: this.name,
+              nodeId: node.id,
+              cluster,
+              template,
+              podDir,
+              signal: guarded.signal,
+              progress: (message) => {
+                if (message === node.message) return;
+                if (message === undefined) delete node.message;
+                else node.message = message;
+                this.changed(node);
+              },
+            });
+      this.options.logger.info('pod finished', { node: node.displayName, phase: result.phase, ...(cluster ? { cluster } : {}), ...(result.message ? { message: result.message } : {}) });
       return this.finish(node, result.phase, { message: result.message, outputs: result.outputs });
     } catch (error) {
       this.options.logger.warn('pod could not run', { node: node.name, error: describeError(error) });

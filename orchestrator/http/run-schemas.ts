@@ -49,7 +49,7 @@ export const RunSchema = z
     placement: z
       .record(z.string(), z.object({ cluster: z.string(), reasons: z.array(z.string()) }))
       .optional()
-      .openapi({ description: 'Per step placed on another cluster (cluster mode): the cluster and why' }),
+      .openapi({ description: 'Per step placed on another cluster: the cluster and why' }),
     steps: z.array(StepStateSchema),
   })
   .openapi('Run');

@@ -39,6 +39,7 @@ import { catalogLocation, resolveJobFiles, type CatalogLocation } from './run-in
 
 import { createRunRecords, type OutputTarget, type RunEventRow, type RunGrant, type RunReservation, type RunRow } from './run-store.ts';
 import { deriveStepStates, type StepState } from './step-states.ts';
+import type { ExecutionContext } from '../federation/remote-pods.ts';
 
 export interface NewRun {
   /** The CWL document: YAML or JSON text, or the parsed object (or else `service`). */
@@ -165,6 +166,11 @@ export interface RunService extends Startable {
   /** The CWL outputs of one step that succeeded, linked as `outputs` links them. */
   stepOutputs(caller: RunCaller, id: string, step: string, link: (path: string) => string, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
   openObject(caller: RunCaller, id: string, objectPath: string, options?: { signal?: AbortSignal }): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> }>;
+  /**
+   * Who the pod of engine run `engineName` for CWL step `step` placed on `cluster` runs for there: the run's
+   * owner and project, the reservation the run holds there for that step, the uploads it reads.
+   */
+  executionContext(engineName: string, cluster: string, step: string, options?: { signal?: AbortSignal }): Promise<ExecutionContext>;
 }
 
 export interface RunServiceOptions {
@@ -787,6 +793,19 @@ export function createRunService(options: RunServiceOptions): RunService {
       } finally {
         await rm(work, { recursive: true, force: true });
       }
+    },
+
+    async executionContext(engineName, cluster, step, contextOptions = {}) {
+      const { signal } = contextOptions;
+      const id = /^archipel-([0-9a-f]{16})-\d+$/.exec(engineName)?.[1];
+      const row = id !== undefined ? await records.get(id, signal) : undefined;
+      if (!row || FINAL.has(row.phase)) throw new NotFoundError(`no run in progress is executed as ${engineName}`);
+      // Reservations are made per top-level step: a subworkflow's steps run under their step's.
+      const top = step.split('/')[0]!;
+      const held = (await records.heldReservations(row.id, signal)).find((r) => r.cluster === cluster && r.step === top);
+      if (!held) throw new ConflictError(`run ${row.id} holds no compute reservation on cluster ${cluster} for step ${top}`);
+      const files = await records.fileIds(row.id, signal);
+      return { run: row.id, user: row.owner, project: row.project, reservationId: held.reservationId, reads: files.map((f) => `files/${f}/`) };
     },
 
     async list(caller, listOptions = {}) {

@@ -288,6 +288,12 @@ export function createRunRecords(db: SqlDatabase) {
       await db.query('UPDATE run_reservations SET released_at = $3 WHERE run_id = $1 AND reservation_id = $2', [runId, reservationId, at]);
     },
 
+    /** The uploads a run reads. */
+    async fileIds(runId: string, signal?: AbortSignal): Promise<string[]> {
+      const { rows } = await db.query<{ file_id: string }>('SELECT file_id FROM run_files WHERE run_id = $1 ORDER BY file_id', [runId], { signal });
+      return rows.map((r) => r.file_id);
+    },
+
     /** The uploads a run reads that have been deleted since. */
     async deletedFiles(runId: string, signal?: AbortSignal): Promise<string[]> {
       const { rows } = await db.query<{ file_id: string }>(

@@ -1,0 +1,189 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateSwarmKey } from '../discovery/index.ts';
+import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
+import { eventually } from './support/eventually.ts';
+import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
+import { json } from './support/json.ts';
+
+/**
+ * Federated runs as users see them: three `archipel up` nodes in separate processes on 127.0.0.1, one
+ * swarm, A peered with B and with C. A user of A submits one workflow to A; its steps run on A, on B and
+ * on C, as the run asks, each in the engine of the cluster that runs it, their files passing through A's
+ * object store over the peering connections. The tools print where they ran.
+ */
+const root = mkdtempSync(path.join(tmpdir(), 'archipel-federated-runs-'));
+const running: ArchipelProcess[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((p) => p.stop('SIGKILL')));
+  // ARCHIPEL_TEST_LOGS=dir keeps each node's output for a look after a failure.
+  const keep = process.env.ARCHIPEL_TEST_LOGS;
+  if (keep) running.forEach((p, i) => writeFileSync(path.join(keep, `federated-runs-${i}.log`), `${p.stdout()}\n--- stderr ---\n${p.stderr()}`));
+  if (!process.env.ARCHIPEL_TEST_LOGS) rmSync(root, { recursive: true, force: true });
+});
+
+type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: Awaited<ReturnType<typeof json>> }>;
+
+interface Node {
+  name: string;
+  dataDir: string;
+  process: ArchipelProcess;
+  url: string;
+  p2p: string;
+  clusterId: string;
+  token: string;
+  call: Call;
+}
+
+const caller =
+  (url: string, token: string): Call =>
+  async (method, route, body) => {
+    const response = await fetch(`${url}/api/v1${route}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: response.status === 204 ? null : await json(response) };
+  };
+
+async function startNode(name: string, swarmKey: string, extra: string[] = []): Promise<Node> {
+  const dataDir = path.join(root, name);
+  mkdirSync(dataDir, { recursive: true });
+  await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
+  const child = runArchipel(['up', '--name', name, '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--swarm-key', swarmKey, ...extra], {
+    env: { DATABASE_URL: undefined },
+  });
+  running.push(child);
+  const [, url] = await child.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000);
+  const [, p2p, clusterId] = await child.waitFor(/p2p:\s+(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(\w+))/);
+  const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  return { name, dataDir, process: child, url: url!, p2p: p2p!, clusterId: clusterId!, token, call: caller(url!, token) };
+}
+
+const ok = <T extends { status: number; body: unknown }>(response: T, status = 200): T['body'] => {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  return response.body;
+};
+
+async function peer(a: Node, b: Node) {
+  ok(await a.call('POST', `/discovery/peers/${b.clusterId}/request-peering`));
+  await eventually(async () => expect(ok(await b.call('GET', `/discovery/peers/${a.clusterId}`)).state).toBe('pending-approval'), 15_000, 200);
+  ok(await b.call('POST', `/discovery/peers/${a.clusterId}/approve`));
+  await eventually(async () => expect(ok(await a.call('GET', `/discovery/peers/${b.clusterId}`)).state).toBe('peered'), 15_000, 200);
+}
+
+// Each step appends a line naming its working directory, which is under the data directory of the node
+// whose engine runs it; the second also writes to its log.
+const APPEND = (step: string) => `
+    run:
+      class: CommandLineTool
+      baseCommand: [sh, -c, 'cat "$0"; echo "${step} ran in $PWD"; echo "${step} says hello" >&2']
+      inputs: {f: {type: File, inputBinding: {position: 1}}}
+      stdout: ${step}.txt
+      outputs: {out: stdout}`;
+const WORKFLOW = `cwlVersion: v1.2
+class: Workflow
+inputs:
+  greeting: string
+outputs:
+  story: {type: File, outputSource: third/out}
+steps:
+  first:
+    run:
+      class: CommandLineTool
+      baseCommand: [sh, -c, 'echo "$0"; echo "first ran in $PWD"']
+      inputs: {g: {type: string, inputBinding: {position: 1}}}
+      stdout: first.txt
+      outputs: {out: stdout}
+    in: {g: greeting}
+    out: [out]
+  second:${APPEND('second')}
+    in: {f: first/out}
+    out: [out]
+  third:${APPEND('third')}
+    in: {f: second/out}
+    out: [out]
+`;
+
+interface RunView {
+  id: string;
+  phase: string;
+  message?: string;
+  placement?: Record<string, { cluster: string; reasons: string[] }>;
+  steps: { step: string; phase: string; cluster: string }[];
+}
+
+describe('a workflow whose steps run on three clusters', () => {
+  it('runs each step on the cluster it is placed on, in that cluster engine, its files through the origin store', { timeout: 240_000 }, async () => {
+    const swarmKey = path.join(root, 'federation.key');
+    writeFileSync(swarmKey, generateSwarmKey(), { mode: 0o600 });
+    const a = await startNode('alpha', swarmKey);
+    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p]), startNode('charlie', swarmKey, ['--bootstrap', a.p2p])]);
+    await eventually(async () => {
+      const peers = ok(await a.call('GET', '/discovery/peers')).items as { clusterId: string; connected: boolean }[];
+      expect(peers.filter((p) => p.connected).map((p) => p.clusterId).sort()).toEqual([b.clusterId, c.clusterId].sort());
+    }, 30_000, 250);
+    await peer(a, b);
+    await peer(a, c);
+    ok(await a.call('POST', '/projects', { name: 'survey' }), 201);
+
+    const submission = {
+      project: 'survey',
+      cwl: WORKFLOW,
+      job: { greeting: 'hello from alpha' },
+      placement: { second: { cluster: b.clusterId }, third: { cluster: c.clusterId } },
+    };
+    // The plan first: where each step goes and why, nothing run.
+    const plan = ok(await a.call('POST', '/runs?dryRun=true', submission)) as { steps: { step: string; cluster: string; reasons: string[] }[] };
+    expect(plan.steps.map((s) => [s.step, s.cluster])).toEqual([
+      ['first', a.clusterId],
+      ['second', b.clusterId],
+      ['third', c.clusterId],
+    ]);
+
+    const submitted = ok(await a.call('POST', '/runs', submission), 201) as RunView;
+    const run = await eventually(async () => {
+      const view = ok(await a.call('GET', `/runs/${submitted.id}`)) as RunView;
+      expect(['Succeeded', 'Failed', 'Error']).toContain(view.phase);
+      return view;
+    }, 90_000, 500);
+    expect(run.phase, run.message).toBe('Succeeded');
+    expect(run.steps.map((s) => [s.step, s.phase, s.cluster])).toEqual([
+      ['first', 'Succeeded', a.clusterId],
+      ['second', 'Succeeded', b.clusterId],
+      ['third', 'Succeeded', c.clusterId],
+    ]);
+    expect(run.placement?.second).toMatchObject({ cluster: b.clusterId, reasons: expect.arrayContaining([expect.stringMatching(/^pinned to bravo/)]) });
+    expect(run.placement?.third).toMatchObject({ cluster: c.clusterId });
+
+    // The story: each line written where its step ran.
+    const outputs = ok(await a.call('GET', `/runs/${run.id}/outputs`)) as { story: { location: string } };
+    const story = await (await fetch(outputs.story.location, { headers: { Authorization: `Bearer ${a.token}` } })).text();
+    const lines = story.trim().split('\n');
+    expect(lines[0]).toBe('hello from alpha');
+    expect(lines[1]).toMatch(new RegExp(`^first ran in ${a.dataDir}/`));
+    expect(lines[2]).toMatch(new RegExp(`^second ran in ${b.dataDir}/`));
+    expect(lines[3]).toMatch(new RegExp(`^third ran in ${c.dataDir}/`));
+
+    // The remote step's log reached the origin; the executing clusters' engines ran them as their own runs.
+    const logs = await fetch(`${a.url}/api/v1/runs/${run.id}/steps/second/logs`, { headers: { Authorization: `Bearer ${a.token}` } });
+    expect(await logs.text()).toContain('second says hello');
+    const logOf = (node: Node) => node.process.stdout() + node.process.stderr();
+    for (const node of [b, c]) expect(logOf(node)).toMatch(new RegExp(`"run":"${run.id}".*running a step for a peer`));
+    expect(logOf(a)).not.toMatch(/running a step for a peer/);
+
+    // What the run reserved on B and C for its steps is given back once it ended.
+    for (const node of [b, c]) {
+      await eventually(async () => expect(ok(await node.call('GET', '/providers/compute')).inUse).toMatchObject({ cores: 0, memoryMiB: 0 }), 15_000, 250);
+    }
+
+    // A cluster no peering reaches is never chosen: a pin to it is refused before anything runs.
+    const stranger = '12D3KooWGzN2ZJ8bY9r1bLoZ3VJv1VqWvQ7cLkT8P3o6y7mQwXyZ';
+    const refused = await a.call('POST', '/runs', { ...submission, placement: { second: { cluster: stranger } } });
+    expect(refused.status, JSON.stringify(refused.body)).toBeGreaterThanOrEqual(400);
+    expect(refused.status).toBeLessThan(500);
+    expect(JSON.stringify(refused.body)).toContain('second');
+  });
+});
