@@ -121,6 +121,8 @@ const ConfigSchema = z.strictObject({
   runs: z.strictObject({
     /** The largest file a user may upload as a run input. */
     maxUploadBytes: z.number().int().min(1).max(2 ** 50),
+    /** How long a peer running a step of a run may not answer before the step is placed again. */
+    peerTimeoutSeconds: z.number().min(1).max(86_400),
   }),
   log: z.strictObject({ level: LogLevel, format: z.enum(['auto', 'json', 'pretty']) }),
 });
@@ -182,6 +184,7 @@ const ENVIRONMENT: Record<string, string> = {
   ARCHIPEL_ARGO_NAMESPACE: 'argo.namespace',
   ARGO_TOKEN: 'argo.token',
   ARCHIPEL_MAX_UPLOAD_BYTES: 'runs.maxUploadBytes',
+  ARCHIPEL_RUNS_PEER_TIMEOUT_SECONDS: 'runs.peerTimeoutSeconds',
   ARCHIPEL_LOG_LEVEL: 'log.level',
   ARCHIPEL_LOG_FORMAT: 'log.format',
   DATABASE_URL: 'database.url',
@@ -197,6 +200,7 @@ const NUMERIC = new Set([
   'http.maxBodyBytes',
   'p2p.port',
   'runs.maxUploadBytes',
+  'runs.peerTimeoutSeconds',
   ...['capacity', 'peerQuota'].flatMap((section) => AMOUNTS.map((amount) => `compute.${section}.${amount}`)),
 ]);
 /** Lists given as one string (environment) are comma- or space-separated. */
@@ -213,7 +217,7 @@ function defaults(): Tree {
     database: {},
     objectStore: {},
     argo: { namespace: 'argo' },
-    runs: { maxUploadBytes: 8 * 1024 ** 3 },
+    runs: { maxUploadBytes: 8 * 1024 ** 3, peerTimeoutSeconds: 60 },
     log: { level: 'info', format: 'auto' },
   };
 }

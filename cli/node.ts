@@ -295,6 +295,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       engine: () => late.engine!,
       reservation: (from, user, id, signal) => compute.get({ kind: 'peer', clusterId: from, userName: user }, id, { signal }),
       context: (runName, cluster, step, signal) => late.runs!.executionContext(runName, cluster, step, signal ? { signal } : {}),
+      replace: (runName, lost, step, why, signal) => late.runs!.replaceStep(runName, lost, step, why, signal ? { signal } : {}),
+      unreachableMs: config.runs.peerTimeoutSeconds * 1000,
       logger: logger.child({ component: 'execution-federation' }),
     });
     undo.push(() => executionFederation.close());

@@ -48,12 +48,12 @@ const caller =
     return { status: response.status, body: response.status === 204 ? null : await json(response) };
   };
 
-async function startNode(name: string, swarmKey: string, extra: string[] = []): Promise<Node> {
+async function startNode(name: string, swarmKey: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Node> {
   const dataDir = path.join(root, name);
   mkdirSync(dataDir, { recursive: true });
   await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
   const child = runArchipel(['up', '--name', name, '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--swarm-key', swarmKey, ...extra], {
-    env: { DATABASE_URL: undefined },
+    env: { DATABASE_URL: undefined, ...env },
   });
   running.push(child);
   const [, url] = await child.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000);
@@ -107,6 +107,24 @@ steps:
     out: [out]
 `;
 
+// A step slow enough to be caught running.
+const SLOW = `cwlVersion: v1.2
+class: Workflow
+inputs: {}
+outputs:
+  out: {type: File, outputSource: slow/out}
+steps:
+  slow:
+    run:
+      class: CommandLineTool
+      baseCommand: [sh, -c, 'sleep 8; echo "slow ran in $PWD"']
+      inputs: {}
+      stdout: slow.txt
+      outputs: {out: stdout}
+    in: {}
+    out: [out]
+`;
+
 interface RunView {
   id: string;
   phase: string;
@@ -115,12 +133,16 @@ interface RunView {
   steps: { step: string; phase: string; cluster: string }[];
 }
 
+const logOf = (node: Node) => node.process.stdout() + node.process.stderr();
+
 describe('a workflow whose steps run on three clusters', () => {
   it('runs each step on the cluster it is placed on, in that cluster engine, its files through the origin store', { timeout: 240_000 }, async () => {
     const swarmKey = path.join(root, 'federation.key');
     writeFileSync(swarmKey, generateSwarmKey(), { mode: 0o600 });
-    const a = await startNode('alpha', swarmKey);
-    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p]), startNode('charlie', swarmKey, ['--bootstrap', a.p2p])]);
+    // A gives up on a peer that does not answer after 4 s; B offers one core, C the machine's two: a step
+    // free to go to either goes to C, where it has room to spare.
+    const a = await startNode('alpha', swarmKey, [], { ARCHIPEL_RUNS_PEER_TIMEOUT_SECONDS: '4' });
+    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '1']), startNode('charlie', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '2'])]);
     await eventually(async () => {
       const peers = ok(await a.call('GET', '/discovery/peers')).items as { clusterId: string; connected: boolean }[];
       expect(peers.filter((p) => p.connected).map((p) => p.clusterId).sort()).toEqual([b.clusterId, c.clusterId].sort());
@@ -170,7 +192,6 @@ describe('a workflow whose steps run on three clusters', () => {
     // The remote step's log reached the origin; the executing clusters' engines ran them as their own runs.
     const logs = await fetch(`${a.url}/api/v1/runs/${run.id}/steps/second/logs`, { headers: { Authorization: `Bearer ${a.token}` } });
     expect(await logs.text()).toContain('second says hello');
-    const logOf = (node: Node) => node.process.stdout() + node.process.stderr();
     for (const node of [b, c]) expect(logOf(node)).toMatch(new RegExp(`"run":"${run.id}".*running a step for a peer`));
     expect(logOf(a)).not.toMatch(/running a step for a peer/);
 
@@ -185,5 +206,34 @@ describe('a workflow whose steps run on three clusters', () => {
     expect(refused.status, JSON.stringify(refused.body)).toBeGreaterThanOrEqual(400);
     expect(refused.status).toBeLessThan(500);
     expect(JSON.stringify(refused.body)).toContain('second');
+
+    // C is killed while it runs a step of two runs: the step free to go elsewhere is placed again (on B:
+    // A is avoided, C lost) and its run succeeds; the step pinned to C fails its run, naming C.
+    const free = ok(await a.call('POST', '/runs', { project: 'survey', cwl: SLOW, job: {}, placement: { slow: { avoid: [a.clusterId] } } }), 201) as RunView;
+    const pinned = ok(await a.call('POST', '/runs', { project: 'survey', cwl: SLOW, job: {}, placement: { slow: { cluster: c.clusterId } } }), 201) as RunView;
+    for (const id of [free.id, pinned.id]) {
+      await eventually(async () => {
+        const view = ok(await a.call('GET', `/runs/${id}`)) as RunView;
+        expect(view.steps[0]).toMatchObject({ phase: 'Running', cluster: c.clusterId });
+        expect(logOf(c)).toMatch(new RegExp(`"run":"${id}".*running a step for a peer`));
+      }, 30_000, 200);
+    }
+    await c.process.stop('SIGKILL');
+    const ended = async (id: string) =>
+      eventually(async () => {
+        const view = ok(await a.call('GET', `/runs/${id}`)) as RunView;
+        expect(['Succeeded', 'Failed', 'Error']).toContain(view.phase);
+        return view;
+      }, 60_000, 500);
+    const [freeRun, pinnedRun] = [await ended(free.id), await ended(pinned.id)];
+    expect(freeRun.phase, freeRun.message).toBe('Succeeded');
+    expect(freeRun.steps[0]).toMatchObject({ phase: 'Succeeded', cluster: b.clusterId });
+    expect(freeRun.placement?.slow).toMatchObject({ cluster: b.clusterId, lost: [c.clusterId], reasons: expect.arrayContaining([expect.stringMatching(new RegExp(`^placed again: cluster ${c.clusterId} was lost`))]) });
+    const slowOut = ok(await a.call('GET', `/runs/${free.id}/outputs`)) as { out: { location: string } };
+    const slowText = await (await fetch(slowOut.out.location, { headers: { Authorization: `Bearer ${a.token}` } })).text();
+    expect(slowText).toMatch(new RegExp(`slow ran in ${b.dataDir}/`));
+    expect(pinnedRun.phase).toBe('Error');
+    expect(pinnedRun.message).toContain(`cluster ${c.clusterId} did not answer`);
+    expect(pinnedRun.message).toContain(`step slow is pinned to cluster ${c.clusterId}`);
   });
 });

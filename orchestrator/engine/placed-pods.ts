@@ -24,7 +24,8 @@ export interface PlacedPod {
  */
 export interface PlacedPods {
   clusterId(): string;
-  run(pod: PlacedPod): Promise<PodResult>;
+  /** The pod's result, or `here`: it was placed again on this cluster, and runs here now. */
+  run(pod: PlacedPod): Promise<PodResult | 'here'>;
 }
 
 /** The other cluster a template is placed on, if any. */

@@ -266,16 +266,14 @@ export class WorkflowExecution {
     }
     const releases: (() => void)[] = [];
     const cluster = placedElsewhere(template, this.options.placedPods);
+    const onWait = () => {
+      node.message = `waiting for ${formatCpu(request.cpu)} cpu and ${formatMiB(request.memoryMiB)} of memory to be free`;
+      this.changed(node);
+    };
     try {
       if (this.podSlots) releases.push(await this.podSlots.acquire({ cpu: 1, memoryMiB: 0 }, { signal: call.signal }));
       // A pod placed on another cluster is admitted there, within what that cluster reserved for the run.
-      if (cluster === undefined) {
-      const onWait = () => {
-        node.message = `waiting for ${formatCpu(request.cpu)} cpu and ${formatMiB(request.memoryMiB)} of memory to be free`;
-        this.changed(node);
-      };
-      releases.push(await this.options.scheduler.acquire(request, { signal: call.signal, onWait }));
-      }
+      if (cluster === undefined) releases.push(await this.options.scheduler.acquire(request, { signal: call.signal, onWait }));
     } catch (error) {
       releases.forEach((release) => release());
       if (error instanceof InsufficientCapacityError) return this.finish(node, 'Error', { message: error.message });
@@ -291,9 +289,10 @@ export class WorkflowExecution {
       // A pod that runs again after an interruption starts with fresh volumes, as a new pod would.
       if (this.options.previous?.[node.id]) await rm(join(this.options.runDir, node.id), { recursive: true, force: true });
       const podDir = join(this.options.runDir, node.id);
-      const result: PodResult =
+      const here = () => runPod({ runName: this.name, nodeId: node.id, template, spec: this.options.manifest.spec, podDir, runDir: this.options.runDir, runner: this.options.runner, signal: guarded.signal });
+      let result: PodResult | 'here' =
         cluster === undefined
-          ? await runPod({ runName: this.name, nodeId: node.id, template, spec: this.options.manifest.spec, podDir, runDir: this.options.runDir, runner: this.options.runner, signal: guarded.signal })
+          ? await here()
           : await this.options.placedPods!.run({
               runName: this.name,
               nodeId: node.id,
@@ -308,9 +307,16 @@ export class WorkflowExecution {
                 this.changed(node);
               },
             });
+      if (result === 'here') {
+        // Placed again on this cluster after its own was lost: admitted here like any pod.
+        releases.push(await this.options.scheduler.acquire(request, { signal: guarded.signal, onWait }));
+        result = await here();
+      }
       this.options.logger.info('pod finished', { node: node.displayName, phase: result.phase, ...(cluster ? { cluster } : {}), ...(result.message ? { message: result.message } : {}) });
       return this.finish(node, result.phase, { message: result.message, outputs: result.outputs });
     } catch (error) {
+      if (error instanceof InsufficientCapacityError) return this.finish(node, 'Error', { message: error.message });
+      if (guarded.signal.aborted) return this.finish(node, 'Failed', { message: interruptionMessage(guarded.signal) });
       this.options.logger.warn('pod could not run', { node: node.name, error: describeError(error) });
       return this.finish(node, 'Error', { message: describeError(error) });
     } finally {

@@ -20,6 +20,8 @@ export interface ExecutionFederationOptions {
   reservation(from: string, user: string, id: string, signal: AbortSignal): Promise<HeldReservation>;
   /** Who a pod of one of this cluster's runs runs for on a peer (the run service's, late too). */
   context(runName: string, cluster: string, step: string, signal?: AbortSignal): Promise<ExecutionContext>;
+  /** Places a step again after its cluster was lost (the run service's, late too). */
+  replace?(runName: string, lost: string, step: string, why: string, signal?: AbortSignal): Promise<{ cluster: string }>;
   pollIntervalMs?: number;
   unreachableMs?: number;
   clock?: Clock;
@@ -53,6 +55,7 @@ export function createExecutionFederation(options: ExecutionFederationOptions): 
     clusterId: peers.clusterId,
     ask: (cluster, body, signal) => askExecution(cluster, body, signal),
     context: (runName, cluster, step, signal) => options.context(runName, cluster, step, signal),
+    ...(options.replace ? { replace: options.replace } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.unreachableMs !== undefined ? { unreachableMs: options.unreachableMs } : {}),
     logger,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, silentLogger, type Clock, type Logger, type RunState, type WorkflowEngine } from '../../core/index.ts';
-import { podRequest, type Template } from '../engine/index.ts';
+import { TARGET_CLUSTER_ANNOTATION, podRequest, type Template } from '../engine/index.ts';
 import { MAX_LOG_CHUNK_BYTES, executionProtocol, originStoreUrl, type ExecutionRequest, type ExecutionStatus } from './execution-protocol.ts';
 
 /** What the executing cluster holds for a peer's user: a compute reservation (the ledger's view). */
@@ -145,5 +145,8 @@ export function admitTemplate(raw: Record<string, unknown>, store: string): Temp
   }
   // Its parameters were substituted by the origin: here it is a workflow's entrypoint taking none.
   delete template.inputs;
+  // It runs here, wherever the origin first placed it.
+  const annotations = template.metadata?.annotations ?? {};
+  for (const key of Object.keys(annotations)) if (key === TARGET_CLUSTER_ANNOTATION || key.startsWith('multicluster.admiralty.io/')) delete annotations[key];
   return template;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, stat } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotAllowedError, describeError, isArchipelError, silentLogger, type Logger } from '../../core/index.ts';
 import { interruptionMessage, interruptionMessages as messages, podLogFile, type PlacedPod, type PlacedPods, type PodResult, type Template } from '../engine/index.ts';
@@ -22,6 +22,11 @@ export interface RemotePodsOptions {
   ask(cluster: string, body: RequestBody<ExecutionRequest>, signal?: AbortSignal): Promise<ExecutionStatus>;
   /** The context of a pod of engine run `runName`, for CWL step `step`, placed on `cluster`. */
   context(runName: string, cluster: string, step: string, signal?: AbortSignal): Promise<ExecutionContext>;
+  /**
+   * Places a step again after its cluster `lost` stopped answering (the run service's); throws when it is
+   * not (pinned, too many lost, no other cluster). Without it, such a pod fails.
+   */
+  replace?(runName: string, lost: string, step: string, why: string, signal?: AbortSignal): Promise<{ cluster: string }>;
   /** How often a running pod's status is asked for (default 1 s). */
   pollIntervalMs?: number;
   /** How long a cluster may not answer before its pod fails (default 60 s). */
@@ -34,7 +39,7 @@ const FINAL = new Set(['Succeeded', 'Failed', 'Error']);
 const REFUSED = new Set(['invalid-input', 'not-allowed', 'conflict']);
 
 /** The origin's id of a pod's execution: the same across restarts, so a resumed run attaches to it. */
-export const executionId = (runName: string, nodeId: string) => `e-${createHash('sha256').update(`${runName}/${nodeId}`).digest('hex').slice(0, 40)}`;
+export const executionId = (runName: string, nodeId: string, cluster: string) => `e-${createHash('sha256').update(`${runName}/${nodeId}/${cluster}`).digest('hex').slice(0, 40)}`;
 
 const containerNames = (template: Template) =>
   template.containerSet ? template.containerSet.containers.map((c) => c.name ?? 'main') : [template.container?.name ?? 'main'];
@@ -74,10 +79,28 @@ export function createRemotePods(options: RemotePodsOptions): RemotePods {
   /** The executions running on peers now: who runs them, what they may read and write. */
   const scopes = new Map<string, { cluster: string; write: string[]; read: string[] }>();
 
-  async function run(pod: PlacedPod): Promise<PodResult> {
-    const { cluster, signal } = pod;
-    const execution = executionId(pod.runName, pod.nodeId);
+  async function run(pod: PlacedPod): Promise<PodResult | 'here'> {
     const step = pod.template.metadata?.annotations?.['archipel.io/cwl-step'] ?? pod.nodeId;
+    let cluster = pod.cluster;
+    for (;;) {
+      const outcome = await runOn(pod, cluster, step);
+      if (!('lost' in outcome)) return outcome;
+      let next: { cluster: string };
+      try {
+        if (!options.replace) throw new Error('steps are not placed again here');
+        next = await options.replace(pod.runName, cluster, step, outcome.lost, pod.signal);
+      } catch (error) {
+        return { phase: 'Error', message: `${outcome.lost}; ${describeError(error)}` };
+      }
+      pod.progress(`placed again on cluster ${next.cluster}: cluster ${cluster} was lost`);
+      if (next.cluster === options.clusterId()) return 'here';
+      cluster = next.cluster;
+    }
+  }
+
+  async function runOn(pod: PlacedPod, cluster: string, step: string): Promise<PodResult | { lost: string }> {
+    const { signal } = pod;
+    const execution = executionId(pod.runName, pod.nodeId, cluster);
     const fail = (message: string): PodResult => ({ phase: 'Error', message });
     let context: ExecutionContext;
     try {
@@ -92,18 +115,18 @@ export function createRemotePods(options: RemotePodsOptions): RemotePods {
     const cache = `cache/${context.project}/`;
     scopes.set(execution, { cluster, write: [`${root}/`, cache], read: [`${root}/`, cache, ...(document ? [document] : []), ...context.reads] });
     try {
-      return await follow(pod, execution, step, context);
+      return await follow(pod, cluster, execution, step, context);
     } finally {
       scopes.delete(execution);
     }
   }
 
-  async function follow(pod: PlacedPod, execution: string, step: string, context: ExecutionContext): Promise<PodResult> {
-    const { cluster, signal } = pod;
+  async function follow(pod: PlacedPod, cluster: string, execution: string, step: string, context: ExecutionContext): Promise<PodResult | { lost: string }> {
+    const { signal } = pod;
     const fail = (message: string): PodResult => ({ phase: 'Error', message });
     await mkdir(`${pod.podDir}/logs`, { recursive: true });
-    const offsets: Record<string, number> = {};
-    for (const container of containerNames(pod.template)) offsets[container] = await stat(podLogFile(pod.podDir, container)).then((s) => s.size, () => 0);
+    // Offsets in this execution's logs, whose text is appended to the pod's log files here.
+    const offsets = Object.fromEntries(containerNames(pod.template).map((c) => [c, 0]));
 
     let started = false;
     let lastAnswer = Date.now();
@@ -137,7 +160,7 @@ export function createRemotePods(options: RemotePodsOptions): RemotePods {
         if (isArchipelError(error) && REFUSED.has(error.kind)) return fail(`cluster ${cluster} refused step ${step}: ${error.message}`);
         // The cluster forgot the execution (its engine's records were lost): start it again.
         if (isArchipelError(error) && error.kind === 'not-found' && started) started = false;
-        else if (Date.now() - lastAnswer > unreachableMs) return fail(`cluster ${cluster} did not answer for ${Math.round(unreachableMs / 1000)} s while running step ${step}: ${describeError(error)}`);
+        else if (Date.now() - lastAnswer > unreachableMs) return { lost: `cluster ${cluster} did not answer for ${Math.round(unreachableMs / 1000)} s while running step ${step} (${describeError(error)})` };
         pod.progress(`cluster ${cluster} does not answer: ${describeError(error)}`);
       }
       await sleep(pollIntervalMs, undefined, { signal }).catch(() => {});

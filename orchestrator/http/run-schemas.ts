@@ -47,7 +47,16 @@ export const RunSchema = z
     outputTarget: z.object({ entry: z.string(), prefix: z.string().optional() }).optional(),
     outputLocation: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Where the output files were written (a directory, or an S3 bucket and prefix)' }),
     placement: z
-      .record(z.string(), z.object({ cluster: z.string(), reasons: z.array(z.string()) }))
+      .record(
+        z.string(),
+        z.object({
+          cluster: z.string(),
+          reasons: z.array(z.string()),
+          pinned: z.boolean().optional().openapi({ description: 'Pinned there: never placed elsewhere' }),
+          avoid: z.array(z.string()).optional().openapi({ description: 'Clusters the run asked never to run it on' }),
+          lost: z.array(z.string()).optional().openapi({ description: 'Clusters lost while they ran the step; it was placed again after each' }),
+        }),
+      )
       .optional()
       .openapi({ description: 'Per step placed on another cluster: the cluster and why' }),
     steps: z.array(StepStateSchema),

@@ -171,6 +171,12 @@ export interface RunService extends Startable {
    * owner and project, the reservation the run holds there for that step, the uploads it reads.
    */
   executionContext(engineName: string, cluster: string, step: string, options?: { signal?: AbortSignal }): Promise<ExecutionContext>;
+  /**
+   * Places step `step` of engine run `engineName` again after cluster `lost` stopped answering while it ran
+   * it: on the cluster the plan now prefers, the lost ones avoided, compute reserved there; recorded in the
+   * run. A ConflictError when the step is pinned, lost too many clusters, or fits nowhere else.
+   */
+  replaceStep(engineName: string, lost: string, step: string, why: string, options?: { signal?: AbortSignal }): Promise<{ cluster: string }>;
 }
 
 export interface RunServiceOptions {
@@ -211,6 +217,8 @@ const FINAL: ReadonlySet<RunPhase> = new Set(['Succeeded', 'Failed', 'Error']);
 const STEP_ENDED: ReadonlySet<StepState['phase']> = new Set(['Succeeded', 'Failed']);
 /** How long compute is reserved on a peer for a step placed there (given back when the run ends). */
 const RESERVATION_SECONDS = 24 * 3600;
+/** How many clusters a step may lose before its run fails. */
+const MAX_REPLACEMENTS = 2;
 /** What `outputs` passes to its `link` for an uploaded file: `FILE_LINK + <file id>`. */
 export const FILE_LINK = 'upload:';
 const DEFAULT_LIMIT = 50;
@@ -366,7 +374,7 @@ export function createRunService(options: RunServiceOptions): RunService {
       }
       throw error;
     }
-    const steps = deriveStepStates({ workflow: await workflowOf(row), manifest: row.manifest, state, localCluster: options.clusterId() });
+    const steps = deriveStepStates({ workflow: await workflowOf(row), manifest: row.manifest, state, localCluster: options.clusterId(), placement: row.placement });
     const before = new Map((await records.steps(id)).map((s) => [s.step, s]));
     const changedSteps = steps.filter((s) => stepChanged(before.get(s.step), s));
     const runChange: Parameters<typeof records.update>[1]['run'] = {};
@@ -655,6 +663,21 @@ export function createRunService(options: RunServiceOptions): RunService {
     return submitted.runsOn === undefined ? demands : demands.map((d) => ({ ...d, serviceCluster: submitted.runsOn }));
   }
 
+  /** The unfinished run the engine executes as `engineName`. */
+  async function runOfEngine(engineName: string, signal?: AbortSignal): Promise<RunRow> {
+    const id = /^archipel-([0-9a-f]{16})-\d+$/.exec(engineName)?.[1];
+    const row = id !== undefined ? await records.get(id, signal) : undefined;
+    if (!row || FINAL.has(row.phase)) throw new NotFoundError(`no run in progress is executed as ${engineName}`);
+    return row;
+  }
+
+  /** What the request, the document or the step's service asked of a step's placement: pinned, or clusters to avoid. */
+  function placementRequest(demands: ReturnType<typeof stepDemands>, step: string): { pinned?: true; avoid?: string[] } {
+    const demand = demands.find((d) => d.step === step);
+    if (demand?.pin !== undefined || demand?.serviceCluster !== undefined) return { pinned: true };
+    return demand?.avoid?.length ? { avoid: [...demand.avoid] } : {};
+  }
+
   /** Administrators see every run, but run only in projects they are members of, like everyone. */
   function checkMember(caller: RunCaller, project: string) {
     if (!caller.projects.includes(project)) throw new NotFoundError(`project "${project}" not found, or you are not one of its members`, { details: { field: 'project' } });
@@ -768,7 +791,7 @@ export function createRunService(options: RunServiceOptions): RunService {
           manifest,
           attempt: 1,
           ...(submission.outputs ? { outputTarget: submission.outputs } : {}),
-          ...(onPeers.length ? { placement: Object.fromEntries(onPeers.map((p) => [p.step, { cluster: p.cluster, reasons: p.reasons }])) } : {}),
+          ...(onPeers.length ? { placement: Object.fromEntries(onPeers.map((p) => [p.step, { cluster: p.cluster, reasons: p.reasons, ...placementRequest(plan!.demands, p.step) }])) } : {}),
           createdAt: now,
         };
         const steps = deriveStepStates({ workflow: document.workflow, manifest, state: undefined, localCluster: options.clusterId() });
@@ -797,15 +820,41 @@ export function createRunService(options: RunServiceOptions): RunService {
 
     async executionContext(engineName, cluster, step, contextOptions = {}) {
       const { signal } = contextOptions;
-      const id = /^archipel-([0-9a-f]{16})-\d+$/.exec(engineName)?.[1];
-      const row = id !== undefined ? await records.get(id, signal) : undefined;
-      if (!row || FINAL.has(row.phase)) throw new NotFoundError(`no run in progress is executed as ${engineName}`);
+      const row = await runOfEngine(engineName, signal);
       // Reservations are made per top-level step: a subworkflow's steps run under their step's.
       const top = step.split('/')[0]!;
       const held = (await records.heldReservations(row.id, signal)).find((r) => r.cluster === cluster && r.step === top);
       if (!held) throw new ConflictError(`run ${row.id} holds no compute reservation on cluster ${cluster} for step ${top}`);
       const files = await records.fileIds(row.id, signal);
       return { run: row.id, user: row.owner, project: row.project, reservationId: held.reservationId, reads: files.map((f) => `files/${f}/`) };
+    },
+
+    async replaceStep(engineName, lost, step, why, replaceOptions = {}) {
+      const { signal } = replaceOptions;
+      const row = await runOfEngine(engineName, signal);
+      const top = step.split('/')[0]!;
+      const placed = row.placement?.[top];
+      if (placed?.pinned) throw new ConflictError(`step ${top} is pinned to cluster ${lost}: it is not placed elsewhere`);
+      const lostSoFar = [...(placed?.lost ?? []), lost];
+      if (lostSoFar.length > MAX_REPLACEMENTS) throw new ConflictError(`step ${top} lost ${lostSoFar.length} clusters (${lostSoFar.join(', ')}); it is not placed again`);
+      // The run's owner, in the run's project, as when they submitted it; the clusters lost are avoided.
+      const caller: RunCaller = { principal: { userId: row.ownerId, userName: row.owner, isAdmin: false, tokenId: 'run-placement' }, projects: [row.project] };
+      const submission: NewRun = { project: row.project, job: row.job, placement: { [top]: { avoid: [...(placed?.avoid ?? []), ...lostSoFar] } } };
+      const plan = await planFor(caller, { workflow: await workflowOf(row) }, submission, signal).catch((error: unknown) => {
+        throw new ConflictError(`step ${top} cannot be placed again after cluster ${lost} was lost: ${describeError(error)}`, { cause: error });
+      });
+      const chosen = plan.steps.find((p) => p.step === top)!;
+      const self = options.clusterId();
+      if (chosen.cluster !== self) {
+        const [made] = await reserveOnPeers(caller, [{ step: top, cluster: chosen.cluster, requests: plan.demands.find((d) => d.step === top)!.requests }], signal);
+        await records.addReservation(row.id, made!);
+      }
+      const reasons = [`placed again: cluster ${lost} was lost (${why})`, ...chosen.reasons];
+      const placement = { ...row.placement, [top]: { ...placed, cluster: chosen.cluster, reasons, lost: lostSoFar } };
+      // The step's next state (its cluster changed) is the event that tells it.
+      await record(row.id, { run: { placement }, events: [] });
+      logger.warn('step placed again after its cluster was lost', { run: row.id, step: top, lost, cluster: chosen.cluster });
+      return { cluster: chosen.cluster };
     },
 
     async list(caller, listOptions = {}) {

@@ -3,6 +3,18 @@ import type { RunPhase } from '../../core/index.ts';
 import type { StepState } from './step-states.ts';
 
 /** A run as the run service keeps it (migration 0008). */
+/** Where a step placed on another cluster runs, and why. */
+export interface StepPlacement {
+  cluster: string;
+  reasons: string[];
+  /** Pinned (by the request, the document or its service): it is never placed elsewhere. */
+  pinned?: boolean;
+  /** Clusters the request or the document said never to run it on. */
+  avoid?: string[];
+  /** Clusters lost while they ran the step, in order: it was placed again after each. */
+  lost?: string[];
+}
+
 export interface RunRow {
   id: string;
   project: string;
@@ -24,7 +36,7 @@ export interface RunRow {
   outputTarget?: OutputTarget;
   outputLocation?: Record<string, unknown>;
   /** Per step placed on another cluster: the cluster and why (none: every step runs here). */
-  placement?: Record<string, { cluster: string; reasons: string[] }>;
+  placement?: Record<string, StepPlacement>;
   createdAt: Date;
   startedAt?: Date;
   finishedAt?: Date;
@@ -90,7 +102,7 @@ interface Row {
   outputs: Record<string, unknown> | null;
   output_target: OutputTarget | null;
   output_location: Record<string, unknown> | null;
-  placement: Record<string, { cluster: string; reasons: string[] }> | null;
+  placement: Record<string, StepPlacement> | null;
   created_at: Date | string;
   started_at: Date | string | null;
   finished_at: Date | string | null;
@@ -219,7 +231,7 @@ export function createRunRecords(db: SqlDatabase) {
     /** Writes a run's changed fields and steps, with one event per change, in one transaction; resolves with the new events. */
     async update(
       id: string,
-      change: { run?: Partial<Pick<RunRow, 'phase' | 'message' | 'engineName' | 'attempt' | 'outputs' | 'outputLocation' | 'startedAt' | 'finishedAt'>>; steps?: StepState[]; events: { type: RunEventRow['type']; data: Record<string, unknown> }[] },
+      change: { run?: Partial<Pick<RunRow, 'phase' | 'message' | 'engineName' | 'attempt' | 'outputs' | 'outputLocation' | 'placement' | 'startedAt' | 'finishedAt'>>; steps?: StepState[]; events: { type: RunEventRow['type']; data: Record<string, unknown> }[] },
       at: Date,
     ): Promise<RunEventRow[]> {
       return db.transaction(async (tx) => {
@@ -234,6 +246,7 @@ export function createRunRecords(db: SqlDatabase) {
           if ('phase' in run) set('phase', run.phase);
           if ('message' in run) set('message', run.message ?? null);
           if ('engineName' in run) set('engine_name', run.engineName ?? null);
+          if ('placement' in run) set('placement', json(run.placement), '::jsonb');
           if ('attempt' in run) set('attempt', run.attempt);
           if ('outputs' in run) set('outputs', json(run.outputs), '::jsonb');
           if ('outputLocation' in run) set('output_location', json(run.outputLocation), '::jsonb');
@@ -282,6 +295,11 @@ export function createRunRecords(db: SqlDatabase) {
         { signal },
       );
       return rows.map((r) => ({ runId: r.run_id, step: r.step, cluster: r.cluster, reservationId: r.reservation_id, ownerId: r.owner_id, owner: r.owner_name }));
+    },
+
+    /** A reservation made for a run after it started (a step placed again). */
+    async addReservation(runId: string, r: RunReservation): Promise<void> {
+      await db.query('INSERT INTO run_reservations (run_id, step, cluster, reservation_id) VALUES ($1, $2, $3, $4)', [runId, r.step, r.cluster, r.reservationId]);
     },
 
     async reservationReleased(runId: string, reservationId: string, at: Date): Promise<void> {

@@ -64,7 +64,14 @@ function taskSteps(templates: ManifestTemplate[]): Map<string, Map<string, strin
  * node tree from the root, giving each node the step of the DAG task it runs under; a retried node counts
  * by its Retry node, not by its attempts. Steps no node ran yet are Pending (Omitted once the run ended).
  */
-export function deriveStepStates(options: { workflow: Workflow; manifest: Record<string, unknown>; state: RunState | undefined; localCluster: string }): StepState[] {
+export function deriveStepStates(options: {
+  workflow: Workflow;
+  manifest: Record<string, unknown>;
+  state: RunState | undefined;
+  localCluster: string;
+  /** Where the run placed its top-level steps now (a step placed again after losing its cluster moved). */
+  placement?: Record<string, { cluster: string }> | undefined;
+}): StepState[] {
   const { workflow, manifest, state, localCluster } = options;
   const templates = ((manifest.spec as { templates?: ManifestTemplate[] } | undefined)?.templates ?? []) as ManifestTemplate[];
   const byTemplate = new Map(templates.map((t) => [t.name, t]));
@@ -105,7 +112,8 @@ export function deriveStepStates(options: { workflow: Workflow; manifest: Record
     // The pods that run the step's process: its tool's, or the one evaluating an ExpressionTool.
     const toolPods = all.map((n) => n.node).filter((n) => n.type === 'Pod' && (!n.templateName?.startsWith('archipel-') || n.templateName === 'archipel-expression'));
     const toolTemplate = toolPods.find((n) => n.templateName !== 'archipel-expression')?.templateName ?? counted.find((n) => n.type === 'Skipped' || n.type === 'TaskGroup')?.templateName;
-    const cluster = (toolTemplate !== undefined ? byTemplate.get(toolTemplate)?.metadata?.annotations?.[TARGET_CLUSTER] : undefined) ?? localCluster;
+    const annotated = toolTemplate !== undefined ? byTemplate.get(toolTemplate)?.metadata?.annotations?.[TARGET_CLUSTER] : undefined;
+    const cluster = (annotated !== undefined ? options.placement?.[step.split('/')[0]!]?.cluster : undefined) ?? annotated ?? localCluster;
     const itemNodes = counted.filter((n) => (n.type === 'Pod' || n.type === 'Retry') && !n.templateName?.startsWith('archipel-'));
     const prepare = counted.find((n) => n.templateName === 'archipel-prepare');
     const reused = Number(prepare?.outputs?.parameters?.find((p) => p.name === 'reused')?.value ?? 0) || 0;
