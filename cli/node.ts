@@ -319,7 +319,13 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       // Runs follow their plan: steps placed on peers run there under compute reserved for them (through
       // Admiralty in cluster mode, over /archipel/execution/1.0.0 in embedded mode).
       crossCluster: peerReservations(computeFederation),
-      storage: createOutputStorage({ catalog, entryAccess, grants, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
+      storage: createOutputStorage({
+        catalog,
+        entryAccess,
+        grants,
+        memberProjectNames: (userId) => identity.memberProjectNames(userId),
+        remote: { catalog: catalogFederation, access: accessFederation },
+      }),
       logger,
     });
     late.runs = runs;

@@ -5,16 +5,18 @@ import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { localCaller, type CatalogService } from '../catalog/index.ts';
-import { InternalError, InvalidInputError } from '../core/index.ts';
+import { localCaller, type CatalogFederation, type CatalogService } from '../catalog/index.ts';
+import { InternalError, InvalidInputError, NotFoundError } from '../core/index.ts';
 import type { OutputFile, OutputStorage } from '../orchestrator/index.ts';
-import type { EntryAccess, GrantService } from '../providers/index.ts';
+import type { EntryAccess, GrantService, RemoteEntryAccess } from '../providers/index.ts';
 
 export interface OutputStorageOptions {
   catalog: Pick<CatalogService, 'get' | 'clusterId'>;
   entryAccess: EntryAccess;
   grants: Pick<GrantService, 'revoke'>;
   memberProjectNames(userId: string): Promise<string[]>;
+  /** Peered clusters' storage entries: seen through the catalog protocol, written through their grants. */
+  remote?: { catalog: Pick<CatalogFederation, 'get'>; access: RemoteEntryAccess };
 }
 
 /** How long the grant that writes a run's outputs may last. */
@@ -34,11 +36,20 @@ async function putTo(url: string, file: OutputFile): Promise<void> {
   });
 }
 
+type PresignedWrite = Extract<Awaited<ReturnType<EntryAccess['request']>>['access'], { type: 'presigned-write' }>;
+
+/** PUTs each file to its pre-signed URL; where they went (bucket, prefix, keys). */
+async function putAll(access: PresignedWrite, names: string[], files: OutputFile[], prefix: string | undefined) {
+  const byName = new Map(access.uploads.map((u) => [u.name, u]));
+  for (const [i, file] of files.entries()) await putTo(byName.get(names[i]!)!.url, file);
+  return { type: 's3', bucket: access.bucket, prefix: prefix ? `${access.prefix}${prefix}/` : access.prefix, files: access.uploads.map((u) => u.key) };
+}
+
 /**
  * Run outputs written to storage catalog entries, through the access grants the run's owner gets for the
  * entry (as `POST /providers/access` would give them): a writable directory of its own under a directory
  * target, or pre-signed PUT URLs under a prefix of its own in an S3 target. The grant ends once the files
- * are written.
+ * are written. A peered cluster's S3 storage entry is written the same way, through its owner's grant.
  */
 export function createOutputStorage(options: OutputStorageOptions): OutputStorage {
   const callerFor = async (user: { userId: string; userName: string }, projects?: readonly string[]) =>
@@ -46,16 +57,32 @@ export function createOutputStorage(options: OutputStorageOptions): OutputStorag
 
   return {
     async check(caller, target, signal) {
-      const entry = await options.catalog.get(localCaller(caller.principal, options.catalog.clusterId(), [...caller.projects]), target.entry, { signal });
+      const catalogCaller = localCaller(caller.principal, options.catalog.clusterId(), [...caller.projects]);
+      const elsewhere = target.cluster !== undefined && target.cluster !== options.catalog.clusterId();
+      if (elsewhere && !options.remote) throw new NotFoundError(`cluster ${target.cluster} is not peered with this one`, { details: { field: 'outputs.cluster' } });
+      const entry = elsewhere ? await options.remote!.catalog.get(catalogCaller, target.cluster!, target.entry, { ...(signal ? { signal } : {}) }) : await options.catalog.get(catalogCaller, target.entry, { signal });
       if (entry.kind !== 'storage') throw new InvalidInputError(`outputs: catalog entry "${target.entry}" is a ${entry.kind} entry, not a storage entry`, [{ path: 'outputs.entry', message: 'not a storage entry' }]);
       if (entry.spec.target.type === 'postgresql') {
         throw new InvalidInputError(`outputs: storage entry "${entry.name}" is a PostgreSQL schema: output files go to a directory or S3 storage entry`, [{ path: 'outputs.entry', message: 'cannot take files' }]);
+      }
+      // A directory is a path on its own cluster's machines: this cluster cannot write there.
+      if (elsewhere && entry.spec.target.type !== 's3') {
+        throw new InvalidInputError(`outputs: storage entry "${entry.name}" of cluster ${target.cluster} is a directory on that cluster's machines: another cluster's runs write to S3 storage entries`, [{ path: 'outputs.entry', message: 'cannot take files from another cluster' }]);
       }
     },
 
     async write(owner, target, files, signal) {
       const names = files.map((f) => (target.prefix ? `${target.prefix}/${f.path}` : f.path));
-      const { grant, access } = await options.entryAccess.request(await callerFor(owner), target.entry, { ttlSeconds: WRITE_GRANT_SECONDS, uploads: names }, { signal });
+      const caller = await callerFor(owner);
+      const elsewhere = target.cluster !== undefined && target.cluster !== options.catalog.clusterId();
+      if (elsewhere) {
+        // The owner cluster's grant is not given back from here: it ends at its expiry.
+        if (!options.remote) throw new NotFoundError(`cluster ${target.cluster} is not peered with this one`);
+        const { access } = await options.remote.access.request(caller, target.cluster!, target.entry, { ttlSeconds: WRITE_GRANT_SECONDS, uploads: names }, { ...(signal ? { signal } : {}) });
+        if (access.type !== 'presigned-write') throw new InvalidInputError(`storage entry "${target.entry}" of cluster ${target.cluster} cannot take files from this cluster (${access.type})`);
+        return putAll(access, names, files, target.prefix);
+      }
+      const { grant, access } = await options.entryAccess.request(caller, target.entry, { ttlSeconds: WRITE_GRANT_SECONDS, uploads: names }, { signal });
       try {
         if (access.type === 'directory') {
           for (const [i, file] of files.entries()) {
@@ -65,11 +92,7 @@ export function createOutputStorage(options: OutputStorageOptions): OutputStorag
           }
           return { type: 'directory', path: target.prefix ? path.join(access.path, target.prefix) : access.path, files: names };
         }
-        if (access.type === 'presigned-write') {
-          const byName = new Map(access.uploads.map((u) => [u.name, u]));
-          for (const [i, file] of files.entries()) await putTo(byName.get(names[i]!)!.url, file);
-          return { type: 's3', bucket: access.bucket, prefix: target.prefix ? `${access.prefix}${target.prefix}/` : access.prefix, files: access.uploads.map((u) => u.key) };
-        }
+        if (access.type === 'presigned-write') return putAll(access, names, files, target.prefix);
         throw new InvalidInputError(`storage entry "${target.entry}" cannot take files (${access.type})`);
       } finally {
         await options.grants.revoke({ userId: owner.userId, userName: owner.userName, isAdmin: false, tokenId: 'run-outputs' }, grant.id).catch(() => {});

@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { generateSwarmKey } from '../discovery/index.ts';
+import { startS3rver, type S3rverHandle } from '../platform/object-store/testing.ts';
 import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
 import { eventually } from './support/eventually.ts';
 import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
@@ -16,8 +18,10 @@ import { json } from './support/json.ts';
  */
 const root = mkdtempSync(path.join(tmpdir(), 'archipel-federated-runs-'));
 const running: ArchipelProcess[] = [];
+let s3: S3rverHandle | undefined;
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop('SIGKILL')));
+  await s3?.stop();
   // ARCHIPEL_TEST_LOGS=dir keeps each node's output for a look after a failure.
   const keep = process.env.ARCHIPEL_TEST_LOGS;
   if (keep) running.forEach((p, i) => writeFileSync(path.join(keep, `federated-runs-${i}.log`), `${p.stdout()}\n--- stderr ---\n${p.stderr()}`));
@@ -75,7 +79,7 @@ async function peer(a: Node, b: Node) {
 }
 
 // Each step appends a line naming its working directory, which is under the data directory of the node
-// whose engine runs it; the second also writes to its log.
+// whose engine runs it; the second also appends B's data and writes to its log.
 const APPEND = (step: string) => `
     run:
       class: CommandLineTool
@@ -87,6 +91,7 @@ const WORKFLOW = `cwlVersion: v1.2
 class: Workflow
 inputs:
   greeting: string
+  site: File
 outputs:
   story: {type: File, outputSource: third/out}
 steps:
@@ -99,8 +104,16 @@ steps:
       outputs: {out: stdout}
     in: {g: greeting}
     out: [out]
-  second:${APPEND('second')}
-    in: {f: first/out}
+  second:
+    run:
+      class: CommandLineTool
+      baseCommand: [sh, -c, 'cat "$0" "$1"; echo "second ran in $PWD"; echo "second says hello" >&2']
+      inputs:
+        f: {type: File, inputBinding: {position: 1}}
+        site: {type: File, inputBinding: {position: 2}}
+      stdout: second.txt
+      outputs: {out: stdout}
+    in: {f: first/out, site: site}
     out: [out]
   third:${APPEND('third')}
     in: {f: second/out}
@@ -141,8 +154,14 @@ describe('a workflow whose steps run on three clusters', () => {
     writeFileSync(swarmKey, generateSwarmKey(), { mode: 0o600 });
     // A gives up on a peer that does not answer after 4 s; B offers one core, C the machine's two: a step
     // free to go to either goes to C, where it has room to spare.
+    // B and C keep their objects in S3 (one S3 protocol server here), so that they can share S3 entries.
+    s3 = await startS3rver();
+    const s3Env = (prefix: string) => ({ S3_BUCKET: s3!.bucket, S3_PREFIX: prefix, S3_ENDPOINT: s3!.endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: s3!.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3!.credentials.secretAccessKey });
     const a = await startNode('alpha', swarmKey, [], { ARCHIPEL_RUNS_PEER_TIMEOUT_SECONDS: '4' });
-    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '1']), startNode('charlie', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '2'])]);
+    const [b, c] = await Promise.all([
+      startNode('bravo', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '1'], s3Env('bravo')),
+      startNode('charlie', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '2'], s3Env('charlie')),
+    ]);
     await eventually(async () => {
       const peers = ok(await a.call('GET', '/discovery/peers')).items as { clusterId: string; connected: boolean }[];
       expect(peers.filter((p) => p.connected).map((p) => p.clusterId).sort()).toEqual([b.clusterId, c.clusterId].sort());
@@ -150,12 +169,18 @@ describe('a workflow whose steps run on three clusters', () => {
     await peer(a, b);
     await peer(a, c);
     ok(await a.call('POST', '/projects', { name: 'survey' }), 201);
+    // A data entry on B; a storage entry on C, both public.
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3.credentials });
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'survey/site-1.csv', Body: 'depth,cover\n3,0.7\n' }));
+    const site = ok(await b.call('POST', '/catalog/entries', { kind: 'data', name: 'Site survey', visibility: 'public', spec: { source: { type: 's3', bucket: s3.bucket, prefix: 'survey' } } }), 201);
+    const results = ok(await c.call('POST', '/catalog/entries', { kind: 'storage', name: 'Results', visibility: 'public', spec: { target: { type: 's3', bucket: s3.bucket, prefix: 'results' } } }), 201);
 
     const submission = {
       project: 'survey',
       cwl: WORKFLOW,
-      job: { greeting: 'hello from alpha' },
-      placement: { second: { cluster: b.clusterId }, third: { cluster: c.clusterId } },
+      job: { greeting: 'hello from alpha', site: { class: 'File', location: `archipel:catalog/${b.clusterId}/${site.id}/site-1.csv` } },
+      placement: { third: { cluster: c.clusterId } },
+      outputs: { entry: results.id, cluster: c.clusterId, prefix: 'story-1' },
     };
     // The plan first: where each step goes and why, nothing run.
     const plan = ok(await a.call('POST', '/runs?dryRun=true', submission)) as { steps: { step: string; cluster: string; reasons: string[] }[] };
@@ -177,17 +202,23 @@ describe('a workflow whose steps run on three clusters', () => {
       ['second', 'Succeeded', b.clusterId],
       ['third', 'Succeeded', c.clusterId],
     ]);
-    expect(run.placement?.second).toMatchObject({ cluster: b.clusterId, reasons: expect.arrayContaining([expect.stringMatching(/^pinned to bravo/)]) });
-    expect(run.placement?.third).toMatchObject({ cluster: c.clusterId });
+    // The second step reads B's data: it went there for it; the third was pinned to C.
+    expect(run.placement?.second).toMatchObject({ cluster: b.clusterId, reasons: expect.arrayContaining(['1 of the 1 data entries it reads are there']) });
+    expect(run.placement?.third).toMatchObject({ cluster: c.clusterId, pinned: true, reasons: expect.arrayContaining([expect.stringMatching(/^pinned to charlie/)]) });
 
     // The story: each line written where its step ran.
     const outputs = ok(await a.call('GET', `/runs/${run.id}/outputs`)) as { story: { location: string } };
     const story = await (await fetch(outputs.story.location, { headers: { Authorization: `Bearer ${a.token}` } })).text();
     const lines = story.trim().split('\n');
-    expect(lines[0]).toBe('hello from alpha');
-    expect(lines[1]).toMatch(new RegExp(`^first ran in ${a.dataDir}/`));
-    expect(lines[2]).toMatch(new RegExp(`^second ran in ${b.dataDir}/`));
-    expect(lines[3]).toMatch(new RegExp(`^third ran in ${c.dataDir}/`));
+    expect(lines.slice(0, 4)).toEqual(['hello from alpha', expect.stringMatching(new RegExp(`^first ran in ${a.dataDir}/`)), 'depth,cover', '3,0.7']);
+    expect(lines[4]).toMatch(new RegExp(`^second ran in ${b.dataDir}/`));
+    expect(lines[5]).toMatch(new RegExp(`^third ran in ${c.dataDir}/`));
+    // ... and in C's storage entry, where the run was asked to put its outputs.
+    const where = (ok(await a.call('GET', `/runs/${run.id}`)) as { outputLocation: { type: string; bucket: string; files: string[] } }).outputLocation;
+    expect(where).toMatchObject({ type: 's3', bucket: s3.bucket, files: [expect.stringMatching(/^results\/.*story-1\/third\.txt$/)] });
+    const stored = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: where.files[0]! }));
+    expect(await stored.Body!.transformToString()).toBe(story);
+    client.destroy();
 
     // The remote step's log reached the origin; the executing clusters' engines ran them as their own runs.
     const logs = await fetch(`${a.url}/api/v1/runs/${run.id}/steps/second/logs`, { headers: { Authorization: `Bearer ${a.token}` } });
@@ -206,6 +237,13 @@ describe('a workflow whose steps run on three clusters', () => {
     expect(refused.status, JSON.stringify(refused.body)).toBeGreaterThanOrEqual(400);
     expect(refused.status).toBeLessThan(500);
     expect(JSON.stringify(refused.body)).toContain('second');
+    // A step that no cluster can fit is refused before anything runs, naming it and what it asked for.
+    const huge = SLOW.replace('      inputs: {}\n      stdout', '      requirements: [{class: ResourceRequirement, coresMin: 64}]\n      inputs: {}\n      stdout');
+    const runsBefore = (ok(await a.call('GET', '/runs')) as { items: unknown[] }).items.length;
+    const unfit = await a.call('POST', '/runs', { project: 'survey', cwl: huge, job: {} });
+    expect(unfit.status).toBe(400);
+    expect(unfit.body.error.message).toMatch(/^step slow \(asks for 64 cores, .*\) fits no cluster/);
+    expect((ok(await a.call('GET', '/runs')) as { items: unknown[] }).items).toHaveLength(runsBefore);
 
     // C is killed while it runs a step of two runs: the step free to go elsewhere is placed again (on B:
     // A is avoided, C lost) and its run succeeds; the step pinned to C fails its run, naming C.

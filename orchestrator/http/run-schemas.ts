@@ -44,7 +44,7 @@ export const RunSchema = z
     createdAt: Timestamp,
     startedAt: Timestamp.optional(),
     finishedAt: Timestamp.optional(),
-    outputTarget: z.object({ entry: z.string(), prefix: z.string().optional() }).optional(),
+    outputTarget: z.object({ entry: z.string(), cluster: z.string().optional(), prefix: z.string().optional() }).optional(),
     outputLocation: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Where the output files were written (a directory, or an S3 bucket and prefix)' }),
     placement: z
       .record(
@@ -89,7 +89,8 @@ export const NewRunSchema = z
     labels: LabelsSchema.optional(),
     outputs: z
       .strictObject({
-        entry: z.string().min(1).openapi({ description: 'A storage catalog entry of this cluster you may see (a directory or an S3 target)' }),
+        entry: z.string().min(1).openapi({ description: 'A storage catalog entry you may see (a directory or an S3 target of this cluster, an S3 target of a peer)' }),
+        cluster: z.string().min(1).max(128).optional().openapi({ description: 'The peered cluster that owns the entry (default: this one)' }),
         prefix: z
           .string()
           .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'must be a relative path of letters, digits, ".", "_" and "-" segments')

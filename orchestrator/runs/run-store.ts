@@ -45,6 +45,8 @@ export interface RunRow {
 /** A storage catalog entry and a prefix under it, where a run's output files are to be written. */
 export interface OutputTarget {
   entry: string;
+  /** The cluster whose storage entry it is (this one when absent). */
+  cluster?: string;
   prefix?: string;
 }
 
