@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateSwarmKey } from '../discovery/index.ts';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3rver, type S3rverHandle } from '../platform/object-store/testing.ts';
-import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
 import { eventually } from './support/eventually.ts';
-import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
+import type { ArchipelProcess } from './support/archipel-process.ts';
+import { ok, startFederationNode, type Call, type FederationNode } from './support/federation-node.ts';
 import { json } from './support/json.ts';
 import { unmountUnder } from './support/mounts.ts';
 
@@ -21,6 +21,7 @@ import { unmountUnder } from './support/mounts.ts';
  */
 const root = mkdtempSync(path.join(tmpdir(), 'archipel-catalog-federation-'));
 const running: ArchipelProcess[] = [];
+const start = (name: string, swarmKey: string, extra: string[] = [], env: Record<string, string> = {}) => startFederationNode(root, running, name, swarmKey, extra, env);
 let s3: S3rverHandle | undefined;
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop('SIGKILL')));
@@ -29,54 +30,9 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: Awaited<ReturnType<typeof json>> }>;
-
-interface Node {
-  name: string;
-  process: ArchipelProcess;
-  url: string;
-  p2p: string;
-  clusterId: string;
-  /** As the cluster's bootstrap admin. */
-  call: Call;
-  /** As a user of the cluster. */
-  as(token: string): Call;
-}
-
-const caller =
-  (url: string, token: string): Call =>
-  async (method, route, body) => {
-    const response = await fetch(`${url}/api/v1${route}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: response.status === 204 ? null : await json(response) };
-  };
-
-async function startNode(name: string, swarmKey: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Node> {
-  const dataDir = path.join(root, name);
-  // A migrated embedded database from the test template (see tests/discovery-federation.test.ts).
-  mkdirSync(dataDir, { recursive: true });
-  await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
-  const child = runArchipel(
-    ['up', '--name', name, '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--swarm-key', swarmKey, ...extra],
-    { env: { DATABASE_URL: undefined, ...env } },
-  );
-  running.push(child);
-  const [, url] = await child.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000);
-  const [, p2p, clusterId] = await child.waitFor(/p2p:\s+(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(\w+))/);
-  const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  return { name, process: child, url: url!, p2p: p2p!, clusterId: clusterId!, call: caller(url!, token), as: (t) => caller(url!, t) };
-}
-
-const ok = <T extends { status: number; body: unknown }>(response: T, status = 200): T['body'] => {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  return response.body;
-};
 
 /** A user of `node`, member of `projects` there (made by its admin), and a token of theirs. */
-async function userOf(node: Node, user: string, projects: string[] = []): Promise<Call> {
+async function userOf(node: FederationNode, user: string, projects: string[] = []): Promise<Call> {
   const password = `${user}-secret-password`;
   ok(await node.call('POST', '/users', { name: user, password }), 201);
   for (const project of projects) {
@@ -119,8 +75,8 @@ describe('federated catalog search across three archipel nodes', () => {
     // Bravo keeps its objects in S3 (an S3 protocol server here), so that it can share S3 data entries.
     s3 = await startS3rver();
     const bravoS3 = { S3_BUCKET: s3.bucket, S3_PREFIX: 'bravo', S3_ENDPOINT: s3.endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
-    const a = await startNode('alpha', swarmKey);
-    const [b, c] = await Promise.all([startNode('bravo', swarmKey, ['--bootstrap', a.p2p], bravoS3), startNode('charlie', swarmKey, ['--bootstrap', a.p2p])]);
+    const a = await start('alpha', swarmKey);
+    const [b, c] = await Promise.all([start('bravo', swarmKey, ['--bootstrap', a.p2p], bravoS3), start('charlie', swarmKey, ['--bootstrap', a.p2p])]);
     const label = (id: string) => ({ [a.clusterId]: 'A', [b.clusterId]: 'B', [c.clusterId]: 'C' })[id] ?? id;
     const show = (items: Found[]) => sorted(items.map((e) => ({ ...e, origin: label(e.origin ?? e.ownerCluster) })));
 

@@ -1,14 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { generateSwarmKey } from '../discovery/index.ts';
 import { startS3rver, type S3rverHandle } from '../platform/object-store/testing.ts';
-import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
 import { eventually } from './support/eventually.ts';
-import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
-import { json } from './support/json.ts';
+import type { ArchipelProcess } from './support/archipel-process.ts';
+import { ok, startFederationNode, type FederationNode } from './support/federation-node.ts';
 
 /**
  * Federated runs as users see them: three `archipel up` nodes in separate processes on 127.0.0.1, one
@@ -18,6 +17,7 @@ import { json } from './support/json.ts';
  */
 const root = mkdtempSync(path.join(tmpdir(), 'archipel-federated-runs-'));
 const running: ArchipelProcess[] = [];
+const start = (name: string, swarmKey: string, extra: string[] = [], env: Record<string, string> = {}) => startFederationNode(root, running, name, swarmKey, extra, env);
 let s3: S3rverHandle | undefined;
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop('SIGKILL')));
@@ -28,50 +28,7 @@ afterAll(async () => {
   if (!process.env.ARCHIPEL_TEST_LOGS) rmSync(root, { recursive: true, force: true });
 });
 
-type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: Awaited<ReturnType<typeof json>> }>;
-
-interface Node {
-  name: string;
-  dataDir: string;
-  process: ArchipelProcess;
-  url: string;
-  p2p: string;
-  clusterId: string;
-  token: string;
-  call: Call;
-}
-
-const caller =
-  (url: string, token: string): Call =>
-  async (method, route, body) => {
-    const response = await fetch(`${url}/api/v1${route}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: response.status === 204 ? null : await json(response) };
-  };
-
-async function startNode(name: string, swarmKey: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Node> {
-  const dataDir = path.join(root, name);
-  mkdirSync(dataDir, { recursive: true });
-  await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
-  const child = runArchipel(['up', '--name', name, '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--swarm-key', swarmKey, ...extra], {
-    env: { DATABASE_URL: undefined, ...env },
-  });
-  running.push(child);
-  const [, url] = await child.waitFor(/API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/, 60_000);
-  const [, p2p, clusterId] = await child.waitFor(/p2p:\s+(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/(\w+))/);
-  const token = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  return { name, dataDir, process: child, url: url!, p2p: p2p!, clusterId: clusterId!, token, call: caller(url!, token) };
-}
-
-const ok = <T extends { status: number; body: unknown }>(response: T, status = 200): T['body'] => {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  return response.body;
-};
-
-async function peer(a: Node, b: Node) {
+async function peer(a: FederationNode, b: FederationNode) {
   ok(await a.call('POST', `/discovery/peers/${b.clusterId}/request-peering`));
   await eventually(async () => expect(ok(await b.call('GET', `/discovery/peers/${a.clusterId}`)).state).toBe('pending-approval'), 15_000, 200);
   ok(await b.call('POST', `/discovery/peers/${a.clusterId}/approve`));
@@ -146,7 +103,7 @@ interface RunView {
   steps: { step: string; phase: string; cluster: string }[];
 }
 
-const logOf = (node: Node) => node.process.stdout() + node.process.stderr();
+const logOf = (node: FederationNode) => node.process.stdout() + node.process.stderr();
 
 describe('a workflow whose steps run on three clusters', () => {
   it('runs each step on the cluster it is placed on, in that cluster engine, its files through the origin store', { timeout: 240_000 }, async () => {
@@ -157,10 +114,10 @@ describe('a workflow whose steps run on three clusters', () => {
     // B and C keep their objects in S3 (one S3 protocol server here), so that they can share S3 entries.
     s3 = await startS3rver();
     const s3Env = (prefix: string) => ({ S3_BUCKET: s3!.bucket, S3_PREFIX: prefix, S3_ENDPOINT: s3!.endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: s3!.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3!.credentials.secretAccessKey });
-    const a = await startNode('alpha', swarmKey, [], { ARCHIPEL_RUNS_PEER_TIMEOUT_SECONDS: '4' });
+    const a = await start('alpha', swarmKey, [], { ARCHIPEL_RUNS_PEER_TIMEOUT_SECONDS: '4' });
     const [b, c] = await Promise.all([
-      startNode('bravo', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '1'], s3Env('bravo')),
-      startNode('charlie', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '2'], s3Env('charlie')),
+      start('bravo', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '1'], s3Env('bravo')),
+      start('charlie', swarmKey, ['--bootstrap', a.p2p, '--compute-cores', '2'], s3Env('charlie')),
     ]);
     await eventually(async () => {
       const peers = ok(await a.call('GET', '/discovery/peers')).items as { clusterId: string; connected: boolean }[];
