@@ -230,5 +230,24 @@ describe('a workflow whose steps run on three clusters', () => {
     expect(pinnedRun.phase).toBe('Error');
     expect(pinnedRun.message).toContain(`cluster ${c.clusterId} did not answer`);
     expect(pinnedRun.message).toContain(`step slow is pinned to cluster ${c.clusterId}`);
+
+    // A is stopped while B runs a step of its run, and started again: the run resumes, attached to the
+    // step still running on B (which runs it once), and succeeds.
+    const slower = SLOW.replace('sleep 8', 'sleep 15');
+    const resumed = ok(await a.call('POST', '/runs', { project: 'survey', cwl: slower, job: {}, placement: { slow: { cluster: b.clusterId } } }), 201) as RunView;
+    await eventually(async () => {
+      expect(((ok(await a.call('GET', `/runs/${resumed.id}`)) as RunView).steps[0])).toMatchObject({ phase: 'Running', cluster: b.clusterId });
+      expect(logOf(b)).toMatch(new RegExp(`"run":"${resumed.id}".*running a step for a peer`));
+    }, 30_000, 200);
+    expect(await a.process.stop('SIGTERM')).toBe(0);
+    const again = await startFederationNode(root, running, 'alpha', swarmKey, [], { ARCHIPEL_RUNS_PEER_TIMEOUT_SECONDS: '30' }, false);
+    expect(again.clusterId).toBe(a.clusterId);
+    const after = await eventually(async () => {
+      const view = ok(await again.call('GET', `/runs/${resumed.id}`)) as RunView;
+      expect(['Succeeded', 'Failed', 'Error']).toContain(view.phase);
+      return view;
+    }, 60_000, 500);
+    expect(after.phase, after.message).toBe('Succeeded');
+    expect(logOf(b).match(new RegExp(`"run":"${resumed.id}"[^\n]*running a step for a peer`, 'g'))).toHaveLength(1);
   });
 });

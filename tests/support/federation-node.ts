@@ -44,10 +44,14 @@ export async function startFederationNode(
   swarmKey: string,
   extra: string[] = [],
   env: Record<string, string> = {},
+  /** false: start it again on the data directory it left (a restart). */
+  fresh = true,
 ): Promise<FederationNode> {
   const dataDir = path.join(root, name);
-  mkdirSync(dataDir, { recursive: true });
-  await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
+  if (fresh) {
+    mkdirSync(dataDir, { recursive: true });
+    await (await createPgliteTestDatabase({ dataDir: path.join(dataDir, 'db') })).cleanup();
+  }
   const child = runArchipel(['up', '--name', name, '--data-dir', dataDir, '--http-port', '0', '--p2p-port', '0', '--swarm-key', swarmKey, ...extra], {
     env: { DATABASE_URL: undefined, ...env },
   });
