@@ -36,6 +36,7 @@ import {
   createFileService,
   createLocalEngine,
   createProcessRunner,
+  createExecutionRoutes,
   createRunRoutes,
   createExecutionFederation,
   createRunService,
@@ -290,6 +291,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     const late: { engine?: WorkflowEngine; runs?: RunService } = {};
     const executionFederation = createExecutionFederation({
       network: discovery,
+      db,
       store: objects,
       uploadDir: path.join(config.dataDir, 'uploads', 'peers'),
       engine: () => late.engine!,
@@ -346,6 +348,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
         createRemoteComputeRoutes({ remote: computeFederation }),
         createGrantRoutes({ grants }),
         createRunRoutes({ runs, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
+        createExecutionRoutes({ executions: executionFederation }),
         createFileRoutes({ files, memberProjectNames: (userId) => identity.memberProjectNames(userId) }),
         createAccessRoutes({
           entryAccess,

@@ -9,5 +9,6 @@ export { createRunService, type DataEntryFiles, type DataInputs, type NewRun, ty
 export type { OutputTarget } from './runs/run-store.ts';
 export { createFileService, FILE_LOCATION_PREFIX, type FileService, type FileServiceOptions, type RunCaller, type UploadedFile } from './runs/file-service.ts';
 export { createRunRoutes, type RunRoutesDeps } from './http/run-routes.ts';
+export { createExecutionRoutes, type ExecutionRoutesDeps } from './http/execution-routes.ts';
 export { createFileRoutes, type FileRoutesDeps } from './http/file-routes.ts';
 export * from './federation/index.ts';

@@ -1,15 +1,18 @@
 import type { z } from 'zod';
-import { silentLogger, systemClock, type Clock, type Logger, type ObjectStore, type WorkflowEngine } from '../../core/index.ts';
+import { silentLogger, systemClock, type Clock, type Logger, type ObjectStore, type RunPhase, type SqlDatabase, type WorkflowEngine } from '../../core/index.ts';
 import type { PeerNetwork } from '../../discovery/index.ts';
 import { executionProtocol, ExecutionStatusSchema, parseOriginStoreUrl } from './execution-protocol.ts';
 import { createExecutionResponder, type HeldReservation } from './execution-responder.ts';
 import { createRemoteObjectStore } from './remote-object-store.ts';
+import { createPeerExecutions, type PeerExecution } from './peer-executions.ts';
 import { createRemotePods, type ExecutionContext, type RemotePods } from './remote-pods.ts';
 import { createRunObjectsResponder } from './run-objects-responder.ts';
 import { runObjectsProtocol } from './run-objects-protocol.ts';
 
 export interface ExecutionFederationOptions {
   network: PeerNetwork;
+  /** Where the pods run here for peers are recorded. */
+  db: SqlDatabase;
   /** This cluster's object store: peers' pods of this cluster's runs read and write it. */
   store: ObjectStore;
   /** Where parts of objects a peer uploads wait until they are complete. */
@@ -33,6 +36,8 @@ export interface ExecutionFederation {
   placedPods: RemotePods;
   /** The store a pod run here for a peer names by an `archipel-origin://` URL, or undefined for another URL. */
   storeFor(url: string): ObjectStore | undefined;
+  /** The pods this cluster runs (or ran) for peers, newest first, with their phase in this cluster's engine. */
+  list(options: { originCluster?: string; limit: number; signal?: AbortSignal }): Promise<(PeerExecution & { phase: RunPhase; message?: string; startedAt?: string; finishedAt?: string })[]>;
   /** Serves `/archipel/execution/1.0.0` and `/archipel/run-objects/1.0.0`; call once discovery has started. */
   serve(): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +55,7 @@ export function createExecutionFederation(options: ExecutionFederationOptions): 
   const peers = { clusterId: () => network.clusterId(), isPeered: (id: string) => network.isPeered(id), clock, logger };
   const requester = { ...peers, sign: (domain: string, fields: readonly unknown[]) => network.sign(domain, fields) };
 
+  const records = createPeerExecutions(options.db);
   const askExecution = executionProtocol.requester({ ...requester, ask: executionProtocol.transport(network) }, ExecutionStatusSchema as z.ZodType<z.infer<typeof ExecutionStatusSchema>>);
   const placedPods = createRemotePods({
     clusterId: peers.clusterId,
@@ -69,6 +75,7 @@ export function createExecutionFederation(options: ExecutionFederationOptions): 
       logs: (name, node, o) => options.engine().logs(name, node, o),
     },
     reservation: options.reservation,
+    record: (e) => records.add(e),
     ...peers,
   });
   const objects = createRunObjectsResponder({
@@ -84,6 +91,20 @@ export function createExecutionFederation(options: ExecutionFederationOptions): 
     storeFor(url) {
       const origin = parseOriginStoreUrl(url);
       return origin ? createRemoteObjectStore({ ...objectsRequester, origin: origin.origin, execution: origin.execution }) : undefined;
+    },
+    async list(listOptions) {
+      const rows = await records.list(listOptions);
+      return Promise.all(
+        rows.map(async (row) => {
+          const state = await options
+            .engine()
+            .get(row.engineName, listOptions.signal ? { signal: listOptions.signal } : {})
+            .catch(() => undefined);
+          if (!state) return { ...row, phase: 'Error' as const, message: 'this cluster\'s engine no longer has this run' };
+          const { phase, message, startedAt, finishedAt } = state;
+          return { ...row, phase, ...(message ? { message } : {}), ...(startedAt ? { startedAt } : {}), ...(finishedAt ? { finishedAt } : {}) };
+        }),
+      );
     },
     async serve() {
       await executionProtocol.serve(network, (input, from, signal) => executions.answer(input, from, signal), logger);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, silentLogger, type Clock, type Logger, type RunState, type WorkflowEngine } from '../../core/index.ts';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, silentLogger, systemClock, type Clock, type Logger, type RunState, type WorkflowEngine } from '../../core/index.ts';
 import { TARGET_CLUSTER_ANNOTATION, podRequest, type Template } from '../engine/index.ts';
+import type { PeerExecution } from './peer-executions.ts';
 import { MAX_LOG_CHUNK_BYTES, executionProtocol, originStoreUrl, type ExecutionRequest, type ExecutionStatus } from './execution-protocol.ts';
 
 /** What the executing cluster holds for a peer's user: a compute reservation (the ledger's view). */
@@ -17,6 +18,8 @@ export interface ExecutionResponderOptions {
   reservation(from: string, user: string, id: string, signal: AbortSignal): Promise<HeldReservation>;
   clusterId(): string;
   isPeered(clusterId: string): boolean;
+  /** Keeps what each pod run here for a peer is, for this cluster's operators. */
+  record?(execution: PeerExecution): Promise<void>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -88,6 +91,17 @@ export function createExecutionResponder(options: ExecutionResponderOptions) {
       },
       spec: { entrypoint: template.name, templates: [template] },
     };
+    const step = template.metadata?.annotations?.['archipel.io/cwl-step'];
+    await options.record?.({
+      engineName: name,
+      originCluster: from,
+      originRun: request.run!,
+      user: request.user,
+      project: request.project,
+      reservationId: request.reservationId!,
+      ...(step !== undefined ? { step } : {}),
+      createdAt: (options.clock ?? systemClock).now(),
+    });
     await engine.submit(manifest, { signal });
     logger.info('running a step for a peer', { clusterId: from, user: request.user, run: request.run, engine: name, reservation: request.reservationId });
     return status(name, offsets, signal);
