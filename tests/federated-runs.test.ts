@@ -232,6 +232,11 @@ describe('a workflow whose steps run on three clusters', () => {
     expect(pinnedRun.phase).toBe('Error');
     expect(pinnedRun.message).toContain(`cluster ${c.clusterId} did not answer`);
     expect(pinnedRun.message).toContain(`step slow is pinned to cluster ${c.clusterId}`);
+    // Retried, it needs compute on C again: refused, naming the step and the cluster, and it stays as it was.
+    const retried = await a.call('POST', `/runs/${pinned.id}/retry`);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(409);
+    expect(retried.body.error.message).toMatch(new RegExp(`^step slow cannot be readied on cluster ${c.clusterId}: `));
+    expect((ok(await a.call('GET', `/runs/${pinned.id}`)) as RunView).phase).toBe('Error');
 
     // A is stopped while B runs a step of its run, and started again: the run resumes, attached to the
     // step still running on B (which runs it once), and succeeds.

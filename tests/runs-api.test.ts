@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.ts';
 import { catalogServices } from '../cli/catalog-services.ts';
 import { createDataInputs } from '../cli/data-inputs.ts';
 import { createOutputStorage } from '../cli/output-storage.ts';
@@ -391,6 +392,20 @@ outputs:
       });
       expect(released).toEqual(['res-1', 'res-2']);
       expect(await count('runs')).toBe(before);
+
+      // A failed run retried: its placed step that did not succeed gets compute reserved there again,
+      // given back when the retry ends.
+      refuse = undefined;
+      const failing = gpu(UPPER_COUNT, 'count').replace("baseCommand: [wc, -c]", "baseCommand: [sh, -c, 'exit 3']");
+      const broken = await clusterRuns.submit(alice, { cwl: failing, job: { infile: { class: 'File', location: input.location } }, project: 'genomics' });
+      for await (const e of clusterRuns.events(alice, broken.id, 0, new AbortController().signal)) void e;
+      expect((await clusterRuns.get(alice, broken.id)).phase).toBe('Failed');
+      expect(released).toEqual(['res-1', 'res-2', 'res-3']);
+      await clusterRuns.retryRun(alice, broken.id);
+      expect(reserved.at(-1)).toEqual({ cluster: 'clusterB', requests: { cores: 1, memoryMiB: 256, gpus: 1 }, id: 'res-4' });
+      for await (const e of clusterRuns.events(alice, broken.id, 0, new AbortController().signal)) void e;
+      expect((await clusterRuns.get(alice, broken.id)).phase).toBe('Failed');
+      await eventually(() => expect(released).toEqual(['res-1', 'res-2', 'res-3', 'res-4']));
     } finally {
       await clusterRuns.stop();
     }

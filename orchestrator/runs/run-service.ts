@@ -663,6 +663,21 @@ export function createRunService(options: RunServiceOptions): RunService {
     return submitted.runsOn === undefined ? demands : demands.map((d) => ({ ...d, serviceCluster: submitted.runsOn }));
   }
 
+  /** The run's owner acting in the run's project, as when they submitted it (for what the run does later). */
+  function ownerOf(row: RunRow): RunCaller {
+    return { principal: { userId: row.ownerId, userName: row.owner, isAdmin: false, tokenId: 'run-placement' }, projects: [row.project] };
+  }
+
+  /** Compute reserved again on the peers where the run's unfinished steps are placed, for a retry. */
+  async function reserveAgain(row: RunRow, signal?: AbortSignal): Promise<RunReservation[]> {
+    const self = options.clusterId();
+    const done = new Set((await records.steps(row.id, signal)).filter((s) => s.phase === 'Succeeded').map((s) => s.step));
+    const placed = Object.entries(row.placement ?? {}).filter(([step, p]) => p.cluster !== self && !done.has(step));
+    if (!placed.length || !options.crossCluster) return [];
+    const demands = stepDemands(await workflowOf(row));
+    return reserveOnPeers(ownerOf(row), placed.map(([step, p]) => ({ step, cluster: p.cluster, requests: demands.find((d) => d.step === step)!.requests })), signal);
+  }
+
   /** The unfinished run the engine executes as `engineName`. */
   async function runOfEngine(engineName: string, signal?: AbortSignal): Promise<RunRow> {
     const id = /^archipel-([0-9a-f]{16})-\d+$/.exec(engineName)?.[1];
@@ -837,8 +852,8 @@ export function createRunService(options: RunServiceOptions): RunService {
       if (placed?.pinned) throw new ConflictError(`step ${top} is pinned to cluster ${lost}: it is not placed elsewhere`);
       const lostSoFar = [...(placed?.lost ?? []), lost];
       if (lostSoFar.length > MAX_REPLACEMENTS) throw new ConflictError(`step ${top} lost ${lostSoFar.length} clusters (${lostSoFar.join(', ')}); it is not placed again`);
-      // The run's owner, in the run's project, as when they submitted it; the clusters lost are avoided.
-      const caller: RunCaller = { principal: { userId: row.ownerId, userName: row.owner, isAdmin: false, tokenId: 'run-placement' }, projects: [row.project] };
+      // The clusters lost are avoided.
+      const caller = ownerOf(row);
       const submission: NewRun = { project: row.project, job: row.job, placement: { [top]: { avoid: [...(placed?.avoid ?? []), ...lostSoFar] } } };
       const plan = await planFor(caller, { workflow: await workflowOf(row) }, submission, signal).catch((error: unknown) => {
         throw new ConflictError(`step ${top} cannot be placed again after cluster ${lost} was lost: ${describeError(error)}`, { cause: error });
@@ -963,7 +978,15 @@ export function createRunService(options: RunServiceOptions): RunService {
       if (!row.engineName) throw new ConflictError(`run "${id}" never reached the workflow engine: submit it again`);
       const deleted = await records.deletedFiles(id, retryOptions.signal);
       if (deleted.length) throw new ConflictError(`run "${id}" reads uploaded files that were deleted since (${deleted.join(', ')}): submit it again with new uploads`);
-      await engine.retry(row.engineName, retryOptions);
+      // Steps placed on peers run again under new reservations there (the run's ended with it).
+      const reservations = await reserveAgain(row, retryOptions.signal);
+      try {
+        await engine.retry(row.engineName, retryOptions);
+      } catch (error) {
+        await giveBackReservations({ userId: row.ownerId, userName: row.owner }, reservations);
+        throw error;
+      }
+      for (const r of reservations) await records.addReservation(id, r);
       const attempt = row.attempt + 1;
       await record(id, { run: { phase: 'Running', message: undefined, finishedAt: undefined, attempt }, events: [{ type: 'run', data: { phase: 'Running', attempt } }] });
       logger.info('run retried', { run: id, attempt });
