@@ -132,6 +132,9 @@ export function registerClientCommands(program: Command, io: Io = defaultIo) {
       if (options.cluster && !options.service) throw new InvalidInputError('--cluster names the cluster of a --service entry: give --service too', [{ path: '--cluster', message: 'needs --service' }]);
       if (!options.service && !first) throw new InvalidInputError('give the CWL document to run, or --service with a service catalog entry', [{ path: 'document', message: 'required' }]);
       if (options.service && second) throw new InvalidInputError('with --service, give only the job file', [{ path: 'job', message: 'unexpected' }]);
+      if (options.service && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(options.service)) {
+        throw new InvalidInputError(`--service ${options.service}: expected a service entry's id, a UUID (GET /api/v1/catalog/search?kind=service lists them)`, [{ path: '--service', message: 'not an entry id' }]);
+      }
       const node = client();
       const document = options.service ? undefined : first!;
       const jobFile = options.service ? first : second;

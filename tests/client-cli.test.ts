@@ -165,6 +165,7 @@ describe('archipel client commands', () => {
     expect(viaService.stderr).toMatch(/uploaded .*reads\.txt/);
     expect(readFileSync((JSON.parse(viaService.stdout) as { out: { path: string } }).out.path, 'utf8')).toBe('acgt acgt\n');
     expect((await archipel(['submit', '--project', 'assembly'])).stderr).toMatch(/give the CWL document to run, or --service/);
+    expect((await archipel(['submit', '--service', 'nope', 'svc-job.yml', '--project', 'assembly'])).stderr).toMatch(/--service nope: expected a service entry's id, a UUID/);
 
     // A job file may name what is on the node already: an upload and a data catalog entry, beside a local file.
     mkdirSync(path.join(root, 'shared-reads', 'lane1'), { recursive: true });
