@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import {
@@ -31,7 +32,11 @@ export interface RemoteObjectStoreOptions extends RunObjectsRequesterOptions {
   origin: string;
   /** The execution the origin handed to this cluster; the origin allows it its run's keys only. */
   execution: string;
+  /** How long reads, lists and deletes are asked again while the origin is unavailable (default 60 s). */
+  retryUnavailableMs?: number;
 }
+
+export const DEFAULT_RETRY_UNAVAILABLE_MS = 60_000;
 
 /**
  * The origin's object store, as seen by a cluster running a step of one of its runs: every operation
@@ -46,21 +51,31 @@ export interface RemoteObjectStoreOptions extends RunObjectsRequesterOptions {
  */
 export function createRemoteObjectStore(options: RemoteObjectStoreOptions): ObjectStore {
   const { origin, execution } = options;
-  const asking = <Reply>(schema: z.ZodType<Reply>, timeoutMs = options.timeoutMs) => {
+  const retryMs = options.retryUnavailableMs ?? DEFAULT_RETRY_UNAVAILABLE_MS;
+  /** `idempotent`: asked again while the origin is unavailable (a restart), for up to `retryMs`. */
+  const asking = <Reply>(schema: z.ZodType<Reply>, { timeoutMs = options.timeoutMs, idempotent = false }: { timeoutMs?: number | undefined; idempotent?: boolean } = {}) => {
     const ask = runObjectsProtocol.requester({ ...options, timeoutMs }, schema);
-    return (body: RequestBody<RunObjectsRequest>, signal: AbortSignal | undefined) => {
-      signal?.throwIfAborted();
-      return ask(origin, body, signal);
+    return async (body: RequestBody<RunObjectsRequest>, signal: AbortSignal | undefined) => {
+      const giveUp = Date.now() + (idempotent ? retryMs : 0);
+      for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+        signal?.throwIfAborted();
+        try {
+          return await ask(origin, body, signal);
+        } catch (error) {
+          if (!(error instanceof UnavailableError) || Date.now() + wait > giveUp) throw error;
+          await sleep(wait, undefined, signal ? { signal } : {});
+        }
+      }
     };
   };
   const ask = {
-    info: asking(InfoReplySchema),
-    get: asking(GetReplySchema),
-    list: asking(ListReplySchema),
+    info: asking(InfoReplySchema, { idempotent: true }),
+    get: asking(GetReplySchema, { idempotent: true }),
+    list: asking(ListReplySchema, { idempotent: true }),
     part: asking(PutPartReplySchema),
     // Storing the parts of a large object takes the origin longest: give it all the time a request may have.
-    end: asking(InfoReplySchema, MAX_RUN_OBJECTS_TIMEOUT_MS),
-    delete: asking(DeleteReplySchema),
+    end: asking(InfoReplySchema, { timeoutMs: MAX_RUN_OBJECTS_TIMEOUT_MS }),
+    delete: asking(DeleteReplySchema, { idempotent: true }),
   };
 
   return {

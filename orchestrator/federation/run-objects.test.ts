@@ -228,3 +228,33 @@ describe("a step on a peered cluster reads and writes its run's objects in the o
     expect(await site.held()).toEqual([]);
   });
 });
+
+describe('an origin that is briefly unavailable (a restart)', () => {
+  it('is asked again for reads, lists and deletes, not for parts of an upload', async () => {
+    const site = await startOrigin();
+    try {
+      await site.store.put('runs/r1/x', Buffer.from('kept'));
+      let down = 0;
+      const flaky: PeerTransport = async (id, request, signal) => {
+        if (down > 0) {
+          down--;
+          throw new Error('connection refused');
+        }
+        return through(site.responder, () => executor)(id, request, signal);
+      };
+      const store = (retryUnavailableMs?: number) =>
+        createRemoteObjectStore({ origin, execution: EXECUTION, clusterId: () => executor, isPeered: (id) => id === origin, sign: signer(() => executorKey), ask: flaky, ...(retryUnavailableMs !== undefined ? { retryUnavailableMs } : {}) });
+      down = 2;
+      expect((await store().head('runs/r1/x')).size).toBe(4);
+      down = 2;
+      expect(await keys(store(), 'runs/r1/')).toEqual(['runs/r1/x']);
+      down = 1;
+      await expect(store(0).head('runs/r1/x')).rejects.toMatchObject({ kind: 'unavailable' });
+      down = 1;
+      await expect(store().put('runs/r1/y', Buffer.from('new'))).rejects.toMatchObject({ kind: 'unavailable' });
+      expect(await keys(site.store, 'runs/r1/')).toEqual(['runs/r1/x']);
+    } finally {
+      await site.stop();
+    }
+  });
+});
