@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, NotImplementedError, type NodeState, type RunState } from '../../core/index.ts';
+import { InvalidInputError, NotImplementedError, type NodeState, type RunState, type SqlDatabase } from '../../core/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../platform/sql/testing.ts';
 import { createLocalEngine, createProcessRunner, type LocalEngine, type LocalEngineOptions } from './index.ts';
 
@@ -296,6 +296,27 @@ describe('local engine: DAG semantics', () => {
     await waitFor(async () => Object.values((await e.get(name)).nodes).some((n) => n.type === 'Pod' && n.phase === 'Running'));
     const stopped = await e.stop(name);
     expect(stopped).toMatchObject({ phase: 'Failed', message: "Stopped with strategy 'Stop'" });
+  });
+
+  it('retries a run as soon as it shows as failed, while its last state is still being written', async () => {
+    // Every write of the run's state is slowed down, so that it is still writing when `get` shows Failed.
+    const db = database.db;
+    const slow: SqlDatabase = {
+      query: (text, params, options) => db.query(text, params, options),
+      async transaction(work, options) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return db.transaction(work, options);
+      },
+      close: async () => {},
+    };
+    const e = engine({ db: slow });
+    const { name } = await e.submit(workflow([dag([{ name: 'broken', template: 'broken' }]), { name: 'broken', ...sh('exit 2') }]));
+    await waitFor(async () => (await e.get(name)).phase === 'Failed');
+    await e.retry(name);
+    expect((await e.wait(name, { signal: AbortSignal.timeout(20_000) })).phase).toBe('Failed');
+    await waitFor(async () => (await e.get(name)).phase === 'Failed');
+    await e.delete(name);
+    await expect(e.get(name)).rejects.toMatchObject({ kind: 'not-found' });
   });
 });
 

@@ -153,6 +153,15 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     active.set(name, { summary, execution, controller, done });
   }
 
+  /**
+   * A run that has ended but is still writing its last state shows its final phase through `get`:
+   * a retry or a delete that follows waits for that write rather than calling it running.
+   */
+  async function finishing(name: string, signal?: AbortSignal): Promise<void> {
+    const run = active.get(name);
+    if (run && isFinal(run.summary.phase)) await abortable(run.done, signal);
+  }
+
   async function get(name: string, signal?: AbortSignal): Promise<RunState> {
     const run = active.get(name);
     if (run) return { ...structuredClone(run.summary), nodes: structuredClone(run.execution.nodes) };
@@ -273,6 +282,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
 
     async retry(name, retryOptions = {}) {
       assertOpen();
+      await finishing(name, retryOptions.signal);
       if (active.has(name)) throw new ConflictError(`workflow run "${name}" is running`);
       const state = await get(name, retryOptions.signal);
       if (state.phase === 'Succeeded') throw new ConflictError(`workflow run "${name}" succeeded: there is nothing to retry`);
@@ -283,6 +293,7 @@ export function createLocalEngine(options: LocalEngineOptions): LocalEngine {
     },
 
     async delete(name, deleteOptions = {}) {
+      await finishing(name, deleteOptions.signal);
       if (active.has(name)) throw new ConflictError(`workflow run "${name}" is running: stop it first`);
       const state = await get(name, deleteOptions.signal);
       if (!isFinal(state.phase)) throw new ConflictError(`workflow run "${name}" is ${state.phase}: stop it first`);
