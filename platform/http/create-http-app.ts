@@ -1,11 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { NotAuthenticatedError, PayloadTooLargeError, type Logger, type Principal } from '../../core/index.ts';
+import { NotAuthenticatedError, PayloadTooLargeError, TooManyRequestsError, type Logger, type Principal } from '../../core/index.ts';
 import type { AppEnv } from './app-env.ts';
 import { createRouter } from './create-router.ts';
 import { errorResponse } from './error-response.ts';
 import { createHttpMetrics } from './http-metrics.ts';
+import { refuseMalformed } from './refuse-malformed.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -59,12 +60,16 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono<AppEnv> {
     c.set('principal', await options.authenticate(match[1]));
     await next();
   });
+  app.use(`${API_PREFIX}/*`, refuseMalformed({ skipBodyPaths: streamed }));
 
   app.onError((error, c) => {
     const { status, body } = errorResponse(error);
     const log = c.get('logger') ?? options.logger;
     if (status >= 500) log.error('request failed', { err: error, method: c.req.method, path: c.req.path });
     else log.debug('request rejected', { status, code: body.error.code, path: c.req.path });
+    if (error instanceof TooManyRequestsError && error.retryAfterSeconds !== undefined) {
+      c.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+    }
     return c.json(body, status);
   });
   app.notFound((c) =>

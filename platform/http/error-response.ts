@@ -13,9 +13,16 @@ const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   'not-found': 404,
   conflict: 409,
   'payload-too-large': 413,
+  'too-many-requests': 429,
   internal: 500,
   'not-implemented': 501,
   unavailable: 503,
+};
+
+const DATABASE_MESSAGES: Partial<Record<ErrorKind, string>> = {
+  'invalid-input': 'a value of the request cannot be stored',
+  conflict: 'the request conflicts with what is stored (it may exist already, or be in use)',
+  unavailable: 'the database is unavailable: try again later',
 };
 
 const CODE_BY_STATUS: Record<number, string> = {
@@ -34,6 +41,12 @@ const CODE_BY_STATUS: Record<number, string> = {
  * body. Anything not from the taxonomy is an internal error whose message is not shown to the caller.
  */
 export function errorResponse(error: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
+  if (isArchipelError(error) && typeof error.details.sqlState === 'string') {
+    // A database error that no service turned into its own: its message, SQLSTATE and the names of
+    // tables and constraints are the database's internals, not the caller's business.
+    const status = STATUS_BY_KIND[error.kind];
+    return { status, body: { error: { code: error.kind, message: DATABASE_MESSAGES[error.kind] ?? 'internal server error', details: {} } } };
+  }
   if (isArchipelError(error)) {
     return {
       status: STATUS_BY_KIND[error.kind],
