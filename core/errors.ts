@@ -37,9 +37,10 @@ export interface InputIssue {
   /** A JSON path (`members.0.role`), a CLI option (`--http-port`) or a config key. */
   path: string;
   message: string;
-  /** Source file and 1-based line, when the input came from a file. */
+  /** Source file and 1-based line (and column), when the input came from a file. */
   file?: string;
   line?: number;
+  column?: number;
 }
 
 export class InvalidInputError extends ArchipelError {

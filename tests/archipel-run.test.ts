@@ -4,6 +4,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/eventually.ts';
+import { aliasBomb } from './support/alias-bomb.ts';
 import { runArchipel } from './support/archipel-process.ts';
 
 /** `archipel run` as a user runs it: its own process, a tool file, a job file or --name value inputs. */
@@ -87,6 +88,20 @@ describe('archipel run', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`${path.join(dir, 'tool.cwl')}:5`);
     noStackTrace(stderr);
+  });
+
+  it('refuses a YAML alias bomb, in the document or in the job, in a moment and without growing', async () => {
+    const tool = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs: {}\noutputs: []\n';
+    const dir = folder({ 'bomb.cwl': `${tool}${aliasBomb()}`, 'tool.cwl': tool, 'job.yml': aliasBomb() });
+    for (const args of [['bomb.cwl'], ['tool.cwl', 'job.yml']]) {
+      const child = runArchipel(['run', '--tmpdir-prefix', path.join(dir, 'work-'), ...args], { cwd: dir });
+      const timer = setTimeout(() => void child.stop('SIGKILL'), 20_000);
+      const code = await child.exited;
+      clearTimeout(timer);
+      expect(code, child.stderr()).toBe(1);
+      expect(child.stderr()).toContain(`${path.join(dir, args.at(-1)!)}: the document expands to more than`);
+      noStackTrace(child.stderr());
+    }
   });
 
   it('rejects a job with a wrong type, naming the input, and exits 1', async () => {

@@ -20,6 +20,7 @@ import { API_PREFIX, createHttpApp } from '../platform/http/index.ts';
 import { createDirectoryObjectStore } from '../platform/object-store/index.ts';
 import { createTestDatabase } from '../platform/sql/testing.ts';
 import { ARCHIPEL_BIN } from './support/archipel-process.ts';
+import { aliasBomb } from './support/alias-bomb.ts';
 
 /** The runs and files API of a node, in process: the run service on the local engine, as `archipel up` wires it. */
 
@@ -534,8 +535,9 @@ outputs: {}
     const runsBefore = await count('runs');
     const objectsBefore = (await runObjects()).length;
     const cases: { body: Record<string, unknown>; status: number; message: RegExp }[] = [
-      { body: { cwl: 'cwlVersion: v1.2\nclass: Workflow\ninputs: {x: int\n' }, status: 400, message: /^cwl:\d+: not valid YAML/ },
+      { body: { cwl: 'cwlVersion: v1.2\nclass: Workflow\ninputs: {x: int\n' }, status: 400, message: /^cwl:4:\d+: not valid YAML/ },
       { body: { cwl: 'cwlVersion: v1.2\nclass: Banana\n' }, status: 400, message: /class/ },
+      { body: { cwl: `cwlVersion: v1.2\nclass: Workflow\n${aliasBomb()}` }, status: 400, message: /^cwl: the document expands to more than \d+ values/ },
       { body: { cwl: UPPER_COUNT, job: { infile: 42 } }, status: 400, message: /infile/ },
       { body: { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: 'file:///etc/passwd' } } }, status: 400, message: /job\.infile: location "file:\/\/\/etc\/passwd" is not a file uploaded/ },
       { body: { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: 'archipel:files/0123456789abcdef0123456789abcdef' } } }, status: 400, message: /no uploaded file/ },

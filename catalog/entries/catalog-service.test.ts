@@ -181,7 +181,7 @@ describe('catalog service', () => {
       const bomb = ['class: CommandLineTool', 'a: &a [x, x, x, x, x, x, x, x, x, x]'];
       for (let i = 1; i < 8; i++) bomb.push(`${'b'.repeat(i)}: &${'b'.repeat(i)} [${Array(10).fill(i === 1 ? '*a' : `*${'b'.repeat(i - 1)}`).join(', ')}]`);
       const error = await errorOf(catalog.create(olivia, { kind: 'service', name: 'x', spec: { image: 'debian:12', cwl: bomb.join('\n') } }));
-      expect(error.message).toMatch(/more than 50000 nodes/);
+      expect(error.message).toMatch(/expands to more than 50000 values/);
     });
 
     it.each([

@@ -1,15 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { load, YAMLException } from 'js-yaml';
 import { InvalidInputError, type InputIssue } from '../../core/index.ts';
-import { CwlLoadError, loadCwlProcess, type CwlType, type Parameter } from '../../orchestrator/index.ts';
+import { CwlLoadError, loadCwlProcess, parseYaml, YamlProblem, type CwlType, type Parameter } from '../../orchestrator/index.ts';
 import type { ToolParameter, ToolType } from './catalog-entry.ts';
 
 /** Where the CWL text sits in an entry: the prefix of every issue about it. */
 const FIELD = 'spec.cwl';
-/** Nodes walked in the parsed document before giving up: stops YAML alias bombs before anything expands them. */
-const MAX_NODES = 50_000;
+/** Values the parsed document may hold, aliases expanded: stops YAML alias bombs before anything expands them. */
+const MAX_VALUES = 50_000;
 /** Directives that make the loader read other files: a catalog entry must be self-contained. */
 const FILE_DIRECTIVES = new Set(['$import', '$include', '$mixin']);
 
@@ -36,15 +35,13 @@ function invalid(message: string, line?: number, cwlPath?: string): InvalidInput
 function precheck(text: string): Record<string, Json> {
   let document: unknown;
   try {
-    document = load(text);
+    document = parseYaml(text, { maxValues: MAX_VALUES });
   } catch (error) {
-    if (error instanceof YAMLException) throw invalid(`not valid YAML: ${error.reason}`, error.mark ? error.mark.line + 1 : undefined);
+    if (error instanceof YamlProblem) throw invalid(error.summary, error.line);
     throw error;
   }
   if (!isObject(document)) throw invalid('must be a CWL document (a YAML or JSON mapping)');
-  let nodes = 0;
   const walk = (node: Json) => {
-    if (++nodes > MAX_NODES) throw invalid(`the document has more than ${MAX_NODES} nodes`);
     if (Array.isArray(node)) node.forEach(walk);
     else if (isObject(node)) {
       for (const [key, value] of Object.entries(node)) {

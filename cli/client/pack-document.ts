@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { load, YAMLException } from 'js-yaml';
 import { InvalidInputError } from '../../core/index.ts';
+import { parseYaml, YamlProblem } from '../../orchestrator/index.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -17,11 +17,10 @@ function readText(file: string): string {
 /** A YAML or JSON document, or an error naming the file and line. */
 function parse(text: string, file: string): Json {
   try {
-    return load(text, { filename: file }) as Json;
+    return parseYaml(text, { file }) as Json;
   } catch (error) {
-    if (!(error instanceof YAMLException)) throw error;
-    const line = error.mark ? error.mark.line + 1 : undefined;
-    throw new InvalidInputError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${error.reason}`, [{ path: file, message: error.reason, ...(line ? { line } : {}) }], { cause: error });
+    if (!(error instanceof YamlProblem)) throw error;
+    throw new InvalidInputError(`${error.at(file)}: ${error.summary}`, [error.issue(file)], { cause: error });
   }
 }
 

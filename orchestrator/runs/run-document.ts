@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { load, YAMLException } from 'js-yaml';
 import { InvalidInputError, isArchipelError, type InputIssue } from '../../core/index.ts';
 import { loadCwlProcess } from '../cwl/load/load-process.ts';
+import { parseYaml, YamlProblem } from '../cwl/load/parse-yaml.ts';
 import type { Process, Workflow } from '../cwl/model.ts';
 import { asWorkflow } from '../translate/translate-workflow.ts';
 import { FILE_LOCATION_PREFIX } from './file-service.ts';
@@ -53,11 +53,10 @@ export async function readRunDocument(cwl: string | Record<string, unknown>, pro
   }
   let parsed: unknown;
   try {
-    parsed = typeof cwl === 'string' ? load(cwl) : cwl;
+    parsed = typeof cwl === 'string' ? parseYaml(cwl) : cwl;
   } catch (error) {
-    if (!(error instanceof YAMLException)) throw error;
-    const line = error.mark ? error.mark.line + 1 : undefined;
-    throw new InvalidInputError(`${FIELD}${line ? `:${line}` : ''}: not valid YAML: ${error.reason}`, [{ path: FIELD, message: error.reason, ...(line ? { line } : {}) }], { cause: error });
+    if (!(error instanceof YamlProblem)) throw error;
+    throw new InvalidInputError(`${error.at(FIELD)}: ${error.summary}`, [error.issue(FIELD)], { cause: error });
   }
   const external: InputIssue[] = [];
   externalReferences(parsed, '', external);

@@ -4,7 +4,7 @@ import { InvalidInputError, type InputIssue } from '../../../core/index.ts';
 export class CwlLoadError extends InvalidInputError {
   constructor(file: string, message: string, issues: Omit<InputIssue, 'file'>[] = [], options: { cause?: unknown } = {}) {
     const first = issues[0];
-    const where = first?.line ? `${file}:${first.line}` : file;
+    const where = first?.line ? `${file}:${first.line}${first.column ? `:${first.column}` : ''}` : file;
     super(`${where}: ${message}`, issues.map((i) => ({ ...i, file })), options);
   }
 }

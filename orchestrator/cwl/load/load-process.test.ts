@@ -294,8 +294,8 @@ describe('loadCwlProcess: errors', () => {
     });
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.kind).toBe('invalid-input');
-    expect(error.message).toMatch(/tool\.cwl:5: not valid YAML/);
-    expect(error.issues[0]).toMatchObject({ line: 5, file: expect.stringMatching(/tool\.cwl$/) });
+    expect(error.message).toMatch(/tool\.cwl:5:\d+: not valid YAML/);
+    expect(error.issues[0]).toMatchObject({ line: 5, column: expect.any(Number), file: expect.stringMatching(/tool\.cwl$/) });
   });
 
   it('rejects an unknown process class', async () => {

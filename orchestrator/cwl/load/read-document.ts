@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, YAMLException } from 'js-yaml';
 import { CwlLoadError } from './cwl-load-error.ts';
+import { parseYaml, YamlProblem } from './parse-yaml.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -49,11 +49,10 @@ export function readYamlFile(file: string): ReadFile {
   if (text.length > MAX_DOCUMENT_BYTES) throw new CwlLoadError(file, `document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
   let value: Json;
   try {
-    value = (load(text, { filename: file }) ?? null) as Json;
+    value = parseYaml(text, { file }) as Json;
   } catch (error) {
-    if (error instanceof YAMLException) {
-      const line = error.mark ? error.mark.line + 1 : undefined;
-      throw new CwlLoadError(file, `not valid YAML: ${error.reason}`, [{ path: '(document)', message: error.reason, ...(line ? { line } : {}) }], { cause: error });
+    if (error instanceof YamlProblem) {
+      throw new CwlLoadError(file, error.summary, [error.issue('(document)')], { cause: error });
     }
     throw error;
   }
