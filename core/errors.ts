@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'unavailable'
   | 'not-implemented'
   | 'payload-too-large'
+  | 'too-many-requests'
   | 'internal';
 
 export interface ErrorOptions {
@@ -70,6 +71,21 @@ export class ConflictError extends ArchipelError {
 
 export class PayloadTooLargeError extends ArchipelError {
   readonly kind = 'payload-too-large' as const;
+}
+
+/**
+ * More requests than a limit allows (login attempts from one address, ...), or more than the node takes
+ * at once: retry after `retryAfterSeconds`, which the HTTP answer also sends as `Retry-After`.
+ */
+export class TooManyRequestsError extends ArchipelError {
+  readonly kind = 'too-many-requests' as const;
+  override readonly retryable = true;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options: ErrorOptions & { retryAfterSeconds?: number } = {}) {
+    const { retryAfterSeconds, ...rest } = options;
+    super(message, { ...rest, details: { ...rest.details, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) } });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
 }
 
 /** A failure that is nobody's input and will not pass by retrying: a bug or a misconfiguration. */

@@ -1,10 +1,53 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger, type SqlDatabase } from '../../core/index.ts';
 import { API_PREFIX, createHttpApp } from '../../platform/http/index.ts';
 import { createTestDatabase } from '../../platform/sql/testing.ts';
-import { createIdentityService } from '../identity/identity-service.ts';
+import { createIdentityService, type IdentityService, type IdentityServiceOptions } from '../identity/identity-service.ts';
+import { scryptPasswordHasher, type PasswordHasher } from '../identity/password-hash.ts';
 import { createIdentityRoutes, LOGIN_PATH } from './identity-routes.ts';
 import { json } from '../../tests/support/json.ts';
+import { ManualClock } from '../../tests/support/manual-clock.ts';
+
+interface CallOptions {
+  token?: string | null;
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+  /** The client's address, as @hono/node-server's bindings give it to the app. */
+  from?: string;
+}
+
+/** The real scrypt hasher, counting its checks and how many run at once; `hold()` keeps them from finishing. */
+function instrumentedHasher() {
+  let gate: Promise<void> | undefined;
+  let open = () => {};
+  const stats = { verifies: 0, running: 0, maxRunning: 0 };
+  const hasher: PasswordHasher = {
+    hash: (password) => scryptPasswordHasher.hash(password),
+    async verify(password, stored) {
+      stats.verifies++;
+      stats.running++;
+      stats.maxRunning = Math.max(stats.maxRunning, stats.running);
+      try {
+        await gate;
+        return await scryptPasswordHasher.verify(password, stored);
+      } finally {
+        stats.running--;
+      }
+    },
+  };
+  return {
+    hasher,
+    stats,
+    hold() {
+      gate = new Promise((resolve) => (open = resolve));
+    },
+    release() {
+      gate = undefined;
+      open();
+    },
+  };
+}
 
 describe('identity HTTP API', () => {
   let db: SqlDatabase;
@@ -12,7 +55,25 @@ describe('identity HTTP API', () => {
   let app: ReturnType<typeof createHttpApp>;
   let adminToken: string;
 
-  const call = (method: string, path: string, options: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) => {
+  const appFor = (identity: IdentityService) =>
+    createHttpApp({
+      logger: silentLogger,
+      authenticate: (t) => identity.authenticate(t),
+      ready: async () => true,
+      routers: [createIdentityRoutes(identity)],
+      publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
+      maxBodyBytes: 64 * 1024,
+      version: 'test',
+    });
+  /** An identity service with these options on the test's database, and the app serving it. */
+  const useIdentity = async (options: Omit<IdentityServiceOptions, 'db'> = {}) => {
+    const identity = createIdentityService({ db, ...options });
+    const bootstrap = await identity.bootstrapAdmin();
+    if (bootstrap) adminToken = bootstrap.token;
+    app = appFor(identity);
+  };
+
+  const call = async (method: string, path: string, options: CallOptions = {}): Promise<Response> => {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? adminToken : options.token;
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -21,7 +82,8 @@ describe('identity HTTP API', () => {
       body = JSON.stringify(options.body);
       headers['Content-Type'] ??= 'application/json';
     } else if (body !== undefined) headers['Content-Type'] ??= 'application/json';
-    return app.request(`${API_PREFIX}${path}`, { method, headers, body });
+    const bindings = options.from === undefined ? undefined : { incoming: { socket: { remoteAddress: options.from } } };
+    return app.request(`${API_PREFIX}${path}`, { method, headers, body }, bindings);
   };
   const counts = async () => {
     const { rows } = await db.query<{ users: string; projects: string; members: string }>(
@@ -33,17 +95,7 @@ describe('identity HTTP API', () => {
 
   beforeEach(async () => {
     ({ db, cleanup } = await createTestDatabase());
-    const identity = createIdentityService({ db });
-    adminToken = (await identity.bootstrapAdmin())!.token;
-    app = createHttpApp({
-      logger: silentLogger,
-      authenticate: (t) => identity.authenticate(t),
-      ready: async () => true,
-      routers: [createIdentityRoutes(identity)],
-      publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
-      maxBodyBytes: 64 * 1024,
-      version: 'test',
-    });
+    await useIdentity();
   });
   afterEach(() => cleanup());
 
@@ -96,7 +148,7 @@ describe('identity HTTP API', () => {
   });
 
   describe('rejects bad input with a clear JSON error and changes nothing', () => {
-    const cases: [string, string, string, { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }, number, RegExp][] = [
+    const cases: [string, string, string, CallOptions, number, RegExp][] = [
       ['no token', 'GET', '/projects', { token: null }, 401, /Authorization/],
       ['a malformed Authorization header', 'GET', '/projects', { headers: { Authorization: 'Basic abc' }, token: null }, 401, /Bearer/],
       ['an unknown token', 'GET', '/projects', { token: 'arc_forged' }, 401, /invalid or expired token/],
@@ -155,5 +207,74 @@ describe('identity HTTP API', () => {
     expect(newProject.required).toContain('name');
     expect(newProject.additionalProperties).toBe(false);
     expect(doc.paths['/api/v1/auth/login'].post.security).toEqual([]);
+    const tooMany = doc.paths['/api/v1/auth/login'].post.responses['429'];
+    expect(tooMany.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(tooMany.headers['Retry-After'].schema).toMatchObject({ type: 'integer' });
+  });
+
+  describe('login limits', () => {
+    const login = (password: string, from: string) => call('POST', '/auth/login', { token: null, body: { user: 'alice', password }, from });
+
+    it('refuses repeated wrong logins from one address with 429 and Retry-After before checking a password, and lets the user in from her own address', async () => {
+      const clock = new ManualClock();
+      const counting = instrumentedHasher();
+      await useIdentity({ clock, passwordHashing: { hasher: counting.hasher } });
+      expect((await call('POST', '/users', { body: { name: 'alice', password: 'alice password' } })).status).toBe(201);
+      const attacker = '198.51.100.66';
+
+      for (let i = 0; i < 5; i++) expect((await login(`guess ${i}`, attacker)).status).toBe(401);
+      expect(counting.stats.verifies).toBe(5);
+
+      const refused = await login('guess 5', attacker);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('Retry-After')).toBe('180');
+      expect(refused.headers.get('content-type')).toMatch(/application\/json/);
+      expect((await json(refused)).error).toEqual({
+        code: 'too-many-requests',
+        message: 'too many failed logins for this user from this address: try again in 180 s',
+        details: { retryAfterSeconds: 180 },
+      });
+      // Refused before any hash, even with the right password.
+      expect((await login('alice password', attacker)).status).toBe(429);
+      expect(counting.stats.verifies).toBe(5);
+
+      expect((await login('alice password', '192.0.2.10')).status).toBe(201);
+      expect(counting.stats.verifies).toBe(6);
+
+      clock.advance(180_000);
+      expect((await login('alice password', attacker)).status).toBe(201);
+    });
+
+    it('checks at most two passwords at once, refuses what the queue cannot hold, and keeps answering other requests meanwhile', async () => {
+      const counting = instrumentedHasher();
+      await useIdentity({ passwordHashing: { hasher: counting.hasher, maxQueue: 8 } });
+      expect((await call('POST', '/users', { body: { name: 'alice', password: 'alice password' } })).status).toBe(201);
+
+      counting.hold();
+      let answered = 0;
+      const flood = Array.from({ length: 20 }, (_, i) =>
+        login(`guess ${i}`, `198.51.100.${i + 1}`).then((response) => {
+          answered++;
+          return response;
+        }),
+      );
+      // Two checks run, eight wait, the other ten are refused at once.
+      await vi.waitFor(() => expect(answered).toBe(10), { timeout: 5000 });
+      expect(counting.stats).toMatchObject({ verifies: 2, running: 2 });
+      expect((await app.request('/healthz')).status).toBe(200);
+      expect((await call('GET', '/projects')).status).toBe(200);
+      expect(answered).toBe(10);
+
+      counting.release();
+      const responses = await Promise.all(flood);
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+      for (const busy of responses.filter((r) => r.status === 429)) {
+        expect(busy.headers.get('Retry-After')).toBe('1');
+        expect((await json(busy)).error.code).toBe('too-many-requests');
+      }
+      expect(counting.stats).toMatchObject({ verifies: 10, maxRunning: 2 });
+    });
   });
 });

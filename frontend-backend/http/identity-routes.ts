@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiToken, Project, ProjectMember, User } from '../../core/index.ts';
-import { createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
+import { clientAddress, createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
 import type { IdentityService, IssuedToken } from '../identity/identity-service.ts';
 import {
   IssuedTokenSchema,
@@ -47,13 +47,16 @@ export function createIdentityRoutes(identity: IdentityService) {
       path: LOGIN_PATH,
       tags: ['auth'],
       summary: 'Exchange a user name and password for an API token',
+      description:
+        'Attempts are limited per client address and per user name: over a limit, or while the node checks too many passwords at once, the answer is 429 with `Retry-After`, before any password is checked.',
       security: [],
       request: { body: jsonBody(LoginSchema) },
-      responses: { 201: jsonResponse(IssuedTokenSchema, 'A new token'), ...errorResponses(400, 401) },
+      responses: { 201: jsonResponse(IssuedTokenSchema, 'A new token'), ...errorResponses(400, 401, 429) },
     }),
     async (c) => {
       const { user, password } = c.req.valid('json');
-      return c.json(issuedJson(await identity.login(user, password)), 201);
+      const token = await identity.login(user, password, { clientAddress: clientAddress(c), signal: c.req.raw.signal });
+      return c.json(issuedJson(token), 201);
     },
   );
 
@@ -65,7 +68,7 @@ export function createIdentityRoutes(identity: IdentityService) {
       summary: 'Create a user (cluster admins only)',
       security: secured,
       request: { body: jsonBody(NewUserSchema) },
-      responses: { 201: jsonResponse(UserSchema, 'The new user'), ...errorResponses(400, 401, 403, 409, 413) },
+      responses: { 201: jsonResponse(UserSchema, 'The new user'), ...errorResponses(400, 401, 403, 409, 413, 429) },
     }),
     async (c) => c.json(userJson(await identity.createUser(c.get('principal'), c.req.valid('json'))), 201),
   );
@@ -93,7 +96,7 @@ export function createIdentityRoutes(identity: IdentityService) {
         params: z.object({ user: NameSchema.openapi({ param: { name: 'user', in: 'path' } }) }),
         body: jsonBody(UserChangeSchema),
       },
-      responses: { 200: jsonResponse(UserSchema, 'The changed user'), ...errorResponses(400, 401, 403, 404) },
+      responses: { 200: jsonResponse(UserSchema, 'The changed user'), ...errorResponses(400, 401, 403, 404, 429) },
     }),
     async (c) => c.json(userJson(await identity.updateUser(c.get('principal'), c.req.valid('param').user, c.req.valid('json'))), 200),
   );

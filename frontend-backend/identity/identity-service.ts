@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ConflictError,
   NotAllowedError,
@@ -18,7 +18,9 @@ import {
   silentLogger,
 } from '../../core/index.ts';
 import { generateTokenSecret, hashTokenSecret } from './api-token-secret.ts';
-import { decoyPasswordHash, hashPassword, verifyPassword } from './password-hash.ts';
+import { createBoundedPasswordHasher, type BoundedPasswordHasherOptions } from './bounded-password-hasher.ts';
+import { createLoginThrottle, type LoginThrottlePolicy } from './login-throttle.ts';
+import { scryptPasswordHasher, type PasswordHasher } from './password-hash.ts';
 
 export interface IdentityServiceOptions {
   db: SqlDatabase;
@@ -26,6 +28,21 @@ export interface IdentityServiceOptions {
   logger?: Logger;
   /** How long a token from `login` lives. */
   loginTokenTtlMs?: number;
+  /** Limits on login attempts, checked before any hash (defaults: `LOGIN_THROTTLE_DEFAULTS`). */
+  loginLimits?: Partial<LoginThrottlePolicy>;
+  /**
+   * How passwords are hashed (scrypt by default) and how many hashes run at once: every hash and check
+   * (login, creating a user, changing a password) goes through one bound (2 at once, 32 waiting).
+   */
+  passwordHashing?: BoundedPasswordHasherOptions & { hasher?: PasswordHasher };
+}
+
+/** Where a login attempt comes from. */
+export interface LoginOrigin {
+  /** The client's address (the TCP peer); attempts without one share one address's limits. */
+  clientAddress?: string;
+  /** Aborts the attempt while it waits for a password check. */
+  signal?: AbortSignal;
 }
 
 export interface NewUser {
@@ -49,6 +66,39 @@ export interface NewToken {
 /** A token as created: the only moment its secret is known. */
 export interface IssuedToken extends ApiToken {
   token: string;
+}
+
+/** What `createIdentityService` returns. */
+export interface IdentityService {
+  createUser(actor: Principal, input: NewUser): Promise<User>;
+  listUsers(actor: Principal): Promise<User[]>;
+  /** Users change their own password and display name; cluster admins change anyone's. */
+  updateUser(actor: Principal, name: string, change: { password?: string; displayName?: string | null }): Promise<User>;
+  createProject(actor: Principal, input: NewProject): Promise<Project>;
+  listProjects(actor: Principal): Promise<Project[]>;
+  /** Names of the projects a user is a member of (whatever their role): what they act for, e.g. in the catalog. */
+  memberProjectNames(userId: string): Promise<string[]>;
+  /** The names among `names` that are users of this cluster. */
+  existingUserNames(names: readonly string[]): Promise<string[]>;
+  listMembers(actor: Principal, projectName: string): Promise<ProjectMember[]>;
+  addMember(actor: Principal, projectName: string, member: { user: string; role: ProjectRole }): Promise<ProjectMember>;
+  removeMember(actor: Principal, projectName: string, userName: string): Promise<void>;
+  createToken(actor: Principal, token: NewToken): Promise<IssuedToken>;
+  listTokens(actor: Principal): Promise<ApiToken[]>;
+  deleteToken(actor: Principal, tokenId: string): Promise<void>;
+  /**
+   * Exchanges a user name and password for a token; the same answer for an unknown user and a wrong
+   * password. Too many attempts (see `createLoginThrottle`) are refused with a `TooManyRequestsError`
+   * before anything is looked up or hashed.
+   */
+  login(name: string, password: string, origin?: LoginOrigin): Promise<IssuedToken>;
+  /** Resolves a bearer token; unknown, expired and malformed tokens get the same answer. */
+  authenticate(secret: string): Promise<Principal>;
+  /**
+   * On a node's first start (no users yet) creates the `admin` user and an admin token, returned so the
+   * caller can hand it to the operator; afterwards returns null. Safe against two nodes sharing a database.
+   */
+  bootstrapAdmin(): Promise<IssuedToken | null>;
 }
 
 export const BOOTSTRAP_ADMIN_NAME = 'admin';
@@ -131,12 +181,27 @@ async function unique<T>(work: Promise<T>, what: string): Promise<T> {
  * Users, projects with their members, and API tokens, with the rules of who may do what. Every method
  * that acts for someone takes the acting principal; what they may not see answers "not found".
  */
-export function createIdentityService(options: IdentityServiceOptions) {
+export function createIdentityService(options: IdentityServiceOptions): IdentityService {
   const { db } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const loginTtlMs = options.loginTokenTtlMs ?? DEFAULT_LOGIN_TTL_MS;
+  const { hasher = scryptPasswordHasher, ...hashing } = options.passwordHashing ?? {};
+  const passwords = createBoundedPasswordHasher(hasher, hashing);
+  const throttle = createLoginThrottle({ ...options.loginLimits, clock });
   let decoyHash: Promise<string> | undefined;
+
+  /**
+   * A hash of a random password: checking against it costs the same as a real one (no user-name oracle).
+   * Shared by concurrent logins, so no one caller's signal may abort it; a failure is not kept.
+   */
+  const decoy = () => {
+    decoyHash ??= passwords.hash(randomBytes(16).toString('hex')).catch((error: unknown) => {
+      decoyHash = undefined;
+      throw error;
+    });
+    return decoyHash;
+  };
 
   const requireAdmin = (actor: Principal, action: string) => {
     if (!actor.isAdmin) throw new NotAllowedError(`only cluster administrators may ${action}`);
@@ -178,7 +243,7 @@ export function createIdentityService(options: IdentityServiceOptions) {
   return {
     async createUser(actor: Principal, input: NewUser): Promise<User> {
       requireAdmin(actor, 'create users');
-      const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+      const passwordHash = input.password === undefined ? null : await passwords.hash(input.password);
       const { rows } = await unique(
         db.query<UserRow>(
           `INSERT INTO users (id, name, display_name, password_hash, is_admin, created_at)
@@ -197,10 +262,9 @@ export function createIdentityService(options: IdentityServiceOptions) {
       return rows.map(toUser);
     },
 
-    /** Users change their own password and display name; cluster admins change anyone's. */
     async updateUser(actor: Principal, name: string, change: { password?: string; displayName?: string | null }): Promise<User> {
       if (!actor.isAdmin && actor.userName !== name) throw new NotAllowedError('only cluster administrators may change other users');
-      const passwordHash = change.password === undefined ? undefined : await hashPassword(change.password);
+      const passwordHash = change.password === undefined ? undefined : await passwords.hash(change.password);
       const { rows } = await db.query<UserRow>(
         `UPDATE users SET password_hash = COALESCE($2, password_hash),
                           display_name = CASE WHEN $3 THEN $4 ELSE display_name END
@@ -245,7 +309,6 @@ export function createIdentityService(options: IdentityServiceOptions) {
       return rows.map(toProject);
     },
 
-    /** Names of the projects a user is a member of (whatever their role): what they act for, e.g. in the catalog. */
     async memberProjectNames(userId: string): Promise<string[]> {
       const { rows } = await db.query<{ name: string }>(
         `SELECT p.name FROM projects p JOIN project_members m ON m.project_id = p.id WHERE m.user_id = $1 ORDER BY p.name`,
@@ -254,7 +317,6 @@ export function createIdentityService(options: IdentityServiceOptions) {
       return rows.map((r) => r.name);
     },
 
-    /** The names among `names` that are users of this cluster. */
     async existingUserNames(names: readonly string[]): Promise<string[]> {
       if (!names.length) return [];
       const { rows } = await db.query<{ name: string }>(`SELECT name FROM users WHERE name = ANY($1::text[])`, [[...names]]);
@@ -329,20 +391,30 @@ export function createIdentityService(options: IdentityServiceOptions) {
       if (rowCount === 0) throw new NotFoundError(`token "${tokenId}" not found`);
     },
 
-    /** Exchanges a user name and password for a token; the same answer for an unknown user and a wrong password. */
-    async login(name: string, password: string): Promise<IssuedToken> {
-      const { rows } = await db.query<{ id: string; password_hash: string | null }>(
-        `SELECT id, password_hash FROM users WHERE name = $1`,
-        [name],
-      );
-      const row = rows[0];
-      decoyHash ??= decoyPasswordHash();
-      const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash));
-      if (!row?.password_hash || !ok) throw new NotAuthenticatedError('wrong user name or password');
+    async login(name: string, password: string, origin: LoginOrigin = {}): Promise<IssuedToken> {
+      const attempt = throttle.admit(name, origin.clientAddress);
+      let row: { id: string; password_hash: string | null } | undefined;
+      let ok: boolean;
+      try {
+        const { rows } = await db.query<{ id: string; password_hash: string | null }>(
+          `SELECT id, password_hash FROM users WHERE name = $1`,
+          [name],
+        );
+        row = rows[0];
+        ok = await passwords.verify(password, row?.password_hash ?? (await decoy()), origin.signal);
+      } catch (error) {
+        // Refused as too busy, abandoned, or the database failed: no password was tried.
+        attempt.untested();
+        throw error;
+      }
+      if (!row?.password_hash || !ok) {
+        attempt.failed();
+        throw new NotAuthenticatedError('wrong user name or password');
+      }
+      attempt.succeeded();
       return issueToken(db, row.id, { name: 'login', expiresInSeconds: Math.floor(loginTtlMs / 1000) });
     },
 
-    /** Resolves a bearer token; unknown, expired and malformed tokens get the same answer. */
     async authenticate(secret: string): Promise<Principal> {
       const now = clock.now();
       const { rows } = await db.query<{ token_id: string; user_id: string; user_name: string; is_admin: boolean }>(
@@ -356,10 +428,6 @@ export function createIdentityService(options: IdentityServiceOptions) {
       return { userId: row.user_id, userName: row.user_name, isAdmin: row.is_admin, tokenId: row.token_id };
     },
 
-    /**
-     * On a node's first start (no users yet) creates the `admin` user and an admin token, returned so the
-     * caller can hand it to the operator; afterwards returns null. Safe against two nodes sharing a database.
-     */
     async bootstrapAdmin(): Promise<IssuedToken | null> {
       return db.transaction(async (tx) => {
         const claimed = await tx.query(
@@ -379,5 +447,3 @@ export function createIdentityService(options: IdentityServiceOptions) {
     },
   };
 }
-
-export type IdentityService = ReturnType<typeof createIdentityService>;

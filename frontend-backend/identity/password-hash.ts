@@ -29,5 +29,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** A hash of a random password: verifying against it costs the same as a real one (no user-name oracle). */
-export const decoyPasswordHash = (): Promise<string> => hashPassword(randomBytes(16).toString('hex'));
+/** Computes and checks password hashes. Each call is one memory-hard hash. */
+export interface PasswordHasher {
+  hash(password: string, signal?: AbortSignal): Promise<string>;
+  verify(password: string, stored: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** The node's hasher: scrypt as above. */
+export const scryptPasswordHasher: PasswordHasher = {
+  hash: (password) => hashPassword(password),
+  verify: (password, stored) => verifyPassword(password, stored),
+};

@@ -18,6 +18,12 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found, or not visible to the caller',
   409: 'Conflicts with the current state',
   413: 'Request body too large',
+  429: 'Too many requests: retry after the seconds in `Retry-After`',
+};
+
+/** Error statuses whose answers also carry headers. */
+const ERROR_HEADERS: Record<number, Record<string, { description: string; schema: { type: 'integer'; minimum: number } }>> = {
+  429: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } },
 };
 
 /** OpenAPI response entries for the given error statuses, all with the shared error body. */
@@ -25,7 +31,11 @@ export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
     statuses.map((status) => [
       status,
-      { description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': { schema: ErrorSchema } } },
+      {
+        description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+        ...(ERROR_HEADERS[status] ? { headers: ERROR_HEADERS[status] } : {}),
+        content: { 'application/json': { schema: ErrorSchema } },
+      },
     ]),
   );
 }

@@ -7,7 +7,11 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-/** Listens on `host:port` (0 picks a free port); a port in use is an `UnavailableError` saying which. */
+/**
+ * Listens on `host:port` (0 picks a free port); a port in use is an `UnavailableError` saying which.
+ * `fetch` is also given @hono/node-server's bindings (`{ incoming, outgoing }`) as its second argument:
+ * pass `app.fetch` itself, not `(request) => app.fetch(request)`, so that `clientAddress` sees the socket.
+ */
 export function serveHttp(
   fetch: (request: Request) => Response | Promise<Response>,
   options: { host: string; port: number },
