@@ -6,6 +6,7 @@ import { registerArgoCommand } from './argo-command.ts';
 import { registerClientCommands } from './client-commands.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerStepCommand } from './step-command.ts';
+import { registerSwarmKeyCommand } from './swarm-key-command.ts';
 
 async function up(flags: ConfigFlags) {
   // Each command loads only what it uses: `run` must start fast, and the node pulls in every adapter.
@@ -97,16 +98,7 @@ export function buildProgram(): Command {
       });
     });
 
-  program
-    .command('swarm-key')
-    .description('manage swarm keys (the pre-shared key of a private federation)')
-    .command('generate')
-    .description('print a new random swarm key: archipel swarm-key generate > swarm.key (keep it secret)')
-    .action(async () => {
-      const { generateSwarmKey } = await import('../discovery/index.ts');
-      process.stdout.write(generateSwarmKey());
-    });
-
+  registerSwarmKeyCommand(program);
   registerRunCommand(program);
   registerArgoCommand(program);
   registerStepCommand(program);

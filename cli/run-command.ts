@@ -52,12 +52,28 @@ export interface RunCommandOptions {
   keepTemp?: boolean;
   /** Workflows: run Archipel's step containers as processes, as a cluster would. */
   isolateSteps?: boolean;
+  /** The runner's own long options (`--outdir`, ...), to tell one given after the document from a tool input. */
+  runnerOptions?: string[];
 }
 
 function parseSeconds(text: string, option: string): number {
   const seconds = Number(text);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError(`${option}: expected a positive number of seconds, got "${text}"`);
   return seconds;
+}
+
+/**
+ * After the document, `--name` gives a tool input, as cwltool reads it; a runner option there that is no
+ * input of the tool was meant for the runner: say where it goes rather than that the tool lacks it.
+ */
+function refuseMisplacedRunnerOptions(args: string[], inputs: { id: string }[], runnerOptions: string[]): void {
+  for (const arg of args) {
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    if (name === undefined || !runnerOptions.includes(`--${name}`) || inputs.some((input) => input.id === name)) continue;
+    throw new InvalidInputError(`--${name} is an option of archipel run, not an input of the tool: give it before the document (archipel run --${name} ... <document> [job])`, [
+      { path: `--${name}`, message: 'an option of archipel run, given after the document' },
+    ]);
+  }
 }
 
 /** Exit codes of `archipel run`, as the CWL reference runner's. */
@@ -85,6 +101,7 @@ export async function runCommand(tool: string, rest: string[], options: RunComma
       jobDir = path.dirname(jobFile);
       optionArgs = rest.slice(1);
     }
+    refuseMisplacedRunnerOptions(optionArgs, proc.inputs, options.runnerOptions ?? []);
     Object.assign(job, parseInputOptions(proc, optionArgs, cwd));
     const runOptions = {
       outdir: path.resolve(cwd, options.outdir ?? '.'),
@@ -120,10 +137,12 @@ export function registerRunCommand(program: Command) {
     .option('--eval-timeout <seconds>', 'time limit of one JavaScript expression (default 20)')
     .option('--quiet', 'only log warnings and errors')
     .option('--debug', 'log every step')
+    // Options before the document are the runner's, and one it does not know is refused as such; from the
+    // document on, everything is passed on as the job file and the tool's inputs (--name value).
     .passThroughOptions()
-    .allowUnknownOption()
-    .action(async (tool: string, rest: string[], options: RunCommandOptions & { quiet?: boolean; debug?: boolean; cache?: boolean }) => {
+    .action(async function (this: Command, tool: string, rest: string[], options: RunCommandOptions & { quiet?: boolean; debug?: boolean; cache?: boolean }) {
       const logger = createTextLogger({ level: options.debug ? 'debug' : options.quiet ? 'warn' : 'info' });
-      process.exitCode = await runCommand(tool, rest, { ...options, cacheDir: options.cache === false ? undefined : defaultCacheDir() }, logger);
+      const runnerOptions = this.options.map((option) => option.long).filter((flag): flag is string => flag !== undefined);
+      process.exitCode = await runCommand(tool, rest, { ...options, runnerOptions, cacheDir: options.cache === false ? undefined : defaultCacheDir() }, logger);
     });
 }
