@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../frontend-backend/index.ts';
-import { createDiscoveryAgent } from '../discovery/index.ts';
+import { createDiscoveryAgent, type PeeringEndReason } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { catalogServices } from './catalog-services.ts';
 import { createDataInputs } from './data-inputs.ts';
@@ -28,7 +28,7 @@ import {
   createStaticCapacitySource,
   type CapacitySource,
 } from '../providers/index.ts';
-import type { Logger, ObjectStore, ResourceStore, SqlDatabase, WorkflowEngine } from '../core/index.ts';
+import { UnavailableError, describeError, type Logger, type ObjectStore, type ResourceStore, type SqlDatabase, type WorkflowEngine } from '../core/index.ts';
 import {
   createArgoClient,
   createArgoEngine,
@@ -248,6 +248,10 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
         ...(config.p2p.peeringPolicy.allowedClusterIds ? { allowedClusterIds: [...config.p2p.peeringPolicy.allowedClusterIds] } : {}),
       },
       ...(config.p2p.swarmKeyFile ? { swarmKeyFile: config.p2p.swarmKeyFile } : {}),
+      // A cluster no longer peered with this one (blocked, or refused by either side) holds nothing here:
+      // its reservations, the grants of its users and the steps run for its runs end. Called only once
+      // discovery has started, after every service below is built.
+      onPeeringEnded: (clusterId, reason, signal) => endPeerHoldings(clusterId, reason, signal),
     });
 
     // The cluster id is known once discovery has started; until then catalog requests answer 503.
@@ -302,6 +306,26 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       logger: logger.child({ component: 'execution-federation' }),
     });
     undo.push(() => executionFederation.close());
+    const peeringLogger = logger.child({ component: 'peering' });
+    async function endPeerHoldings(clusterId: string, reason: PeeringEndReason, signal: AbortSignal): Promise<void> {
+      const by = `peering:${reason}`;
+      const [reservations, grantsRevoked, steps] = await Promise.allSettled([
+        compute.releaseRequester(clusterId, { by, signal }),
+        grants.revokeForCluster(clusterId, { by, signal }),
+        executionFederation.stopFor(clusterId, { signal }),
+      ]);
+      const failures = [reservations, grantsRevoked, steps].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      const count = (r: PromiseSettledResult<number>) => (r.status === 'fulfilled' ? r.value : null);
+      peeringLogger.info('ended what a cluster no longer peered held here', {
+        clusterId,
+        reason,
+        reservationsReleased: count(reservations),
+        grantsRevoked: count(grantsRevoked),
+        stepsStopped: count(steps),
+      });
+      // Logged by the discovery agent; blocking the cluster again tries again.
+      if (failures.length) throw new UnavailableError(`could not end all that cluster ${clusterId} held: ${failures.map(describeError).join('; ')}`, { cause: failures[0] });
+    }
     const { engine, close: closeEngine } = await openWorkflowEngine(config, db, objects, storeUrl, logger, config.argo.server === undefined ? executionFederation : undefined);
     late.engine = engine;
     if (closeEngine) undo.push(closeEngine);

@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, NotAllowedError, silentLogger, UnavailableError, type SqlDatabase } from '../core/index.ts';
+import { ConflictError, NotAllowedError, NotFoundError, silentLogger, UnavailableError, type SqlDatabase } from '../core/index.ts';
 import { createKubernetesResourceStore, createSqlResourceStore } from '../platform/resource-store/index.ts';
 import { kubeconfigFor, startKubernetesApiDouble } from '../platform/resource-store/kubernetes-api-double.ts';
 import { createTestDatabase } from '../platform/sql/testing.ts';
@@ -32,9 +32,15 @@ const agents: DiscoveryAgent[] = [];
 const libp2ps: FederationLibp2p[] = [];
 
 const timing = { dialTimeoutMs: 2000, requestTimeoutMs: 3000, maintenanceIntervalMs: 200, walkIntervalMs: 1000, pingIntervalMs: 500 };
+/** The peerings each agent ended (its `onPeeringEnded` calls), by agent name: `[clusterId, reason]`. */
+const ended = new Map<string, [string, string][]>();
+const endedBy = (name: string) => ended.get(name) ?? [];
 
 async function startAgent(name: string, extra: Partial<DiscoveryAgentOptions> = {}): Promise<DiscoveryAgent> {
   const agent = createDiscoveryAgent({
+    onPeeringEnded: async (clusterId, reason) => {
+      ended.set(name, [...endedBy(name), [clusterId, reason]]);
+    },
     dataDir: path.join(root, name),
     store: createSqlResourceStore({ db, namespace: name }),
     logger: silentLogger,
@@ -142,9 +148,17 @@ describe('discovery agents on loopback', () => {
   });
 
   it('refuses a blocked peer at the connection gater, until unblocked', async () => {
+    expect(b.getPeer(idOf(c)).state).toBe('peered');
     const blocked = await c.block(idOf(b));
     expect(blocked).toMatchObject({ state: 'blocked', connected: false });
     await eventually(() => expect(b.getPeer(idOf(c)).connected).toBe(false));
+    // B was told before it was cut off: it no longer counts on the peering. Each side ended it once.
+    expect(b.getPeer(idOf(c)).state).toBe('refused');
+    expect(b.isPeered(idOf(c))).toBe(false);
+    await eventually(() => {
+      expect(endedBy('node-c').filter(([id]) => id === idOf(b))).toEqual([[idOf(b), 'blocked']]);
+      expect(endedBy('node-b').filter(([id]) => id === idOf(c))).toEqual([[idOf(c), 'refused-by-peer']]);
+    });
     for (let attempt = 0; attempt < 3; attempt++) {
       await expect(b.connect(addressOf(c))).rejects.toBeInstanceOf(UnavailableError);
     }
@@ -154,6 +168,43 @@ describe('discovery agents on loopback', () => {
     expect((await c.unblock(idOf(b))).state).toBe('discovered');
     expect((await b.connect(addressOf(c))).clusterId).toBe(idOf(c));
     await eventually(() => expect(c.getPeer(idOf(b)).connected).toBe(true));
+  });
+
+  it('lists the clusters it met, and those it blocked; not one it only dialled, nor one unblocked unmet', async () => {
+    const j = await startAgent('node-j');
+    const k = await startAgent('node-k');
+    const ghost = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
+    const store = createSqlResourceStore({ db, namespace: 'node-k' });
+
+    // Blocked before ever being met: listed (and stored) as blocked, and whatever it held here ended.
+    expect(await k.block(ghost)).toMatchObject({ clusterId: ghost, state: 'blocked', connected: false, reachable: false });
+    expect(k.listPeers().map((p) => [p.clusterId, p.state])).toEqual([[ghost, 'blocked']]);
+    expect((await store.get('Peer', clusterResourceName(ghost))).status?.state).toBe('blocked');
+    await eventually(() => expect(endedBy('node-k')).toEqual([[ghost, 'blocked']]));
+
+    // J dials K, which has blocked it: the connection never carries an exchange, and J lists nobody.
+    await k.block(idOf(j));
+    for (let attempt = 0; attempt < 2; attempt++) await expect(j.connect(addressOf(k))).rejects.toBeInstanceOf(UnavailableError);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(j.listPeers()).toEqual([]);
+    expect(() => j.getPeer(idOf(k))).toThrow(NotFoundError);
+
+    // Unblocked, a cluster never met is forgotten (in the store too) until it shows up.
+    expect(await k.unblock(ghost)).toMatchObject({ state: 'discovered', connected: false });
+    expect(k.listPeers().map((p) => p.clusterId)).toEqual([idOf(j)]);
+    expect(() => k.getPeer(ghost)).toThrow(NotFoundError);
+    await expect(store.get('Peer', clusterResourceName(ghost))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(k.requestPeering(ghost)).rejects.toBeInstanceOf(NotFoundError);
+
+    // Once they meet, each lists the other.
+    await k.unblock(idOf(j));
+    expect((await j.connect(addressOf(k))).state).toBe('discovered');
+    await eventually(() => {
+      expect(j.listPeers().map((p) => p.clusterId)).toEqual([idOf(k)]);
+      expect(k.listPeers().map((p) => p.clusterId)).toEqual([idOf(j)]);
+      expect(k.getPeer(idOf(j))).toMatchObject({ state: 'discovered', connected: true, lastSeen: expect.any(String) });
+    });
+    await Promise.all([j.stop(), k.stop()]);
   });
 
   it('approves at once under the auto and allow-list policies', async () => {

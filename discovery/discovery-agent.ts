@@ -3,6 +3,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import {
   ConflictError,
   InvalidInputError,
+  NotFoundError,
   UnavailableError,
   describeError,
   systemClock,
@@ -24,7 +25,7 @@ import { createFederationLibp2p, type FederationLibp2p } from './libp2p-node.ts'
 import { parseClusterId } from './peer-names.ts';
 import { createPeerTable, type PeerView } from './peer-table.ts';
 import { createPeeredProtocols, type PeeredProtocols } from './peered-protocols.ts';
-import { createPeeringExchange } from './peering-exchange.ts';
+import { createPeeringExchange, type PeeringEndedHandler } from './peering-exchange.ts';
 import { PEERING_PROTOCOL } from './peering-messages.ts';
 import type { PeeringPolicy } from './peering-state.ts';
 import type { SwarmKey } from './swarm-key.ts';
@@ -33,6 +34,7 @@ import { createSwarmObject } from './swarm-object.ts';
 export { DEFAULT_TIMING, type DiscoveryTiming } from './discovery-timing.ts';
 export { IDENTITY_PROTOCOL, type LocalIdentity } from './identity-exchange.ts';
 export { PEERING_PROTOCOL } from './peering-messages.ts';
+export type { PeeringEndedHandler } from './peering-exchange.ts';
 export { SWARM_OBJECT_NAME } from './swarm-object.ts';
 export type { PeerView } from './peer-table.ts';
 export { guardPeered, type PeeredProtocols } from './peered-protocols.ts';
@@ -62,6 +64,12 @@ export interface DiscoveryAgentOptions {
   /** Multiaddrs of nodes to join the swarm through (with or without `/p2p/<id>`). */
   bootstrap?: string[];
   peeringPolicy?: PeeringPolicy;
+  /**
+   * Ends what a cluster holds here once it is no longer peered with this one: called once for each
+   * transition away from `peered` (refused by either side, blocked) and on every block, in the agent's
+   * background tasks, its failure logged. It must be idempotent (a block repeats it).
+   */
+  onPeeringEnded?: PeeringEndedHandler;
   timing?: Partial<DiscoveryTiming>;
 }
 
@@ -133,7 +141,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
   const table = createPeerTable({ store, logger, tasks, node: current, selfId: self });
   const swarmObject = createSwarmObject(store);
   const identity = createIdentityExchange({ store, logger, clock, timing, configured: options, table, tasks, withLock, running, node: current, selfId: self, privateKey: key, dialPeer });
-  const peering = createPeeringExchange({ logger, clock, timing, policy, table, tasks, withLock, running, selfId: self, privateKey: key });
+  const peering = createPeeringExchange({ logger, clock, timing, policy, table, tasks, withLock, running, selfId: self, privateKey: key, ...(options.onPeeringEnded ? { onPeeringEnded: options.onPeeringEnded } : {}) });
   const maintenance = createFederationMaintenance({ logger, clock, timing, bootstrap, table, tasks, identity, peering, swarm: swarmObject, running, selfId: self, dialPeer });
   const peered = createPeeredProtocols({ logger, timing, table, tasks, running, selfId: self, privateKey: key });
   const { view } = table;
@@ -235,12 +243,13 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
 
     listPeers() {
       running();
-      return [...table.peers.keys()].sort().map(view);
+      return [...table.peers.keys()].filter(table.isListed).sort().map(view);
     },
 
     getPeer(clusterId) {
       running();
       parseClusterId(clusterId);
+      if (!table.isListed(clusterId)) throw new NotFoundError(`no peer with cluster id ${clusterId}`);
       return view(clusterId);
     },
 
@@ -286,7 +295,8 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       const peerId = parseClusterId(clusterId);
       if (clusterId === selfId) throw new InvalidInputError('a node cannot block itself', [{ path: 'clusterId', message: 'own cluster id' }]);
       signal?.throwIfAborted();
-      await peering.applyPeering(clusterId, { type: 'block' });
+      // Told first (the peer then shows us as `refused`), then cut off.
+      await peering.block(clusterId, signal);
       await Promise.resolve(libp2p.hangUp(peerId, { signal: tasks.deadline(timing.requestTimeoutMs, signal) })).catch(() => undefined);
       return view(clusterId);
     },

@@ -55,7 +55,9 @@ export function createFederationMaintenance(deps: FederationMaintenanceDeps): Fe
   async function onConnect(peerId: PeerId): Promise<void> {
     const clusterId = peerId.toString();
     redial.delete(clusterId);
-    setPeer(clusterId, { status: { reachable: true, lastSeen: rfc3339(clock.now()) } });
+    // A cluster not met yet is a member once it answers the identity exchange (which records it): a
+    // connection alone may be one its gater is about to close.
+    if (table.isMet(clusterId)) setPeer(clusterId, { status: { reachable: true, lastSeen: rfc3339(clock.now()) } });
     await identity.exchangeIdentity(peerId);
     // A request whose answer we never heard (we or the peer were offline): ask again.
     if (stateOf(clusterId) === 'requested') await deps.peering.sendRequest(clusterId);
@@ -157,7 +159,7 @@ export function createFederationMaintenance(deps: FederationMaintenanceDeps): Fe
     for (const peerId of connected) {
       const clusterId = peerId.toString();
       const previous = peers.get(clusterId)?.status;
-      if (!previous) continue;
+      if (!previous?.lastSeen) continue; // not met yet: its identity exchange comes first
       const rtts = libp2p.getConnections(peerId).flatMap((c) => (typeof c.rtt === 'number' && Number.isFinite(c.rtt) ? [c.rtt] : []));
       const latencyMs = rtts.length ? Math.max(0, Math.round(Math.min(...rtts))) : undefined;
       // Small changes in latency and a last-seen time that moved by less than its resolution are not

@@ -167,6 +167,14 @@ export function createIdentityExchange(deps: IdentityExchangeDeps): IdentityExch
     }
   }
 
+  /**
+   * Records that the cluster answered an identity exchange: it is a member we have met (listed from now
+   * on). Later sightings are recorded by the connection events and the periodic observation.
+   */
+  function met(clusterId: string): void {
+    if (!table.isMet(clusterId)) setPeer(clusterId, { status: { reachable: true, lastSeen: rfc3339(clock.now()) } });
+  }
+
   /** Where our connected peers (other than `to`) listen. */
   function peerHints(to: string): PeerHint[] {
     const node = deps.node();
@@ -220,6 +228,7 @@ export function createIdentityExchange(deps: IdentityExchangeDeps): IdentityExch
     const reply = (await exchangeJson(stream, request, { maxBytes: MAX_IDENTITY_BYTES, signal: limit })) as Partial<IdentityExchange> | null;
     if (!Array.isArray(reply?.records)) throw new InvalidInputError('malformed identity exchange reply');
     await receiveRecords(remote, reply.records);
+    met(remote);
     background('connecting to hinted peers', () => receiveHints(remote, reply.peers));
   }
 
@@ -233,7 +242,10 @@ export function createIdentityExchange(deps: IdentityExchangeDeps): IdentityExch
           if (!Array.isArray(request?.records)) throw new InvalidInputError('malformed identity exchange');
           const records = request.records;
           // Answer first, then verify: the sender's deadline does not include our work.
-          background('receiving identity records', () => receiveRecords(from, records));
+          background('receiving identity records', async () => {
+            await receiveRecords(from, records);
+            met(from);
+          });
           background('connecting to hinted peers', () => receiveHints(from, request.peers));
           return { records: recordsToShare(), peers: peerHints(from) } satisfies IdentityExchange;
         },

@@ -14,6 +14,7 @@ export {
   type LocalIdentity,
   type PeerView,
   type PeeredProtocols,
+  type PeeringEndedHandler,
   type SwarmInfo,
 } from './discovery-agent.ts';
 export { generateSwarmKey, parseSwarmKey, swarmKeyFingerprint, encodeSwarmKey, type SwarmKey } from './swarm-key.ts';
@@ -33,6 +34,6 @@ export {
 } from './peer-protocol.ts';
 export { signFields, verifyFields } from './signing.ts';
 export { refuseSignedRequest, type SignedRequestCheck, type SignedRequestEnvelope } from './signed-request.ts';
-export { parseClusterId, clusterResourceName } from './peer-names.ts';
-export { policyApproves, type PeerState, type PeeringPolicy } from './peering-state.ts';
+export { parseClusterId, clusterResourceName, CLUSTER_ID_PATTERN, ClusterIdSchema } from './peer-names.ts';
+export { policyApproves, type PeerState, type PeeringEndReason, type PeeringPolicy } from './peering-state.ts';
 export { KAD_PROTOCOL } from './libp2p-node.ts';

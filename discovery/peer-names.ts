@@ -1,6 +1,12 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId } from '@libp2p/interface';
+import { z } from 'zod';
 import { InvalidInputError } from '../core/index.ts';
+
+/** A cluster id's characters (base58btc) and length, for schemas; `parseClusterId` checks it fully. */
+export const CLUSTER_ID_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{1,128}$/;
+/** A cluster id in the messages of the federation's protocols. */
+export const ClusterIdSchema = z.string().regex(CLUSTER_ID_PATTERN);
 
 /** Parses a cluster id (a libp2p peer id, base58btc), or `InvalidInputError`. */
 export function parseClusterId(clusterId: string, path = 'clusterId'): PeerId {

@@ -55,13 +55,24 @@ export interface PeerTableDeps {
 /**
  * Every known peer as a `Peer` object: the agent is the writer of these objects, the table holds their
  * latest state and writes it to the store shortly after it changes.
+ *
+ * The table also holds, in memory only, clusters it has heard of but not met: a connection that came up
+ * without an identity exchange (a cluster that blocked us closes ours right after the handshake), or a
+ * cluster that was blocked without being met and then unblocked. A cluster is *listed* (shown by the
+ * API, kept in the store) once it is a member we have met, which its `lastSeen` records (set by the
+ * first identity exchange with it, in either direction), or while we hold a peering state about it
+ * other than `discovered` (`blocked` from the moment it is blocked, met or not).
  */
 export interface PeerTable {
-  /** Every known peer, by cluster id: their latest state. */
+  /** Every peer the table holds (listed or not), by cluster id: their latest state. */
   readonly peers: ReadonlyMap<string, PeerResource>;
   readonly blocked: ReadonlySet<string>;
   stateOf(clusterId: string): PeerState | undefined;
-  /** The peer as the discovery API shows it, or `NotFoundError`. */
+  /** Whether the API lists the peer (see above). */
+  isListed(clusterId: string): boolean;
+  /** Whether an identity exchange with the peer has ever succeeded (it has a `lastSeen`). */
+  isMet(clusterId: string): boolean;
+  /** The peer as the discovery API shows it (listed or not), or `NotFoundError` if the table has no such peer. */
   view(clusterId: string): PeerView;
   setPeer(clusterId: string, change: PeerChange): PeerResource;
   savePeer(clusterId: string, change: PeerChange): Promise<PeerResource>;
@@ -84,6 +95,8 @@ export function createPeerTable(deps: PeerTableDeps): PeerTable {
   const dirty = new Set<string>();
 
   const stateOf = (clusterId: string): PeerState | undefined => peers.get(clusterId)?.status?.state;
+  const listed = (peer: PeerResource | undefined): boolean =>
+    peer !== undefined && (peer.status?.lastSeen !== undefined || (peer.status?.state ?? 'discovered') !== 'discovered');
 
   function view(clusterId: string): PeerView {
     const peer = peers.get(clusterId);
@@ -118,7 +131,6 @@ export function createPeerTable(deps: PeerTableDeps): PeerTable {
       spec: { clusterId },
       status: { state: 'discovered', reachable: false },
     };
-    if (!current) logger.info('new peer', { clusterId });
     const spec = { ...peer.spec!, ...(change.name !== undefined ? { name: change.name } : {}), ...(change.addresses ? { addresses: change.addresses } : {}) };
     const annotations = { ...peer.metadata.annotations };
     if (change.refusedByUs === true) annotations[REFUSED_BY_US] = 'true';
@@ -136,6 +148,7 @@ export function createPeerTable(deps: PeerTableDeps): PeerTable {
     };
     if (!peer.metadata.annotations) delete peer.metadata.annotations;
     if (current && sameJson(current, peer)) return current;
+    if (!listed(current) && listed(peer)) logger.info('new peer', { clusterId, state: peer.status?.state });
     peers.set(clusterId, peer);
     if (peer.status?.state === 'blocked') blocked.add(clusterId);
     else blocked.delete(clusterId);
@@ -155,7 +168,11 @@ export function createPeerTable(deps: PeerTableDeps): PeerTable {
     });
   }
 
-  /** Writes the peer's latest state to the store if it has changed since the last write. */
+  /**
+   * Writes the peer's latest state to the store if it has changed since the last write; a peer that is
+   * not listed is not written (and removed, if it was listed before: a cluster blocked, never met, then
+   * unblocked).
+   */
   function persist(clusterId: string): Promise<void> {
     return withPersistLock(clusterId, async () => {
       if (!dirty.delete(clusterId)) return;
@@ -164,6 +181,15 @@ export function createPeerTable(deps: PeerTableDeps): PeerTable {
       try {
         let stored = persisted.get(clusterId);
         const name = desired.metadata.name;
+        if (!listed(desired)) {
+          if (stored) {
+            await store.delete('Peer', name).catch((error: unknown) => {
+              if (!(error instanceof NotFoundError)) throw error;
+            });
+            persisted.delete(clusterId);
+          }
+          return;
+        }
         if (!stored) {
           try {
             stored = await store.create('Peer', { apiVersion: RESOURCE_API_VERSION, kind: 'Peer', metadata: { name, ...(desired.metadata.annotations ? { annotations: desired.metadata.annotations } : {}) }, spec: desired.spec! });
@@ -214,6 +240,8 @@ export function createPeerTable(deps: PeerTableDeps): PeerTable {
       if (!clusterId || clusterId === selfId) continue;
       peers.set(clusterId, peer);
       persisted.set(clusterId, peer);
+      // Stored by an earlier version although never met (unblocked unmet, say): removed at the next write.
+      if (!listed(peer)) dirty.add(clusterId);
       if (peer.status?.state === 'blocked') blocked.add(clusterId);
       const addresses = (peer.spec?.addresses ?? []).flatMap((a) => {
         try {
@@ -230,6 +258,8 @@ export function createPeerTable(deps: PeerTableDeps): PeerTable {
     peers,
     blocked,
     stateOf,
+    isListed: (clusterId) => listed(peers.get(clusterId)),
+    isMet: (clusterId) => peers.get(clusterId)?.status?.lastSeen !== undefined,
     view,
     setPeer,
     savePeer,

@@ -8,10 +8,29 @@ import type { FederationLibp2p } from './libp2p-node.ts';
 import { parseClusterId } from './peer-names.ts';
 import { REFUSED_BY_US, type PeerTable, type PeerView } from './peer-table.ts';
 import { createPeeringMessage, PEERING_PROTOCOL, verifyPeeringMessage } from './peering-messages.ts';
-import { peeringTransition, policyApproves, type PeerState, type PeeringDecision, type PeeringEvent, type PeeringPolicy } from './peering-state.ts';
+import {
+  peeringTransition,
+  policyApproves,
+  type PeerState,
+  type PeeringDecision,
+  type PeeringEndReason,
+  type PeeringEvent,
+  type PeeringPolicy,
+} from './peering-state.ts';
 
 /** Largest peering message. */
 const MAX_PEERING_BYTES = 16 * 1024;
+/**
+ * How long a block waits to tell the peer before its connection is closed: a peer that does not answer
+ * at once is not kept connected for the full request deadline.
+ */
+const BLOCK_NOTICE_MS = 2_000;
+
+/**
+ * Called once each time a peering ends (see `PeeringTransition.ends`): ends what the peer holds here.
+ * Runs in the agent's background tasks, after the new state is stored; `signal` fires when the agent stops.
+ */
+export type PeeringEndedHandler = (clusterId: string, reason: PeeringEndReason, signal: AbortSignal) => Promise<void>;
 
 export interface PeeringExchangeDeps {
   logger: Logger;
@@ -26,6 +45,7 @@ export interface PeeringExchangeDeps {
   running(): FederationLibp2p;
   selfId(): string;
   privateKey(): PrivateKey;
+  onPeeringEnded?: PeeringEndedHandler;
 }
 
 /** Peering by consent: the state of each peer, and the signed messages on `/archipel/peering/1.0.0`. */
@@ -37,6 +57,12 @@ export interface PeeringExchange {
   handlePeering: StreamHandler;
   /** An operator's request, approval or refusal, told to the peer. */
   operatorAction(clusterId: string, event: PeeringEvent, signal?: AbortSignal): Promise<PeerView>;
+  /**
+   * Blocks the cluster (known or not) and, if it was peered, asking or asked, tells it `refused` over the
+   * connection still open, best effort and briefly: the caller closes the connection next, and the
+   * gater refuses any new one (a failure to tell is logged).
+   */
+  block(clusterId: string, signal?: AbortSignal): Promise<void>;
 }
 
 export function createPeeringExchange(deps: PeeringExchangeDeps): PeeringExchange {
@@ -45,15 +71,32 @@ export function createPeeringExchange(deps: PeeringExchangeDeps): PeeringExchang
   const { deadline } = deps.tasks;
   const seenNonces = new Map<string, number>();
 
+  function peeringEnded(clusterId: string, reason: PeeringEndReason): void {
+    const handler = deps.onPeeringEnded;
+    logger.info('peering ended', { clusterId, reason });
+    if (!handler) return;
+    deps.tasks.background('ending what a peer held', async () => {
+      try {
+        await handler(clusterId, reason, deps.tasks.signal);
+      } catch (error) {
+        logger.warn('could not end all that the peer held here', { clusterId, reason, error: describeError(error) });
+      }
+    });
+  }
+
   async function applyPeering(clusterId: string, event: PeeringEvent): Promise<{ send?: PeeringDecision | 'request'; previous: PeerState } | null> {
     return withLock(clusterId, async () => {
       const peer = peers.get(clusterId);
-      if (!peer && event.type !== 'block') throw new NotFoundError(`no peer with cluster id ${clusterId}`);
+      // The operator acts on the peers the API lists; the peer's own messages (it spoke to us) and a block
+      // (of a cluster not met yet, too) need no listing.
+      const operator = event.type === 'request' || event.type === 'approve' || event.type === 'refuse' || event.type === 'unblock';
+      if ((!peer && event.type !== 'block') || (operator && !table.isListed(clusterId))) throw new NotFoundError(`no peer with cluster id ${clusterId}`);
       const previous = peer?.status?.state ?? 'discovered';
       const next = peeringTransition({ state: previous, refusedByUs: peer?.metadata.annotations?.[REFUSED_BY_US] === 'true' }, event);
       if (!next) return null;
       await savePeer(clusterId, { status: { state: next.state }, refusedByUs: next.state === 'refused' ? (next.refusedByUs ?? false) : null });
       if (next.state !== previous) logger.info('peering state changed', { clusterId, from: previous, to: next.state, event: event.type });
+      if (next.ends) peeringEnded(clusterId, next.ends);
       return { ...(next.send ? { send: next.send } : {}), previous };
     });
   }
@@ -73,6 +116,13 @@ export function createPeeringExchange(deps: PeeringExchangeDeps): PeeringExchang
   async function sendDecision(clusterId: string, decision: PeeringDecision, signal?: AbortSignal): Promise<void> {
     const message = await createPeeringMessage(deps.privateKey(), clock, { type: 'decision', from: deps.selfId(), to: clusterId, decision });
     await sendPeering(clusterId, message, signal);
+  }
+
+  /** Sends our decision; one that does not arrive stands here all the same, and is logged. */
+  async function tellDecision(clusterId: string, decision: PeeringDecision, signal?: AbortSignal): Promise<void> {
+    await sendDecision(clusterId, decision, signal).catch((error: unknown) =>
+      logger.warn('could not tell the peer about the peering decision', { clusterId, decision, error: describeError(error) }),
+    );
   }
 
   async function sendRequest(clusterId: string, signal?: AbortSignal): Promise<void> {
@@ -129,14 +179,19 @@ export function createPeeringExchange(deps: PeeringExchangeDeps): PeeringExchang
         throw error;
       }
     } else if (applied?.send) {
-      const decision = applied.send;
       // The decision stands here; the peer hears it now if reachable, else when it asks again.
-      await sendDecision(clusterId, decision, signal).catch((error: unknown) =>
-        logger.warn('could not tell the peer about the peering decision', { clusterId, decision, error: describeError(error) }),
-      );
+      await tellDecision(clusterId, applied.send, signal);
     }
     return view(clusterId);
   }
 
-  return { applyPeering, sendRequest, handlePeering, operatorAction };
+  async function block(clusterId: string, signal?: AbortSignal): Promise<void> {
+    const applied = await applyPeering(clusterId, { type: 'block' });
+    // Over the open connection, if any: the gater already refuses a new one. A peer that cannot be told
+    // now shows us as it last knew us until it is unblocked (its requests are refused at the gater).
+    if (!applied?.send || applied.send === 'request') return;
+    await tellDecision(clusterId, applied.send, AbortSignal.any([AbortSignal.timeout(BLOCK_NOTICE_MS), ...(signal ? [signal] : [])]));
+  }
+
+  return { applyPeering, sendRequest, handlePeering, operatorAction, block };
 }

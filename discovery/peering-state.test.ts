@@ -39,8 +39,37 @@ describe('peering state machine', () => {
     expect(peeringTransition(at('requested'), answer('refused'))).toEqual({ state: 'refused', refusedByUs: false });
     expect(peeringTransition(at('refused', false), received())).toEqual({ state: 'pending-approval', send: 'pending' });
     // Refusing a peered cluster ends the peering on both sides.
-    expect(peeringTransition(at('peered'), { type: 'refuse' })).toMatchObject({ state: 'refused', send: 'refused' });
-    expect(peeringTransition(at('peered'), answer('refused'))).toMatchObject({ state: 'refused' });
+    expect(peeringTransition(at('peered'), { type: 'refuse' })).toEqual({ state: 'refused', refusedByUs: true, send: 'refused', ends: 'refused-by-us' });
+    expect(peeringTransition(at('peered'), answer('refused'))).toEqual({ state: 'refused', refusedByUs: false, ends: 'refused-by-peer' });
+  });
+
+  it('ends the peering once, when it leaves peered, and on every block', () => {
+    // A refusal before any peering ends nothing: nothing was held.
+    expect(peeringTransition(at('pending-approval'), { type: 'refuse' })?.ends).toBeUndefined();
+    expect(peeringTransition(at('requested'), answer('refused'))?.ends).toBeUndefined();
+    // Staying peered ends nothing either.
+    for (const event of [request, received(), { type: 'approve' } as const, answer('approved'), { type: 'unblock' } as const]) {
+      expect(peeringTransition(at('peered'), event)?.ends).toBeUndefined();
+    }
+    // A block ends whatever the peer holds here, whatever its state (blocking again repeats it).
+    for (const state of ['discovered', 'requested', 'pending-approval', 'peered', 'refused', 'blocked'] as const) {
+      expect(peeringTransition(at(state), { type: 'block' })?.ends).toBe('blocked');
+    }
+  });
+
+  it('tells a blocked peer that counted on us "refused"; nobody else', () => {
+    // Peered, asked by us, or asking us: it would go on showing us as peered (or waiting) otherwise.
+    for (const state of ['peered', 'requested', 'pending-approval'] as const) {
+      expect(peeringTransition(at(state), { type: 'block' })).toEqual({ state: 'blocked', send: 'refused', ends: 'blocked' });
+    }
+    // Nothing asked, or already refused (by either side), or blocked: nothing to tell.
+    for (const side of [at('discovered'), at('refused', true), at('refused', false), at('blocked')]) {
+      expect(peeringTransition(side, { type: 'block' })).toEqual({ state: 'blocked', ends: 'blocked' });
+    }
+    // What it is told moves it to refused, as any refusal does.
+    for (const state of ['peered', 'requested', 'pending-approval'] as const) {
+      expect(peeringTransition(at(state), answer('refused'))).toMatchObject({ state: 'refused', refusedByUs: false });
+    }
   });
 
   it('ignores answers nobody asked for', () => {
@@ -58,7 +87,7 @@ describe('peering state machine', () => {
     expect(() => peeringTransition(at('blocked'), request)).toThrow(ConflictError);
     expect(peeringTransition(at('blocked'), received(true))).toEqual({ state: 'blocked', send: 'refused' });
     for (const state of ['discovered', 'requested', 'pending-approval', 'peered', 'refused'] as const) {
-      expect(peeringTransition(at(state), { type: 'block' })).toEqual({ state: 'blocked' });
+      expect(peeringTransition(at(state), { type: 'block' })).toMatchObject({ state: 'blocked' });
     }
     expect(peeringTransition(at('blocked'), { type: 'unblock' })).toEqual({ state: 'discovered' });
     expect(peeringTransition(at('peered'), { type: 'unblock' })).toEqual({ state: 'peered' });

@@ -14,11 +14,17 @@ import { ConflictError, type PeerStatus, type SwarmSpec } from '../core/index.ts
  * apply (an answer nobody asked for, ...): the caller drops it. Operator actions that make no sense in
  * the current state are a `ConflictError`. A refusal by our operator sticks: the peer's repeated
  * requests are refused until our operator asks it to peer; a refusal by the peer does not stop it
- * from asking us later.
+ * from asking us later. Blocking a cluster that is peered, asking or asked tells it `refused` (as far
+ * as it can still be told: its connection is closed right after), so that it stops counting on us.
+ *
+ * A transition away from `peered`, and every block, *ends the peering*: whatever the peer holds here
+ * (compute reservations, access grants, steps run for its runs) ends with it.
  */
 export type PeerState = NonNullable<PeerStatus['state']>;
 export type PeeringDecision = 'approved' | 'refused' | 'pending';
 export type PeeringPolicy = NonNullable<SwarmSpec['peeringPolicy']>;
+/** Why a peering ended: our operator blocked the peer, or one side refused (ending a peering). */
+export type PeeringEndReason = 'blocked' | 'refused-by-us' | 'refused-by-peer';
 
 export type PeeringEvent =
   /** Our operator asks the peer to peer. */
@@ -42,11 +48,19 @@ export interface PeeringSide {
 export interface PeeringTransition extends PeeringSide {
   /**
    * A decision to send the peer: as the reply to its request (`request-received`) or as a message of
-   * its own (`approve`, `refuse`, and `request` when it had asked us first). `request` means: send our
-   * request.
+   * its own (`approve`, `refuse`, `block`, and `request` when it had asked us first). `request` means:
+   * send our request.
    */
   send?: PeeringDecision | 'request';
+  /**
+   * Set when the event ends the peering (from `peered` to another state, and on every block, whatever
+   * the state: a block must leave the peer holding nothing here).
+   */
+  ends?: PeeringEndReason;
 }
+
+/** The states in which the peer counts on an answer from us, or on the peering itself. */
+const EXPECTING = new Set<PeerState>(['peered', 'requested', 'pending-approval']);
 
 export function peeringTransition(current: PeeringSide, event: PeeringEvent): PeeringTransition | null {
   const { state } = current;
@@ -88,15 +102,16 @@ export function peeringTransition(current: PeeringSide, event: PeeringEvent): Pe
       if (state !== 'pending-approval' && state !== 'peered' && state !== 'refused') {
         throw new ConflictError(`nothing to refuse: the peer is ${state}`);
       }
-      return { state: 'refused', refusedByUs: true, send: 'refused' };
+      return { state: 'refused', refusedByUs: true, send: 'refused', ...(state === 'peered' ? { ends: 'refused-by-us' as const } : {}) };
     case 'answer-received':
       if (event.decision === 'approved') return state === 'requested' || state === 'peered' ? { state: 'peered' } : null;
       if (event.decision === 'refused') {
-        return state === 'requested' || state === 'peered' || state === 'pending-approval' ? { state: 'refused', refusedByUs: false } : null;
+        if (state === 'peered') return { state: 'refused', refusedByUs: false, ends: 'refused-by-peer' };
+        return state === 'requested' || state === 'pending-approval' ? { state: 'refused', refusedByUs: false } : null;
       }
       return state === 'requested' ? { state } : null;
     case 'block':
-      return { state: 'blocked' };
+      return { state: 'blocked', ends: 'blocked', ...(EXPECTING.has(state) ? { send: 'refused' as const } : {}) };
     case 'unblock':
       return state === 'blocked' ? { state: 'discovered' } : { ...current };
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { createPgliteTestDatabase } from '../platform/sql/testing.ts';
 import { eventually } from './support/eventually.ts';
 import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
 import { json } from './support/json.ts';
+import { unmountUnder } from './support/mounts.ts';
 
 /**
  * A federation as operators run it: `archipel up` nodes in separate processes on 127.0.0.1, joined
@@ -16,6 +17,8 @@ const root = mkdtempSync(path.join(tmpdir(), 'archipel-federation-'));
 const running: ArchipelProcess[] = [];
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop('SIGKILL')));
+  // A directory grant that was not revoked may have left a read-only bind mount.
+  unmountUnder(root);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -72,7 +75,7 @@ const peerOf = async (node: Node, other: Node) => {
 };
 
 describe('a federation of archipel nodes on 127.0.0.1', () => {
-  it('forms through a bootstrap node, outlives it, peers by consent, and keeps others out', { timeout: 60_000 }, async () => {
+  it('forms through a bootstrap node, outlives it, peers by consent, and keeps others out', { timeout: 120_000 }, async () => {
     // The federation's key, as an operator makes it: `archipel swarm-key generate > swarm.key`.
     const generate = runArchipel(['swarm-key', 'generate']);
     running.push(generate);
@@ -127,9 +130,29 @@ describe('a federation of archipel nodes on 127.0.0.1', () => {
     expect(approved).toMatchObject({ status: 200, body: { state: 'peered' } });
     await eventually(async () => expect((await peerOf(b, c)).state).toBe('peered'), 10_000, 200);
 
-    // C blocks B: B's connection is closed and every new attempt is refused.
+    // What B holds on C while peered: a compute reservation (asked over the compute protocol) and an
+    // access grant to a directory for one of its users.
+    const held = await b.call('POST', `/providers/compute/remote/${c.clusterId}/reservations`, { cores: 0.5, memoryMiB: 64, durationSeconds: 600 });
+    expect(held.status, JSON.stringify(held.body)).toBe(201);
+    expect(held.body).toMatchObject({ requester: b.clusterId, state: 'active' });
+    const shared = path.join(root, 'shared-with-bravo');
+    mkdirSync(shared);
+    writeFileSync(path.join(shared, 'notes.txt'), 'for bravo\n');
+    const granted = await c.call('POST', '/providers/grants', { target: { kind: 'data', source: { type: 'directory', path: shared } }, grantee: { cluster: b.clusterId, user: 'bea' }, ttlSeconds: 600 });
+    expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+
+    // C blocks B: B is told first (it shows C as refused, no longer peered), then its connection is
+    // closed and every new attempt is refused; what B held on C ends.
     expect((await c.call('POST', `/discovery/peers/${b.clusterId}/block`)).body).toMatchObject({ state: 'blocked', connected: false });
     await eventually(async () => expect((await peerOf(b, c)).connected).toBe(false), 10_000, 200);
+    expect((await peerOf(b, c)).state).toBe('refused');
+    await eventually(async () => {
+      const reservations = (await c.call('GET', `/providers/compute/reservations?requester=${b.clusterId}&state=all`)).body.items;
+      expect(reservations).toEqual([expect.objectContaining({ id: held.body.id, state: 'released' })]);
+      const grants = (await c.call('GET', '/providers/grants?state=all')).body.items as { id: string; state: string }[];
+      expect(grants.find((g) => g.id === granted.body.grant.id)?.state).toBe('revoked');
+    }, 10_000, 200);
+    expect(existsSync(granted.body.access.path)).toBe(false);
     for (let attempt = 0; attempt < 3; attempt++) {
       expect((await b.call('POST', '/discovery/peers', { address: c.p2p })).status).toBe(503);
     }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/index.ts';
-import { definePeerProtocol, type Signer } from '../../discovery/index.ts';
+import { ClusterIdSchema, definePeerProtocol, type Signer } from '../../discovery/index.ts';
 import type { CatalogEntry, CatalogKind } from '../entries/catalog-entry.ts';
 import { MAX_SEARCH_LIMIT } from '../entries/catalog-service.ts';
 import { CatalogKindSchema, FederatedProjectIdSchema, MAX_ALLOWED_PROJECTS, UserNameSchema, VisibilitySchema } from '../entries/entry-schemas.ts';
@@ -25,7 +25,6 @@ export const MAX_FEDERATED_TIMEOUT_MS = 30_000;
 export const DEFAULT_FEDERATED_TIMEOUT_MS = 3_000;
 const MAX_CALLER_PROJECTS = MAX_ALLOWED_PROJECTS;
 
-const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
 
 export const SearchRequestSchema = z.strictObject({
   /** The requesting cluster (the signer) and the cluster asked. */

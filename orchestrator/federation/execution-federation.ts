@@ -38,6 +38,11 @@ export interface ExecutionFederation {
   storeFor(url: string): ObjectStore | undefined;
   /** The pods this cluster runs (or ran) for peers, newest first, with their phase in this cluster's engine. */
   list(options: { originCluster?: string; limit: number; signal?: AbortSignal }): Promise<(PeerExecution & { phase: RunPhase; message?: string; startedAt?: string; finishedAt?: string })[]>;
+  /**
+   * Stops the pods run here for `clusterId` that have not ended (its peering with this cluster ended);
+   * returns how many.
+   */
+  stopFor(clusterId: string, options?: { signal?: AbortSignal }): Promise<number>;
   /** Serves `/archipel/execution/1.0.0` and `/archipel/run-objects/1.0.0`; call once discovery has started. */
   serve(): Promise<void>;
   close(): Promise<void>;
@@ -76,6 +81,7 @@ export function createExecutionFederation(options: ExecutionFederationOptions): 
     },
     reservation: options.reservation,
     record: (e) => records.add(e),
+    recorded: (cluster, signal) => records.engineNames(cluster, signal),
     ...peers,
   });
   const objects = createRunObjectsResponder({
@@ -106,6 +112,7 @@ export function createExecutionFederation(options: ExecutionFederationOptions): 
         }),
       );
     },
+    stopFor: (clusterId, stopOptions) => executions.stopFor(clusterId, stopOptions?.signal),
     async serve() {
       await executionProtocol.serve(network, (input, from, signal) => executions.answer(input, from, signal), logger);
       await runObjectsProtocol.serve(network, (input, from, signal) => objects.answer(input, from, signal), logger);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePeerProtocol } from '../../discovery/index.ts';
+import { ClusterIdSchema, definePeerProtocol } from '../../discovery/index.ts';
 
 /**
  * `/archipel/execution/1.0.0`: a cluster (the origin of a run) asks a peered cluster to run one pod of
@@ -20,7 +20,6 @@ export const MAX_LOG_CHUNK_BYTES = 256 * 1024;
 export const MAX_EXECUTION_TIMEOUT_MS = 30_000;
 export const DEFAULT_EXECUTION_TIMEOUT_MS = 10_000;
 
-const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
 /** An execution's id, chosen by the origin (a digest of its run and pod): a DNS label. */
 export const ExecutionIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 const ContainerName = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, silentLogger, systemClock, type Clock, type Logger, type RunState, type WorkflowEngine } from '../../core/index.ts';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, describeError, silentLogger, systemClock, type Clock, type Logger, type RunState, type WorkflowEngine } from '../../core/index.ts';
 import { TARGET_CLUSTER_ANNOTATION, podRequest, type Template } from '../engine/index.ts';
 import type { PeerExecution } from './peer-executions.ts';
 import { MAX_LOG_CHUNK_BYTES, executionProtocol, originStoreUrl, type ExecutionRequest, type ExecutionStatus } from './execution-protocol.ts';
@@ -20,6 +20,8 @@ export interface ExecutionResponderOptions {
   isPeered(clusterId: string): boolean;
   /** Keeps what each pod run here for a peer is, for this cluster's operators. */
   record?(execution: PeerExecution): Promise<void>;
+  /** The engine names of the pods recorded for a peer (`record`'s), for `stopFor`. */
+  recorded?(originCluster: string, signal?: AbortSignal): Promise<string[]>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -107,7 +109,32 @@ export function createExecutionResponder(options: ExecutionResponderOptions) {
     return status(name, offsets, signal);
   }
 
+  /**
+   * Stops every pod run here for `clusterId` that has not ended (its peering with this cluster ended);
+   * returns how many were stopped. One the engine fails to stop is logged and left to its reservation's
+   * end, the others are stopped all the same.
+   */
+  async function stopFor(clusterId: string, signal?: AbortSignal): Promise<number> {
+    const names = (await options.recorded?.(clusterId, signal)) ?? [];
+    let stopped = 0;
+    for (const name of names) {
+      try {
+        const run = await engine.get(name, { ...(signal ? { signal } : {}) });
+        if (run.phase !== 'Pending' && run.phase !== 'Running') continue;
+        await engine.stop(name, { ...(signal ? { signal } : {}) });
+        stopped++;
+        logger.info('a step run for a peer was stopped: the peering ended', { clusterId, engine: name });
+      } catch (error) {
+        // Gone from the engine, or ended meanwhile: nothing to stop.
+        if (error instanceof NotFoundError || error instanceof ConflictError) continue;
+        logger.warn('could not stop a step run for a peer whose peering ended', { clusterId, engine: name, error: describeError(error) });
+      }
+    }
+    return stopped;
+  }
+
   return {
+    stopFor,
     answer: executionProtocol.responder({ ...options, passedOn: PASSED_ON }, async (request, from, signal) => {
       const name = executionRunName(from, request.execution);
       switch (request.op) {

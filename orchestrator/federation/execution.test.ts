@@ -12,7 +12,8 @@ import { loadCwlProcess } from '../cwl/load/load-process.ts';
 import { createLocalEngine, createProcessRunner, podLogFile, type LocalEngine, type Template } from '../engine/index.ts';
 import { asWorkflow, translateWorkflow } from '../translate/translate-workflow.ts';
 import { executionProtocol, ExecutionStatusSchema, originStoreUrl } from './execution-protocol.ts';
-import { admitTemplate, createExecutionResponder, type HeldReservation } from './execution-responder.ts';
+import { admitTemplate, createExecutionResponder, executionRunName, type HeldReservation } from './execution-responder.ts';
+import type { PeerExecution } from './peer-executions.ts';
 import { createRemotePods, executionId, type RemotePodsOptions } from './remote-pods.ts';
 
 let database: TestDatabase;
@@ -64,8 +65,11 @@ const plainPod = (script: string): Template =>
 function executing(reservation: (id: string) => HeldReservation | undefined, peered = true) {
   const engine = createLocalEngine({ db: database.db, workRoot: join(root, 'work'), cores: 2, memoryMiB: 2048, runContainer: createProcessRunner() });
   engines.push(engine);
+  const records: PeerExecution[] = [];
   const responder = createExecutionResponder({
     engine,
+    record: async (execution) => void records.push(execution),
+    recorded: async (cluster) => records.filter((r) => r.originCluster === cluster).map((r) => r.engineName),
     reservation: async (from, user, id) => {
       const held = from === origin && user === 'alice' ? reservation(id) : undefined;
       if (!held) throw new NotFoundError(`no reservation ${id}`);
@@ -79,7 +83,7 @@ function executing(reservation: (id: string) => HeldReservation | undefined, pee
     { clusterId: () => origin, isPeered: () => true, sign: (domain, fields) => signFields(originKey, domain, fields), ask: transport },
     ExecutionStatusSchema,
   );
-  return { engine: engine as WorkflowEngine, ask };
+  return { engine: engine as WorkflowEngine, ask, responder };
 }
 
 const RESERVATION = '5e72c3a7-9a6b-4491-aede-7c053bc3c266';
@@ -136,6 +140,23 @@ describe('the pods a cluster runs for a peer', () => {
     expect((await ask(executor, start(plainPod('exit 1')))).phase).toBe('Succeeded');
     const names = (await engine.list()).map((r) => r.name);
     expect(names.filter((n) => n.startsWith('x-'))).toHaveLength(1);
+  });
+
+  it('stops the pods it runs for a peer whose peering ended, and leaves the ended ones as they were', async () => {
+    const { engine, ask, responder } = executing(() => active);
+    await ask(executor, start(plainPod('printf done > /work/said'), 'e-done'));
+    const done = executionRunName(origin, 'e-done');
+    await engine.wait(done);
+    await ask(executor, start(plainPod('sleep 30'), 'e-long'));
+    const long = executionRunName(origin, 'e-long');
+    expect(['Pending', 'Running']).toContain((await engine.get(long)).phase);
+
+    expect(await responder.stopFor(origin)).toBe(1);
+    expect(['Failed', 'Error']).toContain((await engine.get(long)).phase);
+    expect((await engine.get(done)).phase).toBe('Succeeded');
+    // Another cluster's pods (none here) and a second call stop nothing.
+    expect(await responder.stopFor(executor)).toBe(0);
+    expect(await responder.stopFor(origin)).toBe(0);
   });
 
   it('refuses a pod without an active reservation of its user, or bigger than it', async () => {

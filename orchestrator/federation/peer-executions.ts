@@ -35,6 +35,12 @@ export function createPeerExecutions(db: SqlDatabase) {
       );
     },
 
+    /** The engine names of every pod recorded for a cluster (whatever their phase). */
+    async engineNames(originCluster: string, signal?: AbortSignal): Promise<string[]> {
+      const { rows } = await db.query<{ engine_name: string }>('SELECT engine_name FROM peer_executions WHERE origin_cluster = $1 ORDER BY created_at DESC, engine_name', [originCluster], { signal });
+      return rows.map((r) => r.engine_name);
+    },
+
     async list(options: { originCluster?: string; limit: number; signal?: AbortSignal }): Promise<PeerExecution[]> {
       const { rows } = await db.query<Row>(
         `SELECT * FROM peer_executions ${options.originCluster !== undefined ? 'WHERE origin_cluster = $2' : ''} ORDER BY created_at DESC, engine_name LIMIT $1`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ObjectInfo } from '../../core/index.ts';
-import { definePeerProtocol } from '../../discovery/index.ts';
+import { ClusterIdSchema, definePeerProtocol } from '../../discovery/index.ts';
 
 /**
  * `/archipel/run-objects/1.0.0`: a cluster running a step for a run's origin reads and writes the run's
@@ -23,7 +23,6 @@ export const MAX_RUN_OBJECTS_MESSAGE_BYTES = 1.5 * CHUNK_BYTES + 64 * 1024;
 export const MAX_RUN_OBJECTS_TIMEOUT_MS = 60_000;
 export const DEFAULT_RUN_OBJECTS_TIMEOUT_MS = 30_000;
 
-const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
 /** An execution's id, as the origin chose it for `/archipel/execution/1.0.0`: a DNS label. */
 const ExecutionIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 /** Keys are checked in full (UTF-8 bytes, segments) by the stores; this bounds only the message. */

@@ -78,6 +78,28 @@ describe('grants ledger', () => {
     expect(await grants.sweepExpired()).toBe(0);
   });
 
+  it('revokes every open grant of a peer cluster’s users when its peering ends, and nobody else’s', async () => {
+    const peer = '12D3KooWQtTmoAbrhjwwZshhuLVoFnQEVuzehzSCtTP3u7WjkE35';
+    const other = '12D3KooWBmwkafWE2fqfzS96VoTZUdZEhRUM5XPv8rQdmMDhEyd4';
+    const forAnn = await grants.issue({ target: target(), grantee: { cluster: peer, user: 'ann' }, ttlSeconds: 3600 }, { createdBy: `ann@${peer}` });
+    const forBen = await grants.grant(admin, { target: target(), grantee: { cluster: peer, user: 'ben' }, ttlSeconds: 3600 });
+    const forOther = await grants.grant(admin, { target: target(), grantee: { cluster: other, user: 'ann' }, ttlSeconds: 3600 });
+    const forAlice = await grants.grant(admin, { target: target(), grantee, ttlSeconds: 3600 });
+    now += 60_000;
+
+    expect(await grants.revokeForCluster(peer, { by: 'peering:blocked' })).toBe(2);
+    for (const { grant, access } of [forAnn, forBen]) {
+      expect(await grants.get(admin, grant.id)).toMatchObject({ state: 'revoked', revokedAt: new Date(T0 + 60_000) });
+      if (access.type === 'directory') await expect(stat(access.path)).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+    expect((await db.query<{ revoked_by: string }>('SELECT revoked_by FROM access_grants WHERE id = $1', [forAnn.grant.id])).rows[0]!.revoked_by).toBe('peering:blocked');
+    expect((await grants.get(admin, forOther.grant.id)).state).toBe('active');
+    expect((await grants.get(admin, forAlice.grant.id)).state).toBe('active');
+    expect(await grants.revokeForCluster(peer)).toBe(0);
+    // This cluster's own users are not a peer.
+    await expect(grants.revokeForCluster('local')).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
   it('grants a named target for cluster admins only, validates every field at once, and forgets a grant its provider refused', async () => {
     await expect(grants.grant(alice, { target: target(), grantee, ttlSeconds: 60 })).rejects.toBeInstanceOf(NotAllowedError);
     // A user sees and gives back only the grants made for them.

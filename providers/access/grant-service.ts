@@ -79,6 +79,11 @@ export interface GrantService {
    * points at changed); returns how many. One whose backend fails is left for the expiry sweep.
    */
   revokeForEntry(entryId: string, options?: { signal?: AbortSignal }): Promise<number>;
+  /**
+   * Revokes every open grant made for users of a peer cluster (its peering with this cluster ended);
+   * returns how many. One whose backend fails is left for the expiry sweep (and logged).
+   */
+  revokeForCluster(clusterId: string, options?: { by?: string; signal?: AbortSignal }): Promise<number>;
   /** Revokes every grant past its expiry (by the injected clock); returns how many. */
   sweepExpired(options?: { signal?: AbortSignal }): Promise<number>;
 }
@@ -168,6 +173,20 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     );
     logger.info('access grant revoked', { grant: grant.id, by });
     return rows[0] ? toGrant(rows[0]) : get(grant.id, signal); // someone else recorded it first
+  }
+
+  /** Revokes each row, the failures reported to `failed` rather than thrown; returns how many were revoked. */
+  async function revokeRows(rows: GrantRow[], by: string, signal: AbortSignal | undefined, failed: (row: GrantRow, error: unknown) => void): Promise<number> {
+    let revoked = 0;
+    for (const row of rows) {
+      try {
+        await revokeRow(row, by, signal);
+        revoked++;
+      } catch (error) {
+        failed(row, error);
+      }
+    }
+    return revoked;
   }
 
   async function get(id: string, signal?: AbortSignal): Promise<AccessGrant> {
@@ -268,16 +287,20 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     async revokeForEntry(entryId, revokeOptions) {
       const signal = revokeOptions?.signal;
       const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE entry_id = $1 AND revoked_at IS NULL`, [entryId], { signal });
-      let revoked = 0;
-      for (const row of rows) {
-        try {
-          await revokeRow(row, 'entry-changed', signal);
-          revoked++;
-        } catch (error) {
-          logger.warn('cannot revoke a grant of a changed catalog entry', { grant: row.id, entry: entryId, error: describeError(error) });
-        }
+      return revokeRows(rows, 'entry-changed', signal, (row, error) =>
+        logger.warn('cannot revoke a grant of a changed catalog entry', { grant: row.id, entry: entryId, error: describeError(error) }),
+      );
+    },
+
+    async revokeForCluster(clusterId, revokeOptions = {}) {
+      const { signal } = revokeOptions;
+      if (clusterId === 'local' || !GRANTEE_CLUSTER.test(clusterId)) {
+        throw new InvalidInputError('invalid grantee cluster: must be a peer cluster id', [{ path: 'grantee.cluster', message: 'must be a peer cluster id' }]);
       }
-      return revoked;
+      const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE grantee_cluster = $1 AND revoked_at IS NULL`, [clusterId], { signal });
+      return revokeRows(rows, revokeOptions.by ?? 'peering-ended', signal, (row, error) =>
+        logger.warn('cannot revoke a grant of a cluster no longer peered', { grant: row.id, cluster: clusterId, error: describeError(error) }),
+      );
     },
 
     async sweepExpired(sweepOptions) {

@@ -239,6 +239,31 @@ describe('compute reservation ledger', () => {
     expect(await failure(ledger.get(alice, 'no-such-id'))).toBeInstanceOf(NotFoundError);
   });
 
+  it('releases all that a peer cluster holds when its peering ends, and nothing of anyone else', async () => {
+    const ledger = ledgerWith();
+    const active = await ledger.reserve({ kind: 'peer', clusterId: PEER_A, userName: 'ann' }, { cores: 2, durationSeconds: 3600 });
+    const scheduled = await ledger.reserve(peerA, { cores: 1, start: at(2 * HOUR), end: at(3 * HOUR) });
+    const forA = await ledger.reserve(admin, { cores: 1, durationSeconds: 3600, requester: PEER_A });
+    const ended = await ledger.reserve(peerA, { cores: 1, durationSeconds: 60 });
+    const theirs = await ledger.reserve(peerB, { cores: 1, durationSeconds: 3600 });
+    const ours = await ledger.reserve(alice, { cores: 1, durationSeconds: 3600 });
+    now = T0 + 120_000;
+
+    expect(await ledger.releaseRequester(PEER_A, { by: 'peering:blocked' })).toBe(3);
+    for (const id of [active.id, scheduled.id, forA.id]) expect(await ledger.get(admin, id)).toMatchObject({ state: 'released', releasedAt: at(120_000) });
+    expect((await ledger.get(admin, ended.id)).state).toBe('expired');
+    expect((await ledger.get(admin, theirs.id)).state).toBe('active');
+    expect((await ledger.get(admin, ours.id)).state).toBe('active');
+    const { rows } = await db.query<{ released_by: string }>('SELECT released_by FROM compute_reservations WHERE id = $1', [active.id]);
+    expect(rows[0]!.released_by).toBe('peering:blocked');
+    // Its capacity is free again; doing it again releases nothing more.
+    expect((await ledger.status()).inUse).toMatchObject({ cores: 2 });
+    expect(await ledger.releaseRequester(PEER_A)).toBe(0);
+    // This cluster's own users are no peer whose peering could end.
+    expect(await failure(ledger.releaseRequester('local'))).toBeInstanceOf(InvalidInputError);
+    expect(await failure(ledger.releaseRequester('not a cluster'))).toBeInstanceOf(InvalidInputError);
+  });
+
   it('holds each peer within its quota, and only peers', async () => {
     const ledger = ledgerWith({ peerQuota: { cores: 4, gpus: 1 } });
     expect((await ledger.status()).peerQuota).toEqual({ cores: 4, gpus: 1 });

@@ -137,6 +137,12 @@ export interface ComputeLedger {
    * nothing. Only its holder or a cluster admin may release it; others get `NotFoundError`.
    */
   release(actor: ComputeActor, id: string, options?: { signal?: AbortSignal }): Promise<ComputeReservation>;
+  /**
+   * Releases every current (scheduled or active) reservation of a peer cluster at once, whoever of its
+   * users made them: its peering with this cluster ended, and what it held ends with it. `by` is recorded
+   * as who released them. Returns how many were released; doing it again releases nothing more.
+   */
+  releaseRequester(clusterId: string, options?: { by?: string; signal?: AbortSignal }): Promise<number>;
 }
 
 const DEFAULT_LIMITS: ComputeLimits = { maxDurationMs: 7 * 24 * 3600 * 1000, maxLeadMs: 30 * 24 * 3600 * 1000 };
@@ -498,6 +504,23 @@ export function createComputeLedger(options: ComputeLedgerOptions): ComputeLedge
         return toReservation(rows[0], now);
       }
       return get(actor, id, { signal }); // already released or expired (or not visible: not found)
+    },
+
+    async releaseRequester(clusterId, releaseOptions = {}) {
+      if (clusterId === LOCAL_REQUESTER || !CLUSTER_ID_PATTERN.test(clusterId)) {
+        throw invalid([{ path: 'requester', message: 'must be a peer cluster id' }]);
+      }
+      const now = clock.now();
+      const by = releaseOptions.by ?? 'peering-ended';
+      const { rows } = await db.query<{ id: string }>(
+        `UPDATE compute_reservations SET released_at = $3, released_by = $4
+          WHERE provider_id = $1 AND requester = $2 AND released_at IS NULL AND ends_at > $3
+          RETURNING id`,
+        [providerId, clusterId, now, by],
+        { signal: releaseOptions.signal },
+      );
+      if (rows.length) logger.info('compute released for a cluster', { requester: clusterId, reservations: rows.map((r) => r.id), by });
+      return rows.length;
     },
   };
 }

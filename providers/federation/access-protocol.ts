@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/index.ts';
-import { definePeerProtocol, type Signer } from '../../discovery/index.ts';
+import { ClusterIdSchema, definePeerProtocol, type Signer } from '../../discovery/index.ts';
 import { GrantAccessSchema } from '../http/grant-schemas.ts';
 import type { GrantAccess } from '../access/grant-provider.ts';
 import type { AccessGrant } from '../access/grant-service.ts';
@@ -23,7 +23,6 @@ export const MAX_ACCESS_TIMEOUT_MS = 60_000;
 export const DEFAULT_ACCESS_TIMEOUT_MS = 15_000;
 export const MAX_UPLOADS = 1000;
 
-const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
 
 export const AccessRequestSchema = z.strictObject({
   /** The requesting cluster (the signer) and the cluster asked. */

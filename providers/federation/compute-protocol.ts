@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/index.ts';
-import { definePeerProtocol, type Signer } from '../../discovery/index.ts';
+import { ClusterIdSchema, definePeerProtocol, type Signer } from '../../discovery/index.ts';
 import type { ComputeReservation, ComputeStatus } from '../compute/compute-ledger.ts';
 
 /**
@@ -23,7 +23,6 @@ export const MAX_REMOTE_LIST = 500;
 export const MAX_COMPUTE_TIMEOUT_MS = 30_000;
 export const DEFAULT_COMPUTE_TIMEOUT_MS = 5_000;
 
-const ClusterIdSchema = z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/);
 const Amount = z.number().nonnegative().max(1e9);
 const Millis = z.number().int().nonnegative();
 
