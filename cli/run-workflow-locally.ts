@@ -75,7 +75,8 @@ export async function runWorkflowLocally(workflow: Workflow, job: Record<string,
         { isolate: options.isolateSteps ?? false },
       ),
     });
-    const { name } = await engine.submit(translateWorkflow(workflow, { runId }), { parameters: { store: pathToFileURL(storeDir).href } });
+    const manifest = translateWorkflow(workflow, { runId, ...(options.expressionTimeoutMs !== undefined ? { expressionTimeoutMs: options.expressionTimeoutMs } : {}) });
+    const { name } = await engine.submit(manifest, { parameters: { store: pathToFileURL(storeDir).href } });
     const state = await engine.wait(name);
     if (state.phase !== 'Succeeded') await explainFailure(engine, state, logger);
 
@@ -94,14 +95,21 @@ export async function runWorkflowLocally(workflow: Workflow, job: Record<string,
 async function explainFailure(engine: LocalEngine, state: RunState, logger: Logger): Promise<never> {
   const failed = Object.values(state.nodes).filter((n) => n.type === 'Pod' && (n.phase === 'Failed' || n.phase === 'Error'));
   let unsupported = false;
+  const reasons: string[] = [];
   for (const node of failed) {
+    // The step command's own failure (`archipel: ...`, its last line) says more than its exit code.
+    let said: string | undefined;
     for (const container of ['stage', 'main', 'collect']) {
       const log = await engine.logs(state.name, node.id, { container }).catch(() => '');
       if (log.trim()) logger.error(`step ${node.displayName} (${container}) said:\n${log.trimEnd().split('\n').slice(-20).join('\n')}`);
+      said = [...log.matchAll(/^archipel: (.+)$/gm)].at(-1)?.[1] ?? said;
     }
     if (node.outputs?.exitCode === UNSUPPORTED_EXIT || /exit code 33\b/.test(node.message ?? '')) unsupported = true;
+    // Expression errors of a step already name it by its CWL path (`step outer/inner: ...`).
+    const reason = said ?? node.message ?? node.phase;
+    reasons.push(reason.startsWith('step ') ? reason : `${node.displayName}: ${reason}`);
   }
-  const what = failed.map((n) => `${n.displayName}: ${n.message ?? n.phase}`).join('; ') || state.message || state.phase;
+  const what = reasons.join('; ') || state.message || state.phase;
   if (unsupported) throw new UnsupportedRequirementError(`the workflow needs a requirement this runner does not support (${what})`);
   throw new ProcessFailedError(`the workflow failed: ${what}`);
 }

@@ -58,6 +58,15 @@ interface ControlOptions {
   items?: string;
   work?: string;
   cache?: string;
+  evalTimeout?: string;
+}
+
+/** `--eval-timeout` as milliseconds (unset: the expression engine's default). */
+function expressionTimeout(options: ControlOptions): { expressionTimeoutMs?: number } {
+  if (options.evalTimeout === undefined) return {};
+  const seconds = Number(options.evalTimeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError(`--eval-timeout: expected a positive number of seconds, got "${options.evalTimeout}"`);
+  return { expressionTimeoutMs: seconds * 1000 };
 }
 
 function parseItems(text: string): string[] {
@@ -81,14 +90,15 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
       .requiredOption('--store <url>', 'the run’s object store: file:///dir or s3://bucket/prefix')
       .requiredOption('--document <key>', 'object-store key of the normalised CWL workflow')
       .requiredOption('--root <scope>', 'the run’s root scope (runs/<id>)')
-      .requiredOption('--scope <scope>', 'the scope of the workflow instance this step belongs to');
+      .requiredOption('--scope <scope>', 'the scope of the workflow instance this step belongs to')
+      .option('--eval-timeout <seconds>', 'time limit of one JavaScript expression (default 20)');
 
   common(step.command('prepare').description('write a step’s jobs; decide whether and which items run'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
     .requiredOption('--out <dir>', 'where to write the decision files `run`, `items` and `reused`')
     .option('--cache <prefix>', 'object-store prefix of the result cache (empty: no reuse)')
     .action(async (options: ControlOptions) => {
-      const decision = await prepareStep(await context(options, open), options.scope, options.step, options.cache ? { cache: options.cache } : {});
+      const decision = await prepareStep(await context(options, open), options.scope, options.step, { ...(options.cache ? { cache: options.cache } : {}), ...expressionTimeout(options) });
       const out = path.resolve(options.out!);
       mkdirSync(out, { recursive: true });
       writeFileSync(path.join(out, 'run'), String(decision.run));
@@ -101,7 +111,7 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
       await gatherStep(await context(options, open), options.scope, options.step);
     });
   common(step.command('finish').description('write the output object of a workflow instance')).action(async (options: ControlOptions) => {
-    const outputs = await finishScope(await context(options, open), options.scope);
+    const outputs = await finishScope(await context(options, open), options.scope, expressionTimeout(options));
     stdout(`${JSON.stringify(outputs)}\n`);
   });
   common(step.command('stage').description('stage an item of a tool step in the work volume and write its run.sh'))
@@ -109,20 +119,20 @@ export function registerStepCommand(program: Command, stdout: (text: string) => 
     .requiredOption('--item <n>', 'the item (scatter index; 0 without scatter)')
     .requiredOption('--work <dir>', 'the pod’s work volume')
     .action(async (options: ControlOptions) => {
-      await stageStep(await context(options, open), options.scope, options.step, options.item!, path.resolve(options.work!));
+      await stageStep(await context(options, open), options.scope, options.step, options.item!, path.resolve(options.work!), expressionTimeout(options));
     });
   common(step.command('collect').description('collect an item’s outputs after run.sh and publish them to the store'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
     .requiredOption('--item <n>', 'the item (scatter index; 0 without scatter)')
     .requiredOption('--work <dir>', 'the pod’s work volume')
     .action(async (options: ControlOptions) => {
-      await collectStep(await context(options, open), options.scope, options.step, options.item!, path.resolve(options.work!));
+      await collectStep(await context(options, open), options.scope, options.step, options.item!, path.resolve(options.work!), expressionTimeout(options));
     });
   common(step.command('expression').description('run the items of an ExpressionTool step'))
     .requiredOption('--step <path>', 'the step path (outer/inner)')
     .requiredOption('--items <json>', 'the items to run, as the JSON list `step prepare` wrote')
     .action(async (options: ControlOptions) => {
-      await expressionStep(await context(options, open), options.scope, options.step, parseItems(options.items!));
+      await expressionStep(await context(options, open), options.scope, options.step, parseItems(options.items!), expressionTimeout(options));
     });
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -118,6 +118,22 @@ describe('archipel run', () => {
     noStackTrace(option.stderr);
   });
 
+  it('reports an option it does not know as an unknown option, naming it and pointing to its help, and exits 2', async () => {
+    const dir = folder({ 'tool.cwl': greet });
+    const unknown = await archipelRun(dir, ['--place', 'x', 'tool.cwl']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toBe(`archipel: unknown option '--place'\n(run "archipel run --help" for usage)\n`);
+    const typo = await archipelRun(dir, ['--outdri', 'out', 'tool.cwl']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^archipel: unknown option '--outdri'\n\(Did you mean --outdir\?\)/);
+    // After the document an option is a tool input; one of the runner's there is said to belong before it.
+    const late = await archipelRun(dir, ['tool.cwl', '--greeting', 'hi', '--outdir', 'out']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/^archipel: --outdir is an option of archipel run, not an input of the tool: give it before the document/);
+    noStackTrace(late.stderr);
+  });
+
   it('exits 33 when the process requires something this runner does not support', async () => {
     const dir = folder({ 'tool.cwl': greet, 'job.yml': 'greeting: hello\ncwl:requirements:\n  - class: QuantumRequirement\n' });
     const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl', 'job.yml']);
@@ -152,6 +168,23 @@ describe('archipel run', () => {
     expect(stdout).toBe('');
     expect(stderr).toMatch(/expression timed out after 1000 ms: \$\{ while \(true\) \{\} \}/);
     noStackTrace(stderr);
+  });
+
+  it('refuses an int input beyond 32 bits from a job file instead of passing it on as 1e+23', async () => {
+    const dir = folder({ 'tool.cwl': greet, 'job.yml': 'greeting: hi\ncount: 99999999999999999999999\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl', 'job.yml']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('archipel: invalid job: count: 1e+23 is not an int (−2^31..2^31−1)');
+    noStackTrace(stderr);
+  });
+
+  it('refuses a workflow that runs itself, naming the file and the step, instead of overflowing the stack', async () => {
+    const dir = folder({ 'self.cwl': 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  again: {run: self.cwl, in: {}, out: []}\n' });
+    const { code, stderr } = await archipelRun(dir, ['self.cwl']);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`archipel: ${path.join(dir, 'self.cwl')}:6: steps[0].run: a workflow cannot run itself, directly or through other files: self.cwl steps[0].run → self.cwl`);
+    expect(stderr).not.toContain('unexpected error');
   });
 
   it('names the wrong class of a document', async () => {
@@ -209,6 +242,14 @@ describe('archipel run workflow.cwl (through the Argo translation and the local 
     expect(readdirSync(dir).filter((name) => name.startsWith('work-'))).toEqual([]);
   });
 
+  it('gives the output files the time they were made, not a fixed old one', async () => {
+    const dir = folder({ 'greet.cwl': greet, 'count.cwl': count, 'wf.cwl': pipeline, 'job.yml': 'greetings: [hi]\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['--outdir', 'out', 'wf.cwl', 'job.yml']);
+    expect(code, stderr).toBe(0);
+    const [file] = (JSON.parse(stdout) as { files: { path: string }[] }).files;
+    expect(Math.abs(statSync(file!.path).mtimeMs - Date.now())).toBeLessThan(60_000);
+  });
+
   it('runs the same way with every step container as its own process (--isolate-steps)', async () => {
     const dir = folder({ 'greet.cwl': greet, 'count.cwl': count, 'wf.cwl': pipeline, 'job.yml': 'greetings: [hey]\n' });
     const { code, stdout, stderr } = await archipelRun(dir, ['--isolate-steps', '--outdir', 'out', 'wf.cwl', 'job.yml']);
@@ -225,6 +266,48 @@ describe('archipel run workflow.cwl (through the Argo translation and the local 
     expect(stderr).toContain('breaks');
     expect(stderr).toContain('the tool exited with 3');
     expect(stderr).toContain('broken pipe');
+    noStackTrace(stderr);
+  });
+
+  it('stops a step’s expression that loops forever after --eval-timeout, naming the step, the document and the field', async () => {
+    const loop = 'cwlVersion: v1.2\nclass: ExpressionTool\nrequirements:\n  InlineJavascriptRequirement: {}\ninputs: []\noutputs: []\nexpression: "${ while (true) {} }"\n';
+    const wf = 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  spin: {run: loop.cwl, in: {}, out: []}\n';
+    const dir = folder({ 'loop.cwl': loop, 'wf.cwl': wf });
+    const started = Date.now();
+    const { code, stdout, stderr } = await archipelRun(dir, ['--eval-timeout', '1', 'wf.cwl']);
+    expect(code).toBe(1);
+    // Without the setting reaching the step it would stop only after the default 20 s.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`archipel: the workflow failed: step spin: ${path.join(dir, 'loop.cwl')}: expression: expression timed out after 1000 ms: \${ while (true) {} }`);
+    noStackTrace(stderr);
+  });
+
+  it('applies --eval-timeout to the step inputs of a scattered subworkflow, naming the field', async () => {
+    const inner = `cwlVersion: v1.2
+class: Workflow
+requirements: {InlineJavascriptRequirement: {}, StepInputExpressionRequirement: {}}
+inputs: {x: int}
+outputs: []
+steps:
+  deep:
+    run: greet.cwl
+    in:
+      greeting: {source: x, valueFrom: "\${ while (true) {} }"}
+    out: [text]
+`;
+    const outer = `cwlVersion: v1.2
+class: Workflow
+requirements: {SubworkflowFeatureRequirement: {}, ScatterFeatureRequirement: {}}
+inputs: {xs: {type: 'int[]', default: [1, 2]}}
+outputs: []
+steps:
+  sub: {run: inner.cwl, scatter: x, in: {x: xs}, out: []}
+`;
+    const dir = folder({ 'greet.cwl': greet, 'inner.cwl': inner, 'outer.cwl': outer });
+    const { code, stderr } = await archipelRun(dir, ['--eval-timeout', '1', 'outer.cwl']);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${path.join(dir, 'inner.cwl')}: steps.deep.in.greeting.valueFrom: expression timed out after 1000 ms`);
     noStackTrace(stderr);
   });
 

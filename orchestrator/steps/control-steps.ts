@@ -108,6 +108,8 @@ export interface PrepareDecision {
 export interface PrepareOptions {
   /** The object-store prefix of the result cache (a project's); none: results are not reused. */
   cache?: string;
+  /** How long one JavaScript expression may run (`archipel run --eval-timeout`); the engine's default when unset. */
+  expressionTimeoutMs?: number;
 }
 
 /** Where collect finds the cache entry an item's outputs are to be remembered under. */
@@ -120,7 +122,7 @@ export const CACHE_NOTE = 'cache.json';
  */
 export async function prepareStep(stored: ControlContext, scope: string, stepPath: string, options: PrepareOptions = {}): Promise<PrepareDecision> {
   const located = locateStep(stored.root, stepPath);
-  const evaluator = await createExpressionEvaluator(expressionOptions(located.workflow));
+  const evaluator = await createExpressionEvaluator(expressionOptions(located.workflow, options.expressionTimeoutMs));
   try {
     return await withMirror(stored.store, async (mirror, scratch) => {
     const ctx = await withLocalDocument(stored, mirror);
@@ -171,8 +173,8 @@ export async function gatherStep(ctx: ControlContext, scope: string, stepPath: s
 }
 
 /** `archipel step finish`: writes the output object of the workflow running in `scope`. */
-export async function finishScope(stored: ControlContext, scope: string): Promise<Record<string, unknown>> {
-  const evaluator = await createExpressionEvaluator(expressionOptions(workflowOfScope(stored, scope)));
+export async function finishScope(stored: ControlContext, scope: string, options: { expressionTimeoutMs?: number } = {}): Promise<Record<string, unknown>> {
+  const evaluator = await createExpressionEvaluator(expressionOptions(workflowOfScope(stored, scope), options.expressionTimeoutMs));
   try {
     return await withMirror(stored.store, async (mirror, scratch) => {
       const ctx = await withLocalDocument(stored, mirror);

@@ -81,6 +81,31 @@ describe('files through the object store', () => {
     expect(await keys(store, 'runs/r/next')).toEqual([]);
   });
 
+  it('gives a materialized file the time it was stored, not a made-up one', async () => {
+    const before = Date.now();
+    await store.put('runs/r/made/0/result.txt', Buffer.from('made'));
+    const stored = (await store.head('runs/r/made/0/result.txt')).lastModified.getTime();
+    const file: Fs = await createStoreMirror(store, path.join(dir, 'mirror-time')).materialize<Fs>({ class: 'File', location: 'archipel-object:///runs/r/made/0/result.txt' });
+    const { mtimeMs } = statSync(file.path as string);
+    expect(Math.abs(mtimeMs - stored)).toBeLessThan(1);
+    expect(Math.abs(mtimeMs - before)).toBeLessThan(60_000);
+  });
+
+  it('finds a file changed in place by another mirror of the same folder (a pod’s stage and collect)', async () => {
+    await store.put('runs/r/pod/0/data.txt', Buffer.from('1'));
+    await store.put('runs/r/pod/0/kept.txt', Buffer.from('kept'));
+    const folder = path.join(dir, 'mirror-pod');
+    const staged: Fs[] = await createStoreMirror(store, folder).materialize<Fs[]>([
+      { class: 'File', location: 'archipel-object:///runs/r/pod/0/data.txt' },
+      { class: 'File', location: 'archipel-object:///runs/r/pod/0/kept.txt' },
+    ]);
+    writeFileSync(staged[0]!.path as string, '22');
+    writeFileSync(path.join(folder, 'runs/r/pod/0/added.txt'), 'new');
+    const collecting = createStoreMirror(store, folder);
+    expect((await collecting.pushChanges()).sort()).toEqual(['runs/r/pod/0/added.txt', 'runs/r/pod/0/data.txt']);
+    expect(await collecting.pushChanges()).toEqual([]);
+  });
+
   it('pushes files changed in place back under their own keys, and nothing else', async () => {
     await store.put('runs/r/in/0/data.txt', Buffer.from('3'));
     const mirror = createStoreMirror(store, path.join(dir, 'mirror-c'));

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, utimesSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,8 +14,14 @@ import { isFsObject, type FsObject } from '../cwl/runtime/file-objects.ts';
  */
 export const OBJECT_LOCATION = 'archipel-object:///';
 const EMPTY_DIR_MARKER = '.archipel-empty-dir';
-// Downloaded files get this modification time: one that differs later was changed in place.
-const PRISTINE_MTIME = new Date('2000-01-01T00:00:00Z');
+/**
+ * At the mirror's root: the modification time and size of every file as it was downloaded (or last
+ * pushed), so that one changed in place is found later, by another process too (a pod's stage and
+ * collect containers share the mirror). A file in the store is never named so: its key would be the
+ * mirror's own name.
+ */
+const STATE_FILE = '.archipel-mirror.json';
+type MirrorState = Record<string, { mtimeMs: number; size: number }>;
 
 export const objectLocation = (key: string) => `${OBJECT_LOCATION}${key}`;
 export const objectKeyOf = (location: unknown) =>
@@ -51,54 +57,79 @@ function localPath(obj: FsObject): string | undefined {
 export function createStoreMirror(store: ObjectStore, dir: string): StoreMirror {
   mkdirSync(dir, { recursive: true });
   const realDir = realpathSync(dir);
+  const stateFile = path.join(dir, STATE_FILE);
 
-  async function download(key: string, signal?: AbortSignal) {
+  const readState = (): MirrorState => {
+    try {
+      return JSON.parse(readFileSync(stateFile, 'utf8')) as MirrorState;
+    } catch {
+      return {}; // none yet: nothing was downloaded here
+    }
+  };
+  /** Adds files as they are now to the state (read afresh: another mirror of the folder may have added some). */
+  const remember = (keys: string[]) => {
+    if (!keys.length) return;
+    const state = readState();
+    for (const key of keys) {
+      const { mtimeMs, size } = statSync(path.join(dir, key));
+      state[key] = { mtimeMs, size };
+    }
+    const partial = `${stateFile}.partial-${process.pid}`;
+    writeFileSync(partial, JSON.stringify(state));
+    renameSync(partial, stateFile);
+  };
+
+  /** Downloads an object unless it is here already; true when it was downloaded. */
+  async function download(key: string, signal?: AbortSignal): Promise<boolean> {
     const target = path.join(dir, key);
-    if (existsSync(target)) return;
+    if (existsSync(target)) return false;
     mkdirSync(path.dirname(target), { recursive: true });
-    const { body } = await store.get(key, { signal });
+    const { info, body } = await store.get(key, { signal });
     const partial = `${target}.partial-${process.pid}`;
     await pipeline(body, createWriteStream(partial), { signal });
-    utimesSync(partial, PRISTINE_MTIME, PRISTINE_MTIME);
+    // The file keeps the time it was stored (when its step collected it), as a copy keeps its time.
+    const stored = info.lastModified.getTime();
+    if (stored > 0) utimesSync(partial, info.lastModified, info.lastModified);
     renameSync(partial, target);
+    return true;
   }
 
-  async function downloadTree(key: string, signal?: AbortSignal) {
+  async function downloadTree(key: string, downloaded: string[], signal?: AbortSignal) {
     const root = path.join(dir, key);
     mkdirSync(root, { recursive: true });
     for await (const info of store.list(`${key}/`, { signal })) {
       if (path.basename(info.key) === EMPTY_DIR_MARKER) mkdirSync(path.join(dir, path.dirname(info.key)), { recursive: true });
-      else await download(info.key, signal);
+      else if (await download(info.key, signal)) downloaded.push(info.key);
     }
   }
 
-  async function materializeValue(value: unknown, signal?: AbortSignal): Promise<unknown> {
+  async function materializeValue(value: unknown, downloaded: string[], signal?: AbortSignal): Promise<unknown> {
     if (Array.isArray(value)) {
       const out = [];
-      for (const v of value) out.push(await materializeValue(v, signal));
+      for (const v of value) out.push(await materializeValue(v, downloaded, signal));
       return out;
     }
     if (isFsObject(value)) {
       const out: FsObject = { ...value };
       const key = objectKeyOf(value.location);
       if (key !== undefined) {
-        if (value.class === 'File') await download(key, signal);
-        else await downloadTree(key, signal);
+        if (value.class !== 'File') await downloadTree(key, downloaded, signal);
+        else if (await download(key, signal)) downloaded.push(key);
         const local = path.join(dir, key);
         out.location = pathToFileURL(local).href;
         out.path = local;
         out.dirname = path.dirname(local);
       }
-      if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await materializeValue(value.secondaryFiles, signal);
+      if (Array.isArray(value.secondaryFiles)) out.secondaryFiles = await materializeValue(value.secondaryFiles, downloaded, signal);
       // A stored directory's listing is what the store holds now (a step may have added to it in
       // place): it is listed again from the copy, as the reading process's loadListing asks.
       if (key !== undefined && value.class === 'Directory') delete out.listing;
-      else if (Array.isArray(value.listing)) out.listing = await materializeValue(value.listing, signal);
+      else if (Array.isArray(value.listing)) out.listing = await materializeValue(value.listing, downloaded, signal);
       return out;
     }
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await materializeValue(v, signal);
+      for (const [k, v] of Object.entries(value)) out[k] = await materializeValue(v, downloaded, signal);
       return out;
     }
     return value;
@@ -120,27 +151,41 @@ export function createStoreMirror(store: ObjectStore, dir: string): StoreMirror 
   }
 
   async function pushChanges(signal?: AbortSignal): Promise<string[]> {
+    const state = readState();
     const pushed: string[] = [];
     const walk = async (folder: string) => {
       for (const entry of readdirSync(folder, { withFileTypes: true })) {
         const full = path.join(folder, entry.name);
         if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile() && !entry.name.includes('.partial-') && statSync(full).mtimeMs !== PRISTINE_MTIME.getTime()) {
+        else if (entry.isFile() && !entry.name.includes('.partial-') && full !== stateFile) {
           const key = path.relative(dir, full).split(path.sep).join('/');
+          const known = state[key];
+          const now = statSync(full);
+          if (known && known.mtimeMs === now.mtimeMs && known.size === now.size) continue;
           await upload(full, key, signal);
-          utimesSync(full, PRISTINE_MTIME, PRISTINE_MTIME);
           pushed.push(key);
         }
       }
     };
-    await walk(dir);
+    try {
+      await walk(dir);
+    } finally {
+      remember(pushed);
+    }
     return pushed;
   }
 
   return {
     dir,
     pushChanges,
-    materialize: async (value, signal) => (await materializeValue(value, signal)) as typeof value,
+    async materialize(value, signal) {
+      const downloaded: string[] = [];
+      try {
+        return (await materializeValue(value, downloaded, signal)) as typeof value;
+      } finally {
+        remember(downloaded);
+      }
+    },
     async publish(value, prefix, signal) {
       let counter = 0;
       // Local folders already published in this call, and their keys: their contents need no upload.

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidInputError, NotFoundError } from '../../core/index.ts';
+import { ExpressionError } from '../cwl/expressions/index.ts';
 import type { CommandLineTool, Process } from '../cwl/model.ts';
 import { ProcessFailedError } from '../cwl/runtime/cwl-errors.ts';
 import type { FsObject } from '../cwl/runtime/file-objects.ts';
@@ -42,8 +43,21 @@ function commandLineTool(ctx: ControlContext, stepPath: string): CommandLineTool
 
 const itemKey = (scope: string, stepPath: string, item: string) => `${scope}/${stepPath.split('/').at(-1)}/${item}`;
 
+/** The tool's expression errors name its file and field; in a workflow they name the step too. */
+async function inStep<T>(stepPath: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw error instanceof ExpressionError ? error.within(`step ${stepPath}`) : error;
+  }
+}
+
 /** `archipel step stage`: prepares an item of a tool step in `work` and writes the script that runs it. */
-export async function stageStep(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions = {}): Promise<string> {
+export function stageStep(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions = {}): Promise<string> {
+  return inStep(stepPath, () => stage(ctx, scope, stepPath, item, work, options));
+}
+
+async function stage(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions): Promise<string> {
   const key = itemKey(scope, stepPath, item);
   const mirror = createStoreMirror(ctx.store, path.join(work, 'objects'));
   const tool = commandLineTool(await withLocalDocument(ctx, mirror), stepPath);
@@ -61,7 +75,11 @@ export async function stageStep(ctx: ControlContext, scope: string, stepPath: st
 }
 
 /** `archipel step collect`: collects an item's outputs after `run.sh`, publishes them, writes `outputs.json`. */
-export async function collectStep(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions = {}): Promise<Record<string, unknown>> {
+export function collectStep(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions = {}): Promise<Record<string, unknown>> {
+  return inStep(stepPath, () => collect(ctx, scope, stepPath, item, work, options));
+}
+
+async function collect(ctx: ControlContext, scope: string, stepPath: string, item: string, work: string, options: ToolStepOptions): Promise<Record<string, unknown>> {
   const tool = commandLineTool(ctx, stepPath);
   const key = itemKey(scope, stepPath, item);
   const stateFile = path.join(work, STATE);
@@ -91,7 +109,11 @@ export async function collectStep(ctx: ControlContext, scope: string, stepPath: 
 }
 
 /** `archipel step expression`: runs items of an ExpressionTool step, writing each item's `outputs.json`. */
-export async function expressionStep(stored: ControlContext, scope: string, stepPath: string, items: string[], options: ToolStepOptions = {}): Promise<Record<string, unknown>[]> {
+export function expressionStep(stored: ControlContext, scope: string, stepPath: string, items: string[], options: ToolStepOptions = {}): Promise<Record<string, unknown>[]> {
+  return inStep(stepPath, () => runExpressions(stored, scope, stepPath, items, options));
+}
+
+async function runExpressions(stored: ControlContext, scope: string, stepPath: string, items: string[], options: ToolStepOptions): Promise<Record<string, unknown>[]> {
   if (stepProcess(stored, stepPath).class !== 'ExpressionTool') throw new InvalidInputError(`step ${stepPath} runs a ${stepProcess(stored, stepPath).class}, not an ExpressionTool`);
   return withMirror(stored.store, async (mirror, scratch) => {
     const process = stepProcess(await withLocalDocument(stored, mirror), stepPath);

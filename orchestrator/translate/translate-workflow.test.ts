@@ -173,6 +173,20 @@ describe('CWL → Argo translation', async () => {
     expect(new Set(templatesOf(manifest).map((t) => t.name)).size).toBe(templatesOf(manifest).length);
   });
 
+  it('gives every step command the run’s expression time limit (archipel run --eval-timeout), and none by default', () => {
+    /** The args of every `archipel step` container, control steps and a tool's stage/collect alike. */
+    const stepCommands = (m: unknown) =>
+      templatesOf(m)
+        .flatMap((t) => [t.container, ...(t.containerSet?.containers ?? [])])
+        .filter((c): c is { command: string[]; args: string[] } => c?.command?.[0] === 'archipel');
+    const limited = translateWorkflow(workflow, { runId: 'r5', expressionTimeoutMs: 1500 });
+    expect(validateArgoWorkflow(limited)).toEqual({ valid: true });
+    const commands = stepCommands(limited);
+    expect(commands.map((c) => c.command[2]).sort()).toEqual(expect.arrayContaining(['collect', 'expression', 'finish', 'gather', 'prepare', 'stage']));
+    for (const c of commands) expect(c.args.join(' '), c.command.join(' ')).toContain('--eval-timeout 1.5');
+    for (const c of stepCommands(manifest)) expect(c.args).not.toContain('--eval-timeout');
+  });
+
   it('wraps a single tool as a one-step workflow', async () => {
     const tool = await loadCwlProcess(path.join(dir, 'align.cwl'));
     const wrapped = translateWorkflow(asWorkflow(tool), { runId: 'r4' });

@@ -19,6 +19,11 @@ export interface TranslateOptions {
   namespace?: string;
   /** The job (input object), carried in the Workflow's `job` parameter for the root prepare step. */
   job?: Record<string, unknown>;
+  /**
+   * How long one JavaScript expression may run, for every step (`archipel run --eval-timeout`);
+   * unset: the step runtime's default (20 s).
+   */
+  expressionTimeoutMs?: number;
 }
 
 export const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/archipel/archipel:latest';
@@ -86,6 +91,7 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
   const name = createNamer();
   const templates: Record<string, unknown>[] = [];
   const used = new Set<string>();
+  const evalTimeout = options.expressionTimeoutMs !== undefined ? ['--eval-timeout', String(options.expressionTimeoutMs / 1000)] : [];
 
   /** A container running an `archipel step` command of the runtime image, with the run's coordinates. */
   const control = (command: string, extra: string[] = [], volumeMounts?: unknown[]) => ({
@@ -96,6 +102,7 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
       '--document', '{{workflow.parameters.document}}',
       '--root', '{{workflow.parameters.scope}}',
       '--scope', '{{inputs.parameters.scope}}',
+      ...evalTimeout,
       ...extra,
     ],
     ...(volumeMounts ? { volumeMounts } : {}),

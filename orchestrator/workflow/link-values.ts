@@ -1,23 +1,6 @@
 import { InvalidInputError } from '../../core/index.ts';
-import type { Workflow } from '../cwl/model.ts';
 
-/** Where a source points: a workflow input, or an output of a step. */
-export type SourceRef = { kind: 'input'; name: string } | { kind: 'step'; step: string; output: string };
-
-/** Parses `input`, `step/output`, `#main/step/output` or `#wf/input` relative to a workflow. */
-export function parseSource(source: string, workflow: Workflow): SourceRef {
-  let ref = source.includes('#') ? source.slice(source.indexOf('#') + 1) : source;
-  if (ref.startsWith(`${workflow.id}/`)) ref = ref.slice(workflow.id.length + 1);
-  const parts = ref.split('/');
-  if (parts.length === 1) return { kind: 'input', name: parts[0]! };
-  return { kind: 'step', step: parts[parts.length - 2]!, output: parts[parts.length - 1]! };
-}
-
-/** The step a source reads from (undefined: a workflow input). */
-export const sourceStep = (source: string, workflow: Workflow): string | undefined => {
-  const ref = parseSource(source, workflow);
-  return ref.kind === 'step' ? ref.step : undefined;
-};
+export { parseSource, sourceStep, type SourceRef } from '../cwl/source-ref.ts';
 
 /**
  * The value of a sink fed by `sources` (CWL "WorkflowStepInput" / "WorkflowOutputParameter"): one

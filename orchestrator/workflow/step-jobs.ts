@@ -7,7 +7,8 @@ import { planScatter, reshape } from './scatter.ts';
 
 /** What step semantics need from the expression engine (`$(...)`/`${...}` with inputs and self). */
 export interface StepEvaluator {
-  evaluate(text: unknown, context: { inputs: Record<string, unknown>; self: unknown; runtime: Record<string, unknown> }): unknown;
+  /** `field`: where the text is in the workflow (`steps.s1.when`), for errors. */
+  evaluate(text: unknown, context: { inputs: Record<string, unknown>; self: unknown; runtime: Record<string, unknown> }, options?: { field?: string }): unknown;
 }
 
 export interface StepJob {
@@ -64,11 +65,13 @@ export function planStepJobs(workflow: Workflow, step: WorkflowStep, resolve: (r
     jobs: jobs.map((job) => {
       const inputs = { ...job };
       for (const input of step.in) {
-        if (input.valueFrom !== undefined) inputs[input.id] = evaluator.evaluate(input.valueFrom, { inputs: job, self: job[input.id] ?? null, runtime: {} });
+        if (input.valueFrom !== undefined) {
+          inputs[input.id] = evaluator.evaluate(input.valueFrom, { inputs: job, self: job[input.id] ?? null, runtime: {} }, { field: `steps.${step.id}.in.${input.id}.valueFrom` });
+        }
       }
       let run = true;
       if (step.when !== undefined) {
-        const decision = evaluator.evaluate(step.when, { inputs, self: null, runtime: {} });
+        const decision = evaluator.evaluate(step.when, { inputs, self: null, runtime: {} }, { field: `steps.${step.id}.when` });
         if (typeof decision !== 'boolean') throw new InvalidInputError(`step ${step.id}: "when" must evaluate to true or false, got ${JSON.stringify(decision)}`);
         run = decision;
       }

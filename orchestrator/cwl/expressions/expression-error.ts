@@ -8,6 +8,7 @@ export type ExpressionFailure =
   | 'exception' // the JavaScript threw
   | 'timeout'
   | 'memory'
+  | 'promise' // the value is a Promise: CWL expressions are synchronous
   | 'engine'; // the code broke the engine itself (native stack exhausted, WASM trap)
 
 /** A CWL expression failed: the document's fault, so an invalid-input error (a `permanentFailure`). */
@@ -21,6 +22,14 @@ export class ExpressionError extends InvalidInputError {
     super(message, [], { ...options, details: { ...options.details, reason, expression: shown } });
     this.reason = reason;
     this.expression = shown;
+  }
+
+  /**
+   * The same failure with where it happened in front of its message, innermost first: the field
+   * (`outputs.out.outputBinding.glob`), then the document, then the step (`step s1`).
+   */
+  within(where: string): ExpressionError {
+    return new ExpressionError(this.reason, `${where}: ${this.message}`, this.expression, { cause: this.cause, details: this.details });
   }
 }
 

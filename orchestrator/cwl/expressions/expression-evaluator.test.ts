@@ -194,6 +194,20 @@ describe('createExpressionEvaluator with InlineJavascriptRequirement', () => {
     expect(evaluator.evaluate('$(stem(inputs.file))', context)).toBe('reads');
   });
 
+  it('names the field and the document of a failing expression', async () => {
+    const named = await createExpressionEvaluator({ javascript: true, document: '/work/tool.cwl', timeoutMs: 200, memoryLimitBytes: 32 * 2 ** 20 });
+    try {
+      const timeout = failure(() => named.evaluate('${ while (true) {} }', context, { field: 'outputs.out.outputBinding.outputEval' }));
+      expect(timeout.reason).toBe('timeout');
+      expect(timeout.message).toBe('/work/tool.cwl: outputs.out.outputBinding.outputEval: expression timed out after 200 ms: ${ while (true) {} }');
+      const promise = failure(() => named.evaluate('$(Promise.resolve(inputs.n))', context, { field: 'arguments[0].valueFrom' }));
+      expect(promise.message).toBe('/work/tool.cwl: arguments[0].valueFrom: expression returned a Promise; CWL expressions must be synchronous: $(Promise.resolve(inputs.n))');
+      expect(failure(() => named.evaluate('$(inputs.n +)', context)).message).toMatch(/^\/work\/tool\.cwl: expression failed: SyntaxError/);
+    } finally {
+      named.close();
+    }
+  });
+
   it('cannot reach Node', () => {
     expect(evaluator.evaluate('$([typeof process, typeof require, typeof globalThis.process])', context)).toEqual([
       'undefined',

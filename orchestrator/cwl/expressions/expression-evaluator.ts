@@ -21,6 +21,8 @@ export interface EvaluateOptions {
    * content — InitialWorkDir `entry` — where cwltool keeps it and a trailing newline makes a string.
    */
   stripWhitespace?: boolean;
+  /** Where the text is in the document (`arguments[0].valueFrom`): errors name it. */
+  field?: string;
 }
 
 export interface ExpressionEvaluator {
@@ -31,7 +33,7 @@ export interface ExpressionEvaluator {
    * is returned as it is, and so is a string with no `$(` or `${`. A string that is one expression
    * gives that expression's value, of any JSON type; otherwise each expression's value is written
    * into the text — strings as they are, anything else as JSON (see `toCwlJsonText`). Objects and
-   * arrays returned are copies. Throws `ExpressionError`.
+   * arrays returned are copies. Throws `ExpressionError`, naming the field and the document.
    */
   evaluate(text: unknown, context: ExpressionContext, options?: EvaluateOptions): unknown;
   /** `console.*` lines written by expressions since the last call. */
@@ -43,6 +45,8 @@ export interface ExpressionEvaluatorOptions {
   /** InlineJavascriptRequirement is present: `$(...)` may be any JavaScript and `${...}` is code. */
   javascript: boolean;
   expressionLib?: readonly string[];
+  /** The document the expressions come from (its path): errors name it. */
+  document?: string;
   timeoutMs?: number;
   memoryLimitBytes?: number;
   maxStackBytes?: number;
@@ -55,15 +59,22 @@ const MAX_CACHED = 4096;
  * TypeScript, JavaScript runs in a QuickJS sandbox created here only when `javascript` is set.
  */
 export async function createExpressionEvaluator(options: ExpressionEvaluatorOptions): Promise<ExpressionEvaluator> {
-  const sandbox = options.javascript
-    ? await createJsSandbox({
-        expressionLib: options.expressionLib,
-        timeoutMs: options.timeoutMs,
-        memoryLimitBytes: options.memoryLimitBytes,
-        maxStackBytes: options.maxStackBytes,
-      })
-    : undefined;
-  return new TemplateEvaluator(sandbox);
+  let sandbox: JsSandbox | undefined;
+  try {
+    sandbox = options.javascript
+      ? await createJsSandbox({
+          expressionLib: options.expressionLib,
+          timeoutMs: options.timeoutMs,
+          memoryLimitBytes: options.memoryLimitBytes,
+          maxStackBytes: options.maxStackBytes,
+        })
+      : undefined;
+  } catch (error) {
+    // An expressionLib that fails: its message already names `expressionLib[i]`.
+    if (error instanceof ExpressionError && options.document !== undefined) throw error.within(options.document);
+    throw error;
+  }
+  return new TemplateEvaluator(sandbox, options.document);
 }
 
 class TemplateEvaluator implements ExpressionEvaluator {
@@ -72,7 +83,10 @@ class TemplateEvaluator implements ExpressionEvaluator {
   private readonly references = new Map<string, ParameterReference | null>();
   private closed = false;
 
-  constructor(private readonly sandbox: JsSandbox | undefined) {
+  constructor(
+    private readonly sandbox: JsSandbox | undefined,
+    private readonly document: string | undefined,
+  ) {
     this.javascript = sandbox !== undefined;
   }
 
@@ -80,6 +94,16 @@ class TemplateEvaluator implements ExpressionEvaluator {
     if (this.closed) throw new ConflictError('the expression evaluator is closed');
     // cwltool's rule: only text with `$(` or `${` is scanned, so escapes elsewhere stay as written.
     if (typeof text !== 'string' || (!text.includes('$(') && !text.includes('${'))) return text;
+    try {
+      return this.evaluateText(text, context, options);
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      const inField = options.field !== undefined ? error.within(options.field) : error;
+      throw this.document !== undefined ? inField.within(this.document) : inField;
+    }
+  }
+
+  private evaluateText(text: string, context: ExpressionContext, options: EvaluateOptions): unknown {
     const source = options.stripWhitespace === false ? text : text.trim();
     const parts = this.scan(source);
     const [first] = parts;

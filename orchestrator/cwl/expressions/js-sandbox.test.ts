@@ -136,6 +136,20 @@ describe('createJsSandbox', () => {
     expect(sandbox.evaluate('return double(inputs.n)', 'body', context)).toBe(6);
   });
 
+  it('refuses a Promise, alone or inside the value, instead of passing it on as {}', () => {
+    for (const [code, kind] of [
+      [' return Promise.resolve(1) ', 'body'],
+      ['(async function () { return 1; })()', 'expression'],
+      ['({files: [1, new Promise(function () {})]})', 'expression'],
+    ] as const) {
+      const error = failure(() => sandbox.evaluate(code, kind, context));
+      expect(error.reason).toBe('promise');
+      expect(error.message).toMatch(/^expression returned a Promise; CWL expressions must be synchronous: \$/);
+    }
+    // An empty object is still an empty object.
+    expect(sandbox.evaluate('({a: {}, b: []})', 'expression', context)).toEqual({ a: {}, b: [] });
+  });
+
   it('recovers when an expression keeps its garbage in a global', () => {
     const hoard = ' globalThis.keep = []; while (true) keep.push(new Array(1e5).fill(1)); ';
     expect(failure(() => sandbox.evaluate(hoard, 'body', context)).reason).toBe('memory');
@@ -177,6 +191,20 @@ describe('createJsSandbox faults and options', () => {
       /expressionLib\[0\]: expression failed: Error: lib broken/,
     );
     await expect(createJsSandbox({ expressionLib: ['function ('] })).rejects.toMatchObject({ reason: 'syntax' });
+  });
+
+  it('names running out of memory when QuickJS cannot even allocate its error (it throws null), and a null the code throws as such', async () => {
+    const sandbox = await createJsSandbox({ memoryLimitBytes: 32 * 2 ** 20, timeoutMs: 10_000 });
+    try {
+      expect(failure(() => sandbox.evaluate(' throw null; ', 'body', context)).message).toBe('expression failed: uncaught null: ${ throw null; }');
+      // Many small objects fill the heap to the last byte: the "out of memory" error itself fails.
+      const error = failure(() => sandbox.evaluate(' var s = []; for (var i = 0; ; i++) s.push({a: i, b: [i]}); ', 'body', context));
+      expect(error.reason).toBe('memory');
+      expect(error.message).toMatch(/^expression ran out of memory \(limit 32 MiB\): \$\{ var s = \[\];/);
+      expect(sandbox.evaluate('inputs.n', 'expression', context)).toBe(3);
+    } finally {
+      sandbox.close();
+    }
   });
 
   it('rejects invalid limits and use after close', async () => {

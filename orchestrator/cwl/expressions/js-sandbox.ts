@@ -1,8 +1,7 @@
-import type { QuickJSWASMModule } from 'quickjs-emscripten';
 import { ConflictError, InvalidInputError, UnavailableError, describeError, type InputIssue } from '../../../core/index.ts';
 import { ExpressionError, previewExpression, type ExpressionFailure } from './expression-error.ts';
 import { openEngine, type EngineError, type JsCodeKind, type QuickJsEngine } from './quickjs-engine.ts';
-import { instantiateQuickJs } from './quickjs-module.ts';
+import { instantiateQuickJs, type QuickJsInstance } from './quickjs-module.ts';
 
 export type { JsCodeKind } from './quickjs-engine.ts';
 
@@ -27,7 +26,8 @@ export interface JsSandboxOptions {
 export interface JsSandbox {
   /**
    * Evaluates `$(code)` (`expression`) or `${code}` (`body`, a function body whose `return` is the
-   * result) and returns its JSON value; `undefined` and non-JSON results become null. `inputs` is
+   * result) and returns its JSON value; `undefined` and non-JSON results become null, a Promise is
+   * refused (expressions are synchronous: nothing would ever settle it). `inputs` is
    * sent to QuickJS only when it is not the very object of the previous call, so never change it in
    * place: pass a new object. `runtime` and `self` are compared by their JSON text. Throws
    * `ExpressionError`; `UnavailableError` (retryable) in the moment after an engine fault when no
@@ -64,11 +64,11 @@ interface Settings {
 export async function createJsSandbox(options: JsSandboxOptions = {}): Promise<JsSandbox> {
   const settings = resolveSettings(options);
   // A second instance waits, so that an engine fault is recovered without waiting (evaluate is synchronous).
-  const [module, spare] = await Promise.all([
+  const [instance, spare] = await Promise.all([
     instantiateQuickJs(settings.memoryLimitBytes),
     instantiateQuickJs(settings.memoryLimitBytes),
   ]);
-  return new QuickJsSandbox(settings, module, spare);
+  return new QuickJsSandbox(settings, instance, spare);
 }
 
 const NOT_SENT: unique symbol = Symbol('not sent');
@@ -78,8 +78,8 @@ const nothingSent = (): Sent => ({ inputs: NOT_SENT, runtime: undefined, self: u
 
 class QuickJsSandbox implements JsSandbox {
   private engine: QuickJsEngine | undefined;
-  private module: QuickJSWASMModule;
-  private spare: QuickJSWASMModule | undefined;
+  private instance: QuickJsInstance;
+  private spare: QuickJsInstance | undefined;
   private refilling = false;
   private sent: Sent = nothingSent();
   private deadline = 0;
@@ -87,12 +87,12 @@ class QuickJsSandbox implements JsSandbox {
 
   constructor(
     private readonly settings: Settings,
-    module: QuickJSWASMModule,
-    spare: QuickJSWASMModule,
+    instance: QuickJsInstance,
+    spare: QuickJsInstance,
   ) {
-    this.module = module;
+    this.instance = instance;
     this.spare = spare;
-    this.engine = this.open(module);
+    this.engine = this.open(instance);
   }
 
   evaluate(code: string, kind: JsCodeKind, context: JsContext): unknown {
@@ -116,6 +116,13 @@ class QuickJsSandbox implements JsSandbox {
       }
       this.sent = { inputs: context.inputs, runtime, self };
       if (outcome.type === 'thrown') throw this.recover(this.classifyThrown(outcome.description, source));
+      if (outcome.type === 'thrown-null') {
+        // QuickJS throws null when it cannot even allocate its "out of memory" error.
+        throw this.recover(this.instance.memoryFull() ? this.classify(null, source, 'exception') : this.classifyThrown('uncaught null', source));
+      }
+      if (outcome.type === 'promise') {
+        throw new ExpressionError('promise', `expression returned a Promise; CWL expressions must be synchronous: ${previewExpression(source)}`, source);
+      }
       return outcome.json === undefined ? null : JSON.parse(outcome.json);
     } catch (error) {
       if (error instanceof ExpressionError) throw error;
@@ -162,9 +169,9 @@ class QuickJsSandbox implements JsSandbox {
     }
   }
 
-  private open(module: QuickJSWASMModule): QuickJsEngine {
+  private open(instance: QuickJsInstance): QuickJsEngine {
     const engine = this.limited(() =>
-      openEngine(module, {
+      openEngine(instance.module, {
         maxStackBytes: this.settings.maxStackBytes,
         shouldInterrupt: () => Date.now() > this.deadline,
         maxCompiled: MAX_COMPILED,
@@ -203,18 +210,22 @@ class QuickJsSandbox implements JsSandbox {
     return new ExpressionError('exception', `expression failed: ${description}: ${previewExpression(source)}`, source);
   }
 
-  /** After running out of memory, drops whatever the heap still holds (a global may keep it full). */
+  /**
+   * After running out of memory, drops whatever the heap still holds (a global may keep it full): the
+   * spare instance takes over when one is ready, giving back the memory that grew to the cap (so that
+   * `memoryFull` tells again); else a fresh runtime on the same instance.
+   */
   private recover(failure: ExpressionError): ExpressionError {
-    if (failure.reason === 'memory') this.rebuild();
-    return failure;
-  }
-
-  /** A fresh runtime on the same instance: whatever the expressions left in the heap is gone. */
-  private rebuild(): void {
+    if (failure.reason !== 'memory') return failure;
     const engine = this.engine;
     this.engine = undefined;
     engine?.dispose();
-    this.engine = this.open(this.module);
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare) this.adopt(spare);
+    if (this.engine) this.refillSpare();
+    else this.engine = this.open(this.instance);
+    return failure;
   }
 
   /**
@@ -233,10 +244,10 @@ class QuickJsSandbox implements JsSandbox {
     return new ExpressionError('engine', `expression ${what}: ${previewExpression(source)}`, source, { cause: error });
   }
 
-  private adopt(module: QuickJSWASMModule): void {
+  private adopt(instance: QuickJsInstance): void {
     try {
-      this.engine = this.open(module);
-      this.module = module;
+      this.engine = this.open(instance);
+      this.instance = instance;
     } catch {
       // Left without an engine: evaluate answers "unavailable" until a new instance is ready.
     }
@@ -246,12 +257,12 @@ class QuickJsSandbox implements JsSandbox {
     if (this.closed || this.refilling) return;
     this.refilling = true;
     instantiateQuickJs(this.settings.memoryLimitBytes).then(
-      (module) => {
+      (instance) => {
         this.refilling = false;
         if (this.closed) return;
-        if (this.engine) this.spare = module;
+        if (this.engine) this.spare = instance;
         else {
-          this.adopt(module);
+          this.adopt(instance);
           if (this.engine) this.refillSpare();
         }
       },

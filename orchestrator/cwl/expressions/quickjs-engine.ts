@@ -8,7 +8,10 @@ export type EngineError = { name: string; message: string } | null;
 
 export type CallOutcome =
   | { type: 'value'; json: string | undefined }
+  | { type: 'promise' }
   | { type: 'thrown'; description: string }
+  /** `null` was thrown: by the code, or by QuickJS when it could not allocate its out-of-memory error. */
+  | { type: 'thrown-null' }
   | { type: 'aborted'; error: EngineError };
 
 export interface EngineOptions {
@@ -118,6 +121,8 @@ export function openEngine(module: QuickJSWASMModule, options: EngineOptions): Q
         result.value.dispose();
         if (answer.startsWith('r')) return { type: 'value', json: answer.slice(1) };
         if (answer.startsWith('e')) return { type: 'thrown', description: answer.slice(1) };
+        if (answer === 'p') return { type: 'promise' };
+        if (answer === '0') return { type: 'thrown-null' };
         return { type: 'value', json: undefined };
       } finally {
         for (const handle of created) handle.dispose();

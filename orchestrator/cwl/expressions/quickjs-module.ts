@@ -9,7 +9,7 @@ const INITIAL_BYTES = 16 * 1024 * 1024;
 /** The WebAssembly calls used here: Node's typings without the DOM lib declare only some of the namespace. */
 interface WasmApi {
   compile(bytes: Uint8Array): Promise<WebAssembly.Module>;
-  Memory: new (descriptor: { initial: number; maximum: number }) => object;
+  Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
 }
 const wasm = (): WasmApi => (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -32,18 +32,31 @@ function compileQuickJs(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+/** A QuickJS instance with its own capped WebAssembly memory. */
+export interface QuickJsInstance {
+  module: QuickJSWASMModule;
+  /**
+   * Whether the memory has grown to (nearly) its cap. Emscripten grows the memory by at least 5% at a
+   * time, so an allocation can fail with up to that much of the cap still unused: within a tenth of the
+   * cap counts as full.
+   */
+  memoryFull(): boolean;
+}
+
 /**
  * A fresh QuickJS instance (synchronous release build) whose WebAssembly memory cannot grow past
  * `memoryLimitBytes`. The cap is what actually bounds memory: QuickJS's own `setMemoryLimit` only
  * rejects single allocations in this build, because emscripten reports no `malloc_usable_size`
  * (quickjs-emscripten issues #255, #271). At the cap, allocations fail and QuickJS throws
- * "out of memory". An instance is also the unit thrown away if the engine faults.
+ * "out of memory" — or `null`, when even that error cannot be allocated. An instance is also the unit
+ * thrown away if the engine faults.
  */
-export async function instantiateQuickJs(memoryLimitBytes: number): Promise<QuickJSWASMModule> {
+export async function instantiateQuickJs(memoryLimitBytes: number): Promise<QuickJsInstance> {
   const wasmModule = await compileQuickJs();
   const maximum = Math.ceil(Math.max(memoryLimitBytes, INITIAL_BYTES) / PAGE_BYTES);
   const wasmMemory = new (wasm().Memory)({ initial: INITIAL_BYTES / PAGE_BYTES, maximum });
   // Loaded on first use: a process that evaluates no JavaScript never pays for it.
   const { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } = await import('quickjs-emscripten');
-  return newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }));
+  const module = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }));
+  return { module, memoryFull: () => wasmMemory.buffer.byteLength >= 0.9 * maximum * PAGE_BYTES };
 }

@@ -8,14 +8,18 @@
  * `self` is parsed afresh for every evaluation.
  *
  * It returns `{ run, drain }`. `run(fn, inputs?, runtime?, self?)` calls a compiled expression and
- * answers one string: `n` (undefined or not JSON), `r<json>` (the result) or `e<Name: message>` (a
- * JavaScript exception). Only what cannot be caught (an interrupt, running out of memory while
- * reporting) reaches the host as a QuickJS error. `console.*` lines are kept, up to 100, for `drain`.
+ * answers one string: `n` (undefined or not JSON), `r<json>` (the result), `p` (a Promise, or a value
+ * holding one), `e<Name: message>` (a JavaScript exception) or `0` (`null` was thrown: what QuickJS
+ * throws when it cannot even allocate its out-of-memory error). Only what cannot be caught (an
+ * interrupt, running out of memory while reporting) reaches the host as a QuickJS error. `console.*`
+ * lines are kept, up to 100, for `drain`.
  */
 export const SANDBOX_PRELUDE = String.raw`(function (global) {
   'use strict';
   var parse = JSON.parse, stringify = JSON.stringify, create = Object.create, freeze = Object.freeze;
   var keys = Object.keys, isArray = Array.isArray, map = Array.prototype.map;
+  // Async functions make promises of this constructor whatever the expressions do to the global.
+  var OwnPromise = Promise;
   var sources = { inputs: 'null', runtime: 'null', self: 'null' };
   var shared = create(null);
   var local = create(null);
@@ -52,11 +56,20 @@ export const SANDBOX_PRELUDE = String.raw`(function (global) {
     try { var json = stringify(value); return json === undefined ? String(value) : json; } catch (e) { return String(value); }
   }
   function describe(error) {
+    if (error === null) return '0';
     return 'e' + (error instanceof Error ? String(error.name) + ': ' + String(error.message) : 'uncaught ' + text(error));
   }
+  // A promise is written as {}: only a result whose JSON has an empty object is searched for one.
+  function holdsPromise(value) {
+    var found = false;
+    stringify(value, function (key, v) { if (v instanceof OwnPromise) found = true; return v; });
+    return found;
+  }
   function answer(result) {
+    if (result instanceof OwnPromise) return 'p';
     var json = stringify(result);
-    return json === undefined ? 'n' : 'r' + json;
+    if (json === undefined) return 'n';
+    return json.indexOf('{}') >= 0 && holdsPromise(result) ? 'p' : 'r' + json;
   }
 
   var lines = [];

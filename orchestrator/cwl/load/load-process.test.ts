@@ -355,6 +355,91 @@ outputs: []
     expect(input(ok, 'reads').secondaryFiles).toEqual([{ pattern: '.bai', required: false }]);
   });
 
+  it('refuses a workflow that runs itself, directly or through another file, naming the files and step fields', async () => {
+    const wf = (steps: string) => `cwlVersion: v1.2\nclass: Workflow\nrequirements: {SubworkflowFeatureRequirement: {}}\ninputs: []\noutputs: []\nsteps:\n${steps}`;
+    const self = await loadError({ 'self.cwl': wf('  again: {run: self.cwl, in: {}, out: []}\n') }, 'self.cwl');
+    expect(self).toBeInstanceOf(InvalidInputError);
+    expect(self.message).toMatch(/self\.cwl:7: steps\[0\]\.run: a workflow cannot run itself, directly or through other files: self\.cwl steps\[0\]\.run → self\.cwl$/);
+    expect(self.issues[0]).toMatchObject({ path: 'steps[0].run', line: 7 });
+
+    const tool = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: "true"\ninputs: []\noutputs: []\n';
+    const through = await loadError(
+      {
+        'tool.cwl': tool,
+        'a.cwl': wf('  first: {run: tool.cwl, in: {}, out: []}\n  inner: {run: sub/b.cwl, in: {}, out: []}\n'),
+        'sub/b.cwl': wf('  - id: back\n    run: ../a.cwl\n    in: []\n    out: []\n'),
+      },
+      'a.cwl',
+    );
+    expect(through.message).toContain(`${path.join(path.dirname(through.issues[0]!.file!), 'b.cwl')}`);
+    expect(through.message).toMatch(/steps\[0\]\.run: a workflow cannot run itself, directly or through other files: a\.cwl steps\[1\]\.run → sub\/b\.cwl steps\[0\]\.run → a\.cwl$/);
+
+    // A tool run by several steps, or by nested workflows, is no cycle.
+    const shared = await load(
+      { 'tool.cwl': tool, 'sub.cwl': wf('  t: {run: tool.cwl, in: {}, out: []}\n'), 'main.cwl': wf('  a: {run: tool.cwl, in: {}, out: []}\n  b: {run: sub.cwl, in: {}, out: []}\n  c: {run: sub.cwl, in: {}, out: []}\n') },
+      'main.cwl',
+    );
+    expect(shared.class).toBe('Workflow');
+  });
+
+  it('refuses steps that wait for each other’s outputs, naming them by their CWL ids and lines', async () => {
+    const echo = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs: {x: Any?}\noutputs: {y: Any}\n';
+    const wf = (steps: string) => `cwlVersion: v1.2\nclass: Workflow\ninputs: {start: string}\noutputs: []\nsteps:\n${steps}`;
+    const cycle = await loadError(
+      {
+        'echo.cwl': echo,
+        'wf.cwl': wf(`  first:
+    run: echo.cwl
+    in: {x: start}
+    out: [y]
+  fetch_Data:
+    run: echo.cwl
+    in:
+      x: [first/y, align/y]
+    out: [y]
+  align:
+    run: echo.cwl
+    in: {x: fetch_Data/y}
+    out: [y]
+`),
+      },
+      'wf.cwl',
+    );
+    expect(cycle).toBeInstanceOf(InvalidInputError);
+    expect(cycle.message).toMatch(
+      /wf\.cwl:10: steps: the steps wait for each other’s outputs in a cycle, so none of them can start: fetch_Data \(in\.x: align\/y\) → align \(in\.x: fetch_Data\/y\) → fetch_Data$/,
+    );
+    expect(cycle.issues.map((i) => [i.path, i.line])).toEqual([
+      ['steps.fetch_Data.in.x', 10],
+      ['steps.align.in.x', 15],
+    ]);
+
+    const own = await loadError({ 'echo.cwl': echo, 'wf.cwl': wf('  - id: again\n    run: echo.cwl\n    in: [{id: x, source: "#again/y"}]\n    out: [y]\n') }, 'wf.cwl');
+    expect(own.message).toMatch(/steps: step again waits for its own output: again \(in\.x: #again\/y\) → again$/);
+
+    // Several steps reading one step's output, and reading each other in one direction, are fine.
+    const diamond = await load(
+      { 'echo.cwl': echo, 'wf.cwl': wf('  a: {run: echo.cwl, in: {x: start}, out: [y]}\n  b: {run: echo.cwl, in: {x: a/y}, out: [y]}\n  c: {run: echo.cwl, in: {x: [a/y, b/y]}, out: [y]}\n') },
+      'wf.cwl',
+    );
+    expect(diamond.class).toBe('Workflow');
+  });
+
+  it('refuses a $graph workflow that runs itself by #id', async () => {
+    const packed = `cwlVersion: v1.2
+$graph:
+  - id: main
+    class: Workflow
+    requirements: {SubworkflowFeatureRequirement: {}}
+    inputs: []
+    outputs: []
+    steps:
+      loop: {run: '#main', in: {}, out: []}
+`;
+    const error = await loadError({ 'packed.cwl': packed }, 'packed.cwl');
+    expect(error.message).toMatch(/steps\[0\]\.run: a workflow cannot run itself, directly or through other files: packed\.cwl steps\[0\]\.run → packed\.cwl$/);
+  });
+
   it('reports a missing file by name', async () => {
     const dir = folder({});
     const error: unknown = await loadCwlProcess('absent.cwl', dir).catch((e: unknown) => e);

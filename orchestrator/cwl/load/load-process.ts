@@ -147,7 +147,28 @@ export async function loadCwlProcess(reference: string, cwd = process.cwd(), opt
   const byId = new Map<string, JsonObject>();
   for (const entry of graph ?? []) if (typeof entry.id === 'string') byId.set(shortName(entry.id.replace(/^#/, '')), entry);
 
-  const loading = new Set<string>();
+  // The documents being loaded, outermost first, each with the step field that runs the next one: a
+  // step that runs one of them again would recurse without end (a workflow running itself).
+  const chain: { key: string; file: string; via?: string }[] = [];
+  const shown = (f: string) => (path.relative(path.dirname(file), f).startsWith('..') ? f : path.relative(path.dirname(file), f) || path.basename(f));
+  const nested = <T>(key: string, docFile: string, load: () => T): T => {
+    chain.push({ key, file: docFile });
+    try {
+      return load();
+    } finally {
+      chain.pop();
+    }
+  };
+  const enter = (key: string, step: { field: string; id: string }, runRef: string, runContext: NormalizeContext) => {
+    const from = chain.findIndex((c) => c.key === key);
+    if (from >= 0) {
+      const steps = [...chain.slice(from, -1).map((c) => `${shown(c.file)} ${c.via}`), `${shown(runContext.file)} ${step.field}`];
+      const message = `a workflow cannot run itself, directly or through other files: ${[...steps, shown(chain[from]!.file)].join(' → ')}`;
+      const line = runContext.text ? lineOfPath(runContext.text, ['steps', step.id, 'run']) : undefined;
+      throw new CwlLoadError(runContext.file, `${step.field}: ${message}`, [{ path: step.field, message, ...(line ? { line } : {}) }]);
+    }
+    chain.at(-1)!.via = step.field;
+  };
   const context: NormalizeContext = {
     file,
     text: read.text,
@@ -156,27 +177,27 @@ export async function loadCwlProcess(reference: string, cwd = process.cwd(), opt
     schemas: Array.isArray(document.$schemas) ? document.$schemas.map(String) : [],
     types: new Map(),
     inherited: [],
-    resolveRun(runRef, runContext) {
+    resolveRun(runRef, runContext, step) {
       if (runRef.startsWith('#')) {
-        const entry = byId.get(runRef.slice(1));
+        const entry = byId.get(shortName(runRef.slice(1)));
         if (!entry) throw new CwlLoadError(file, `run: no process "${runRef}" in this document`);
-        if (loading.has(runRef)) throw new CwlLoadError(file, `run: "${runRef}" refers to itself`);
-        loading.add(runRef);
-        try {
-          return normalizeProcess(entry, { ...runContext, cwlVersion: rootVersion ?? runContext.cwlVersion });
-        } finally {
-          loading.delete(runRef);
-        }
+        const key = `${file}#${shortName(runRef.slice(1))}`;
+        enter(key, step, runRef, runContext);
+        return nested(key, file, () => normalizeProcess(entry, { ...runContext, cwlVersion: rootVersion ?? runContext.cwlVersion }));
       }
       const [runFile, runFragment] = splitFragment(toLocalPath(runRef, path.dirname(runContext.file)));
       const runRead = readYamlFile(runFile);
       let runDoc = resolveDirectives(runRead.value, runFile);
+      let key = runFile;
       if (isObject(runDoc) && Array.isArray(runDoc.$graph)) {
         const wanted = runFragment ?? 'main';
         runDoc = runDoc.$graph.find((e) => isObject(e) && typeof e.id === 'string' && shortName(e.id.replace(/^#/, '')) === wanted) ?? null;
         if (!runDoc) throw new CwlLoadError(runFile, `no process "#${wanted}" in the $graph`);
+        key = `${runFile}#${wanted}`;
       }
-      return normalizeProcess(runDoc, { ...runContext, file: runFile, text: runRead.text, namespaces: {}, types: new Map() });
+      enter(key, step, runRef, runContext);
+      const loaded = runDoc;
+      return nested(key, runFile, () => normalizeProcess(loaded, { ...runContext, file: runFile, text: runRead.text, namespaces: {}, types: new Map() }));
     },
   };
 
@@ -187,10 +208,11 @@ export async function loadCwlProcess(reference: string, cwd = process.cwd(), opt
       const ids = [...byId.keys()].map((id) => `#${id}`).join(', ');
       throw new CwlLoadError(file, `no process "#${wanted}" in the $graph; choose one of ${ids} with ${fileRef}#<id>`);
     }
-    return normalizeProcess(entry, context);
+    const id = typeof entry.id === 'string' ? shortName(entry.id.replace(/^#/, '')) : wanted;
+    return nested(`${file}#${id}`, file, () => normalizeProcess(entry, context));
   }
   if (fragment && (typeof document.id !== 'string' || shortName(document.id) !== fragment.replace(/^#/, ''))) {
     throw new CwlLoadError(file, `no process "#${fragment}" in the document`);
   }
-  return normalizeProcess(document, context);
+  return nested(file, file, () => normalizeProcess(document, context));
 }

@@ -17,6 +17,7 @@ import type {
   WorkflowStep,
   WorkflowStepInput,
 } from '../model.ts';
+import { findStepCycle } from '../source-ref.ts';
 import { CwlLoadError, lineOfPath } from './cwl-load-error.ts';
 import type { Json, JsonObject } from './read-document.ts';
 
@@ -31,8 +32,11 @@ export interface NormalizeContext {
   namespaces: Record<string, string>;
   /** Named types from SchemaDefRequirement, by short name. */
   types: Map<string, CwlType>;
-  /** Resolves a step's `run` reference (a path or `#id`) to a process. */
-  resolveRun(reference: string, context: NormalizeContext): Process;
+  /**
+   * Resolves a step's `run` reference (a path or `#id`) to a process. `step` locates it in the current
+   * document: its field (`steps[0].run`) and the step's id.
+   */
+  resolveRun(reference: string, context: NormalizeContext, step: { field: string; id: string }): Process;
   schemas: string[];
   /** Requirements inherited from enclosing workflows, for SchemaDefRequirement lookups. */
   inherited: Requirement[];
@@ -312,6 +316,7 @@ export function normalizeProcess(raw: Json, context: NormalizeContext, field = '
       const stepContext: NormalizeContext = { ...ctx, inherited: [...ctx.inherited, ...requirements, ...hints] };
       const steps = listOf(raw.steps, 'id', undefined, ctx, 'steps').map((s, i) => normalizeStep(s, stepContext, `steps[${i}]`));
       const wf: Workflow = { ...base, class: 'Workflow', steps };
+      checkStepOrder(wf, ctx, field === '(document)');
       return wf;
     }
     case 'Operation':
@@ -321,6 +326,24 @@ export function normalizeProcess(raw: Json, context: NormalizeContext, field = '
   }
 }
 
+/**
+ * Refuses steps that wait for each other's outputs in a cycle (no step of it could ever start), naming
+ * each step by its CWL id and the input that waits, with the step's line when the workflow is the file's own
+ * (an inline workflow's steps cannot be told apart from the outer ones by line).
+ */
+function checkStepOrder(workflow: Workflow, context: NormalizeContext, ownFile: boolean) {
+  const cycle = findStepCycle(workflow);
+  if (!cycle) return;
+  const chain = [...cycle.map((l) => `${l.step} (in.${l.input}: ${l.source})`), cycle[0]!.step].join(' → ');
+  const issues = cycle.map((l) => {
+    // The step's own line: one of an input in a flow mapping (`in: {x: b/y}`) is not found reliably.
+    const line = ownFile && context.text ? lineOfPath(context.text, ['steps', l.step]) : undefined;
+    return { path: `steps.${l.step}.in.${l.input}`, message: `waits for an output of step ${l.from} (${l.source}), in a cycle`, ...(line ? { line } : {}) };
+  });
+  const what = cycle.length === 1 ? `step ${cycle[0]!.step} waits for its own output` : 'the steps wait for each other’s outputs in a cycle, so none of them can start';
+  throw new CwlLoadError(context.file, `steps: ${what}: ${chain}`, issues);
+}
+
 function normalizeStep(raw: JsonObject, context: NormalizeContext, field: string): WorkflowStep {
   if (typeof raw.id !== 'string') fail(context, field, 'a step needs an id');
   const id = shortName(raw.id);
@@ -328,7 +351,7 @@ function normalizeStep(raw: JsonObject, context: NormalizeContext, field: string
   const hints = normalizeRequirements(raw.hints, context, `${field}.hints`);
   const runContext: NormalizeContext = { ...context, inherited: [...context.inherited, ...requirements, ...hints] };
   let run: Process;
-  if (typeof raw.run === 'string') run = context.resolveRun(raw.run, runContext);
+  if (typeof raw.run === 'string') run = context.resolveRun(raw.run, runContext, { field: `${field}.run`, id });
   else if (isObject(raw.run)) run = normalizeProcess(raw.run, runContext, `${field}.run`);
   else return fail(context, `${field}.run`, 'a step needs a run (a path or an inline process)');
   const sources = (v: Json | undefined) => (v === undefined || v === null ? [] : (Array.isArray(v) ? v : [v]).map((s) => String(s)));

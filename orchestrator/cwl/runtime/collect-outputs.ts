@@ -74,7 +74,7 @@ function collectOne(spec: OutputSpec, c: Collect, what: string): unknown {
   }
   let result: unknown = null;
   if (binding.glob !== undefined) {
-    const globs = c.evaluator.evaluate(binding.glob, c.context);
+    const globs = c.evaluator.evaluate(binding.glob, c.context, { field: `outputs.${what}.outputBinding.glob` });
     const patterns = (Array.isArray(globs) ? globs : [globs]).filter((g) => g !== null && g !== undefined);
     const files: FsObject[] = [];
     for (const g of patterns) {
@@ -85,7 +85,7 @@ function collectOne(spec: OutputSpec, c: Collect, what: string): unknown {
     result = files;
   }
   if (binding.outputEval !== undefined) {
-    result = c.evaluator.evaluate(binding.outputEval, { ...c.context, self: result ?? [] });
+    result = c.evaluator.evaluate(binding.outputEval, { ...c.context, self: result ?? [] }, { field: `outputs.${what}.outputBinding.outputEval` });
   } else if (Array.isArray(result)) {
     result = singleOrList(result as FsObject[], spec.type, what);
   }
@@ -114,10 +114,10 @@ function completeOutput(value: unknown, spec: OutputSpec, c: Collect, what: stri
   }
   if (value.class === 'File' && spec.secondaryFiles?.length) {
     // Secondary files of outputs are collected when present; none is required.
-    discoverSecondaryFiles(value, spec.secondaryFiles, c.evaluator, c.context, what, null);
+    discoverSecondaryFiles(value, spec.secondaryFiles, c.evaluator, c.context, what, null, `outputs.${what}`);
   }
   if (spec.format !== undefined && spec.format !== null && value.class === 'File') {
-    value.format = c.evaluator.evaluate(spec.format, { ...c.context, self: value });
+    value.format = c.evaluator.evaluate(spec.format, { ...c.context, self: value }, { field: `outputs.${what}.format` });
   }
 }
 

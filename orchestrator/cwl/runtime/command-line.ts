@@ -8,6 +8,8 @@ interface BoundArg {
   key: (number | string)[];
   binding: Binding;
   datum: unknown;
+  /** Where the binding is in the document (`inputs.reads`, `arguments[0]`), for expression errors. */
+  field: string;
 }
 
 /** CWL sort keys compare element by element, numbers before strings, a shorter prefix first. */
@@ -33,13 +35,13 @@ interface Schema {
  * Collects the bindings of one value and everything inside it (record fields, array items), each keyed
  * by its position path, following the CWL specification's binding algorithm.
  */
-function bindInput(schema: Schema, datum: unknown, lead: (number | string)[], tail: (number | string)[], ev: BindEval): BoundArg[] {
+function bindInput(schema: Schema, datum: unknown, lead: (number | string)[], tail: (number | string)[], ev: BindEval, where: string): BoundArg[] {
   const bindings: BoundArg[] = [];
   let own: BoundArg | undefined;
   if (schema.inputBinding) {
     let position: unknown = schema.inputBinding.position ?? 0;
-    if (typeof position === 'string') position = ev.evaluate(position, datum) ?? 0;
-    own = { key: [...lead, ...(Array.isArray(position) ? position : [position as number]), ...tail], binding: schema.inputBinding, datum };
+    if (typeof position === 'string') position = ev.evaluate(position, datum, `${where}.inputBinding.position`) ?? 0;
+    own = { key: [...lead, ...(Array.isArray(position) ? position : [position as number]), ...tail], binding: schema.inputBinding, datum, field: where };
   }
   const hasValueFrom = own?.binding.valueFrom !== undefined;
   let type = schema.type;
@@ -57,19 +59,19 @@ function bindInput(schema: Schema, datum: unknown, lead: (number | string)[], ta
       for (const field of type.fields) {
         const value = record[field.name];
         if (value !== undefined && value !== null) {
-          bindings.push(...bindInput({ type: field.type, inputBinding: field.inputBinding }, value, lead, [field.name], ev));
+          bindings.push(...bindInput({ type: field.type, inputBinding: field.inputBinding }, value, lead, [field.name], ev, `${where}.${field.name}`));
         }
       }
-      if (type.inputBinding && !own) own = { key: [...lead, type.inputBinding.position as number ?? 0, ...tail], binding: type.inputBinding, datum };
+      if (type.inputBinding && !own) own = { key: [...lead, type.inputBinding.position as number ?? 0, ...tail], binding: type.inputBinding, datum, field: `${where}.type` };
     } else if (type.type === 'array' && !hasValueFrom && Array.isArray(datum)) {
       // An array bound without itemSeparator spreads its items, each with the array's own item binding.
       const itemBinding = type.inputBinding ?? (own && own.binding.itemSeparator === undefined ? {} : undefined);
       datum.forEach((item, n) => {
         const itemKey = itemBinding ? { ...itemBinding, position: itemBinding.position ?? 0 } : undefined;
-        bindings.push(...bindInput({ type: type.items, ...(itemKey ? { inputBinding: itemKey } : {}) }, item, [n], tail, ev));
+        bindings.push(...bindInput({ type: type.items, ...(itemKey ? { inputBinding: itemKey } : {}) }, item, [n], tail, ev, `${where}.type.items`));
       });
     } else if ((type.type === 'enum' || type.type === 'record' || type.type === 'array') && type.inputBinding && !own) {
-      own = { key: [...lead, (type.inputBinding.position as number) ?? 0, ...tail], binding: type.inputBinding, datum };
+      own = { key: [...lead, (type.inputBinding.position as number) ?? 0, ...tail], binding: type.inputBinding, datum, field: `${where}.type` };
     }
   }
   if (own) {
@@ -80,7 +82,7 @@ function bindInput(schema: Schema, datum: unknown, lead: (number | string)[], ta
 }
 
 interface BindEval {
-  evaluate(text: unknown, self: unknown): unknown;
+  evaluate(text: unknown, self: unknown, field: string): unknown;
 }
 
 /** How a value appears on a command line: File/Directory by path, numbers and booleans as text. */
@@ -94,7 +96,7 @@ export function toArgString(value: unknown): string {
 function render(arg: BoundArg, ev: BindEval): string[] {
   const { binding } = arg;
   let value = arg.datum;
-  if (binding.valueFrom !== undefined) value = ev.evaluate(binding.valueFrom, value);
+  if (binding.valueFrom !== undefined) value = ev.evaluate(binding.valueFrom, value, `${arg.field}.valueFrom`);
   const prefix = binding.prefix;
   const separate = binding.separate ?? true;
   let items: unknown[];
@@ -124,21 +126,22 @@ export interface CommandPart {
 
 /** The command line of a tool for its inputs: baseCommand, then arguments and input bindings in order. */
 export function buildCommandLine(tool: CommandLineTool, evaluator: Evaluator, context: EvalContext): CommandPart[] {
-  const ev: BindEval = { evaluate: (text, self) => evaluator.evaluate(text, { ...context, self }) };
+  const ev: BindEval = { evaluate: (text, self, field) => evaluator.evaluate(text, { ...context, self }, { field }) };
   const bound: BoundArg[] = [];
   tool.arguments.forEach((arg, i) => {
-    if (typeof arg === 'string') bound.push({ key: [0, i], binding: { valueFrom: arg }, datum: null });
+    // A plain string argument is its own valueFrom: its field is the argument itself.
+    if (typeof arg === 'string') bound.push({ key: [0, i], binding: { valueFrom: arg }, datum: null, field: `arguments[${i}]` });
     else {
       let position: unknown = arg.position ?? 0;
-      if (typeof position === 'string') position = ev.evaluate(position, null) ?? 0;
-      bound.push({ key: [position as number, i], binding: arg, datum: null });
+      if (typeof position === 'string') position = ev.evaluate(position, null, `arguments[${i}].position`) ?? 0;
+      bound.push({ key: [position as number, i], binding: arg, datum: null, field: `arguments[${i}]` });
     }
   });
   for (const param of tool.inputs as Parameter[]) {
     const value = context.inputs[param.id];
     // A missing value binds nothing, not even its valueFrom (as the reference runner does).
     if (value === undefined || value === null) continue;
-    bound.push(...bindInput({ type: param.type, ...(param.inputBinding ? { inputBinding: param.inputBinding } : {}) }, value, [], [param.id], ev));
+    bound.push(...bindInput({ type: param.type, ...(param.inputBinding ? { inputBinding: param.inputBinding } : {}) }, value, [], [param.id], ev, `inputs.${param.id}`));
   }
   bound.sort((a, b) => compareKeys(a.key, b.key));
   const parts: CommandPart[] = tool.baseCommand.map((value) => ({ value, quote: true }));

@@ -5,7 +5,7 @@ import { JobInputError } from './cwl-errors.ts';
 import type { EvalContext, Evaluator } from './evaluation.ts';
 import { isFsObject, listDirectory, readContents, resolveInputObject, withPathFields, type FsObject } from './file-objects.ts';
 import { findRequirement } from './requirements.ts';
-import { conforms, describeType, matchingType, visitFsObjects } from './types.ts';
+import { conforms, describeMismatch, describeType, matchingType, visitFsObjects } from './types.ts';
 
 export interface PrepareOptions {
   /** Directory that relative paths in the job resolve against. */
@@ -56,13 +56,15 @@ export function discoverSecondaryFiles(
   what: string,
   /** Builds the error for a missing required one; null to skip missing ones. */
   onMissing: ((message: string) => Error) | null,
+  /** The parameter's field in the document (`inputs.reads`), for expression errors. */
+  field = what,
 ) {
   const existing = Array.isArray(primary.secondaryFiles) ? (primary.secondaryFiles as FsObject[]) : [];
   const found: FsObject[] = [...existing];
   const dir = path.dirname(String(primary.path));
   for (const spec of specs) {
-    const required = spec.required === undefined ? true : Boolean(evaluator.evaluate(spec.required, { ...context, self: primary }));
-    const evaluated = spec.pattern.includes('$') ? evaluator.evaluate(spec.pattern, { ...context, self: primary }) : spec.pattern;
+    const required = spec.required === undefined ? true : Boolean(evaluator.evaluate(spec.required, { ...context, self: primary }, { field: `${field}.secondaryFiles.required` }));
+    const evaluated = spec.pattern.includes('$') ? evaluator.evaluate(spec.pattern, { ...context, self: primary }, { field: `${field}.secondaryFiles.pattern` }) : spec.pattern;
     for (const result of Array.isArray(evaluated) ? evaluated : [evaluated]) {
       if (result === null || result === undefined) continue;
       if (isFsObject(result)) {
@@ -121,10 +123,10 @@ function completeValue(value: unknown, type: CwlType, param: Pick<Parameter, 'se
   if (value.class === 'File') {
     if (param.loadContents || param.inputBinding?.loadContents) value.contents = readContents(String(value.path), what);
     if (param.secondaryFiles?.length) {
-      discoverSecondaryFiles(value, param.secondaryFiles, walk.evaluator, walk.context, what, (m) => new JobInputError(m));
+      discoverSecondaryFiles(value, param.secondaryFiles, walk.evaluator, walk.context, what, (m) => new JobInputError(m), `inputs.${what}`);
     }
     if (param.format !== undefined && param.format !== null) {
-      const wanted = walk.evaluator.evaluate(param.format, { ...walk.context, self: value });
+      const wanted = walk.evaluator.evaluate(param.format, { ...walk.context, self: value }, { field: `inputs.${what}.format` });
       const list = (Array.isArray(wanted) ? wanted : [wanted]).map(String);
       if (value.format === undefined) {
         // cwltool accepts an unannotated file; only a contradicting annotation is an error.
@@ -164,7 +166,7 @@ export function prepareInputs(process: Process, job: Record<string, unknown>, ev
     if (!conforms(value, param.type)) {
       problems.push({
         path: param.id,
-        message: value === null ? `missing a value of type ${describeType(param.type)}` : `expected ${describeType(param.type)}, got ${JSON.stringify(value)?.slice(0, 120)}`,
+        message: value === null ? `missing a value of type ${describeType(param.type)}` : describeMismatch(value, param.type),
       });
       continue;
     }

@@ -15,7 +15,8 @@ function moveOrCopy(from: string, to: string, move: boolean) {
       // EXDEV and friends: fall back to copying.
     }
   }
-  cpSync(from, to, { recursive: true, dereference: true });
+  // A copy keeps the time the tool wrote the file, as a move does (the reference runner's copy2).
+  cpSync(from, to, { recursive: true, dereference: true, preserveTimestamps: true });
 }
 
 /** A final name in `outdir` that no earlier output took. */

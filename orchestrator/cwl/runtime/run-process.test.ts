@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ExpressionError } from '../expressions/index.ts';
 import { loadCwlProcess } from '../load/load-process.ts';
 import { JobInputError, ProcessFailedError, UnsupportedRequirementError } from './cwl-errors.ts';
-import { withJobRequirements } from './read-job.ts';
+import { readJobFile, withJobRequirements } from './read-job.ts';
 import { runProcess, type RunOptions } from './run-process.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'archipel-cwl-run-'));
@@ -517,6 +517,29 @@ expression: |
     expect(text(outputs.made)).toBe('made by js');
   });
 
+  it('refuses an int outside 32 bits and a long JavaScript cannot carry exactly, naming the input', async () => {
+    const c = await tool(`cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: echo
+inputs:
+  n: {type: int, inputBinding: {position: 1}}
+  big: {type: long, default: 1, inputBinding: {position: 2}}
+  many: {type: 'int[]', default: [], inputBinding: {position: 3}}
+outputs: []
+`);
+    // YAML's 99999999999999999999999 arrives as the number 1e+23, which is an integer to JavaScript.
+    writeFileSync(path.join(c.dir, 'job.yml'), 'n: 99999999999999999999999\n');
+    const huge = await failure(c.run(readJobFile(path.join(c.dir, 'job.yml')).job));
+    expect(huge).toBeInstanceOf(JobInputError);
+    expect(huge.message).toBe('invalid job: n: 1e+23 is not an int (−2^31..2^31−1)');
+    expect((await failure(c.run({ n: 2 ** 31 }))).message).toBe('invalid job: n: 2147483648 is not an int (−2^31..2^31−1)');
+    expect((await failure(c.run({ n: 1.5 }))).message).toBe('invalid job: n: 1.5 is not an int (a whole number)');
+    expect((await failure(c.run({ n: 1, big: 2 ** 53 }))).message).toMatch(/^invalid job: big: 9007199254740992 is not a long that can be carried exactly \(at most ±2\^53−1/);
+    expect((await failure(c.run({ n: 1, many: [1, 2 ** 40] }))).message).toBe('invalid job: many: [1]: 1099511627776 is not an int (−2^31..2^31−1)');
+    // The limits themselves are fine.
+    await c.run({ n: -(2 ** 31), big: Number.MAX_SAFE_INTEGER, many: [2 ** 31 - 1] });
+  });
+
   it('fails an ExpressionTool whose result does not match its output types', async () => {
     const c = await tool(`cwlVersion: v1.2
 class: ExpressionTool
@@ -548,6 +571,35 @@ expression: '\${ while (true) {} }'
     expect(error).toBeInstanceOf(ExpressionError);
     expect((error as ExpressionError).reason).toBe('timeout');
     expect(error.message).toContain('timed out after 300 ms');
+  });
+
+  it('names the document and the field of a failing expression, and refuses a Promise', async () => {
+    const c = await tool(`cwlVersion: v1.2
+class: CommandLineTool
+requirements:
+  InlineJavascriptRequirement: {}
+baseCommand: echo
+inputs: []
+outputs:
+  later:
+    type: Any
+    outputBinding: {outputEval: '\${ return Promise.resolve(1); }'}
+`);
+    const error = await failure(c.run());
+    expect(error).toBeInstanceOf(ExpressionError);
+    expect(error.message).toBe(
+      `${path.join(c.dir, 'tool.cwl')}: outputs.later.outputBinding.outputEval: expression returned a Promise; CWL expressions must be synchronous: \${ return Promise.resolve(1); }`,
+    );
+    const memory = await tool(`cwlVersion: v1.2
+class: ExpressionTool
+requirements:
+  InlineJavascriptRequirement: {}
+inputs: []
+outputs: {x: Any}
+expression: '\${ var s = []; for (var i = 0; ; i++) s.push({a: i, b: [i]}); }'
+`);
+    const oom = await failure(memory.run());
+    expect(oom.message).toMatch(new RegExp(`^${path.join(memory.dir, 'tool.cwl').replace(/[.*+?^$()|[\]\\/]/g, '\\$&')}: expression: expression ran out of memory \\(limit 256 MiB\\)`));
   });
 
   it('applies the expression timeout to command-line tools too', async () => {

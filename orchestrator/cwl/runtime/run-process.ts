@@ -66,9 +66,10 @@ export function checkContainerEngine(process: Process) {
 
 export function resources(process: Process, evaluator: Evaluator, context: EvalContext) {
   const req: Record<string, unknown> = findRequirement(process, 'ResourceRequirement') ?? {};
+  const field = (name: string) => ({ field: `ResourceRequirement.${name}` });
   const pick = (min: string, max: string, fallback: number) => {
-    const lo = req[min] === undefined ? undefined : Number(evaluator.evaluate(req[min], context));
-    const hi = req[max] === undefined ? undefined : Number(evaluator.evaluate(req[max], context));
+    const lo = req[min] === undefined ? undefined : Number(evaluator.evaluate(req[min], context, field(min)));
+    const hi = req[max] === undefined ? undefined : Number(evaluator.evaluate(req[max], context, field(max)));
     const value = lo ?? (hi !== undefined ? Math.min(hi, fallback) : fallback);
     return Math.ceil(value);
   };
@@ -83,16 +84,24 @@ export function resources(process: Process, evaluator: Evaluator, context: EvalC
 function timeLimitSeconds(process: Process, evaluator: Evaluator, context: EvalContext): number {
   const req = findRequirement(process, 'ToolTimeLimit');
   if (!req || req.timelimit === undefined) return 0;
-  const value = Number(evaluator.evaluate(req.timelimit, context));
+  const value = Number(evaluator.evaluate(req.timelimit, context, { field: 'ToolTimeLimit.timelimit' }));
   if (!Number.isFinite(value) || value < 0) throw new JobInputError(`ToolTimeLimit: timelimit must be a non-negative number, got ${String(req.timelimit)}`);
   return value;
 }
 
-/** The expression engine a process needs: JavaScript and its library when InlineJavascriptRequirement is in force. */
-export function expressionOptions(process: Pick<Process, 'requirements' | 'hints'>, timeoutMs?: number) {
+/**
+ * The expression engine a process needs: JavaScript and its library when InlineJavascriptRequirement is
+ * in force; its errors name the process's file.
+ */
+export function expressionOptions(process: Pick<Process, 'requirements' | 'hints'> & { sourceFile?: string }, timeoutMs?: number) {
   const req = findRequirement(process, 'InlineJavascriptRequirement');
   const lib = Array.isArray(req?.expressionLib) ? (req.expressionLib as unknown[]).map(String) : [];
-  return { javascript: req !== undefined, expressionLib: lib, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  return {
+    javascript: req !== undefined,
+    expressionLib: lib,
+    ...(process.sourceFile !== undefined ? { document: process.sourceFile } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
 }
 
 /** A tool's command, ready to run: its words, environment, working directory and redirections (host paths). */
@@ -136,11 +145,11 @@ export function planCommand(
     : envDefs && typeof envDefs === 'object'
       ? Object.entries(envDefs).map(([envName, envValue]) => (typeof envValue === 'object' && envValue !== null ? { envName, ...(envValue as object) } : { envName, envValue }) as { envName: string; envValue: unknown })
       : [];
-  for (const def of defs) env[def.envName] = String(evaluator.evaluate(def.envValue, context));
+  for (const def of defs) env[def.envName] = String(evaluator.evaluate(def.envValue, context, { field: `EnvVarRequirement.envDef.${def.envName}` }));
 
   const stream = (expr: string | undefined, kind: 'stdin' | 'stdout' | 'stderr') => {
     if (expr === undefined) return undefined;
-    const name = String(evaluator.evaluate(expr, context));
+    const name = String(evaluator.evaluate(expr, context, { field: kind }));
     if (kind === 'stdin') return path.resolve(dirs.outdir, container ? toHostPath(container, name) : name);
     if (path.isAbsolute(name) || name.split('/').includes('..')) throw new ProcessFailedError(`${kind} file name "${name}" must be relative`);
     mkdirSync(path.dirname(path.join(dirs.outdir, name)), { recursive: true });
@@ -279,7 +288,7 @@ export function inputPaths(inputs: Record<string, unknown>): string[] {
 }
 
 function runExpressionTool(tool: ExpressionTool, evaluator: Evaluator, context: EvalContext): Record<string, unknown> {
-  const result = evaluator.evaluate(tool.expression, context);
+  const result = evaluator.evaluate(tool.expression, context, { field: 'expression' });
   if (result === null || typeof result !== 'object' || Array.isArray(result) || isFsObject(result)) {
     throw new ProcessFailedError(`the expression must return an object of outputs, got ${JSON.stringify(result)?.slice(0, 200)}`);
   }

@@ -65,11 +65,13 @@ export function stageInitialWorkDir(
     if (typeof obj.path === 'string') staged.set(obj.path, target);
   };
 
-  const listing = typeof req.listing === 'string' ? evaluator.evaluate(req.listing, context) : req.listing;
+  const field = 'InitialWorkDirRequirement.listing';
+  const listing = typeof req.listing === 'string' ? evaluator.evaluate(req.listing, context, { field }) : req.listing;
   const entries = Array.isArray(listing) ? listing : [listing];
-  for (const raw of entries.flat()) {
+  for (const [index, raw] of entries.flat().entries()) {
     if (raw === null || raw === undefined) continue;
-    const entry = typeof raw === 'string' ? evaluator.evaluate(raw, context) : raw;
+    const at = typeof req.listing === 'string' ? field : `${field}[${index}]`;
+    const entry = typeof raw === 'string' ? evaluator.evaluate(raw, context, { field: at }) : raw;
     for (const item of Array.isArray(entry) ? entry.flat() : [entry]) {
       if (item === null || item === undefined) continue;
       if (isFsObject(item)) {
@@ -78,8 +80,8 @@ export function stageInitialWorkDir(
       }
       if (typeof item !== 'object') throw new JobInputError(`InitialWorkDirRequirement: unexpected entry ${JSON.stringify(item)}`);
       const dirent = item as { entry?: unknown; entryname?: unknown; writable?: boolean };
-      const entryname = dirent.entryname === undefined ? undefined : String(evaluator.evaluate(dirent.entryname, context));
-      const value = evaluator.evaluate(dirent.entry, context, { stripWhitespace: false });
+      const entryname = dirent.entryname === undefined ? undefined : String(evaluator.evaluate(dirent.entryname, context, { field: `${at}.entryname` }));
+      const value = evaluator.evaluate(dirent.entry, context, { stripWhitespace: false, field: `${at}.entry` });
       const writable = dirent.writable === true;
       if (value === null || value === undefined) continue;
       if (isFsObject(value)) stageObject(value, entryname, writable);
