@@ -18,6 +18,6 @@ export {
 } from './resource-scheduler.ts';
 export { parseCpu, parseMemoryMiB } from './quantity.ts';
 export { TARGET_CLUSTER_ANNOTATION, type PlacedPod, type PlacedPods } from './placed-pods.ts';
-export { podRequest, podLogFile, type PodResult } from './run-pod.ts';
+export { podContainers, podRequest, podLogFile, type PodContainer, type PodResult } from './run-pod.ts';
 export type { Template, WorkflowManifest } from './manifest.ts';
 export { interruptionMessage, messages as interruptionMessages } from './interruption.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, describeError, silentLogger, systemClock, type Clock, type Logger, type RunState, type WorkflowEngine } from '../../core/index.ts';
-import { TARGET_CLUSTER_ANNOTATION, podRequest, type Template } from '../engine/index.ts';
+import { TARGET_CLUSTER_ANNOTATION, podContainers, podRequest, type Template } from '../engine/index.ts';
 import type { PeerExecution } from './peer-executions.ts';
 import { MAX_LOG_CHUNK_BYTES, executionProtocol, originStoreUrl, type ExecutionRequest, type ExecutionStatus } from './execution-protocol.ts';
 
@@ -168,10 +168,11 @@ export function admitTemplate(raw: Record<string, unknown>, store: string): Temp
   for (const field of ['dag', 'steps', 'script', 'resource', 'suspend', 'http', 'plugin', 'data', 'initContainers', 'sidecars']) {
     if (template[field] !== undefined) refuse(`template.${field} is not accepted`);
   }
+  // The template's own containers (changed in place below); `podContainers` reads them with their mounts.
   const containers = template.containerSet ? template.containerSet.containers : template.container ? [template.container] : [];
   if (!containers.length) refuse('the template has no container');
   for (const volume of template.volumes ?? []) if (!('emptyDir' in volume) || Object.keys(volume).length !== 2) refuse(`volume ${volume.name} is not an emptyDir`);
-  const mountPaths = [...(template.containerSet?.volumeMounts ?? []), ...containers.flatMap((c) => c.volumeMounts ?? [])].map((m) => m.mountPath.replace(/\/+$/, ''));
+  const mountPaths = podContainers(template).flatMap((c) => c.volumeMounts ?? []).map((m) => m.mountPath.replace(/\/+$/, ''));
   for (const p of template.outputs?.parameters ?? []) {
     const file = p.valueFrom?.path;
     if (file !== undefined && !mountPaths.some((m) => file.startsWith(`${m}/`))) refuse(`output parameter ${p.name} reads ${file}, outside the pod's volumes`);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotAllowedError, describeError, isArchipelError, silentLogger, type Logger } from '../../core/index.ts';
-import { interruptionMessage, interruptionMessages as messages, podLogFile, type PlacedPod, type PlacedPods, type PodResult, type Template } from '../engine/index.ts';
+import { interruptionMessage, interruptionMessages as messages, podContainers, podLogFile, type PlacedPod, type PlacedPods, type PodResult, type Template } from '../engine/index.ts';
 import type { RequestBody } from '../../discovery/index.ts';
 import type { ExecutionRequest, ExecutionStatus } from './execution-protocol.ts';
 
@@ -41,8 +41,7 @@ const REFUSED = new Set(['invalid-input', 'not-allowed', 'conflict']);
 /** The origin's id of a pod's execution: the same across restarts, so a resumed run attaches to it. */
 export const executionId = (runName: string, nodeId: string, cluster: string) => `e-${createHash('sha256').update(`${runName}/${nodeId}/${cluster}`).digest('hex').slice(0, 40)}`;
 
-const containerNames = (template: Template) =>
-  template.containerSet ? template.containerSet.containers.map((c) => c.name ?? 'main') : [template.container?.name ?? 'main'];
+const containerNames = (template: Template) => podContainers(template).map((c) => c.name);
 
 /**
  * The local engine's pods placed on peers (embedded mode): each runs there over `/archipel/execution/1.0.0`
@@ -63,8 +62,7 @@ export interface RemotePods extends PlacedPods {
 
 /** The value after `--flag` in a pod's Archipel containers (`--root`, `--document`). */
 function argOf(template: Template, flag: string): string | undefined {
-  const containers = template.containerSet ? template.containerSet.containers : template.container ? [template.container] : [];
-  for (const c of containers) {
+  for (const c of podContainers(template)) {
     const args = c.args ?? [];
     const at = args.indexOf(flag);
     if (c.command?.[0] === 'archipel' && at >= 0 && args[at + 1] !== undefined) return args[at + 1];
