@@ -117,6 +117,9 @@ describe('the node HTTP app', () => {
       expect((await send('GET', '/api/v1/users/%2e%2ex/projects')).body).toEqual({ user: '..x' });
       expect((await send('GET', '/api/v1/projects?filter=a%00b')).body.error?.details.issues?.[0]?.path).toBe('query');
       expect((await send('GET', '/api/v1/users/a%00b/projects')).status).toBe(400);
+      const badEncoding = await send('GET', '/api/v1/users/%ff%fe/projects');
+      expect(badEncoding.status).toBe(400);
+      expect(badEncoding.body.error?.message).toMatch(/not valid percent-encoded UTF-8/);
 
       const invalidUtf8 = Buffer.concat([Buffer.from('{"name":"tok-'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
       const refused = await send('POST', '/api/v1/names', invalidUtf8);

@@ -8,7 +8,8 @@ import type { AppEnv } from './app-env.ts';
  * - a path with a dot segment (`..`, `.`, or their percent-encoded forms): the WHATWG URL parser that
  *   builds the request resolves `/remote/%2e%2e/reservations` to `/reservations`, so the route that
  *   answers is not the one the caller named. The raw path (as received by Node) is checked.
- * - a NUL character (`%00`) anywhere in the path or query;
+ * - a NUL character (`%00`) anywhere in the path or query, or a path segment whose percent-encoding is
+ *   not UTF-8 (`%ff`): decoding it for a route parameter would fail as an internal error;
  * - a JSON body that is not valid UTF-8 (decoding would store replacement characters), or that holds a
  *   NUL character in a string or a key (PostgreSQL cannot store it in text, and no field of the API
  *   needs it): 400 naming the field as the schema errors do (`json:items.2.name`).
@@ -59,6 +60,13 @@ function checkTarget(target: string): void {
   const nul = (part: string) => /%00/i.test(part) || part.includes('\u0000');
   if (nul(target)) {
     throw new InvalidInputError('the request URL holds a NUL character (%00)', [{ path: nul(path) ? 'path' : 'query', message: 'NUL character' }]);
+  }
+  for (const part of path.split('/')) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw new InvalidInputError(`the request path segment "${part.slice(0, 100)}" is not valid percent-encoded UTF-8`, [{ path: 'path', message: 'invalid percent-encoding' }]);
+    }
   }
   const segment = path.split('/').find((s) => DOT_SEGMENT.test(s));
   if (segment !== undefined) {
