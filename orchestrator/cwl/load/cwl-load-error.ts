@@ -1,4 +1,5 @@
 import { InvalidInputError, type InputIssue } from '../../../core/index.ts';
+import { parsePath, positionOf } from './yaml-positions.ts';
 
 /** A CWL document that cannot be loaded: names the file, and where known the line and field. */
 export class CwlLoadError extends InvalidInputError {
@@ -9,19 +10,11 @@ export class CwlLoadError extends InvalidInputError {
   }
 }
 
-/** The 1-based line where a path of keys appears in YAML/JSON text, following the keys down. */
-export function lineOfPath(text: string, path: readonly (string | number)[]): number | undefined {
-  const lines = text.split('\n');
-  let from = 0;
-  let found: number | undefined;
-  for (const key of path) {
-    if (typeof key === 'number') continue;
-    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const pattern = new RegExp(`(^|[\\s{,-])["']?${escaped}["']?\\s*:`);
-    const index = lines.findIndex((line, i) => i >= from && pattern.test(line));
-    if (index < 0) return found;
-    found = index + 1;
-    from = index + 1;
-  }
-  return found;
+/**
+ * An issue about `field` (`steps[0].run.inputs.x`), at the line and column of its value in `text` (of its
+ * key with `what: 'key'`) when the text holds it.
+ */
+export function issueAt(text: string | undefined, field: string, message: string, what: 'key' | 'value' = 'value'): Omit<InputIssue, 'file'> {
+  const position = text === undefined ? undefined : positionOf(text, parsePath(field), what);
+  return { path: field, message, ...(position ? { line: position.line, column: position.column } : {}) };
 }

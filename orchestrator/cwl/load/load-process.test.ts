@@ -359,8 +359,8 @@ outputs: []
     const wf = (steps: string) => `cwlVersion: v1.2\nclass: Workflow\nrequirements: {SubworkflowFeatureRequirement: {}}\ninputs: []\noutputs: []\nsteps:\n${steps}`;
     const self = await loadError({ 'self.cwl': wf('  again: {run: self.cwl, in: {}, out: []}\n') }, 'self.cwl');
     expect(self).toBeInstanceOf(InvalidInputError);
-    expect(self.message).toMatch(/self\.cwl:7: steps\[0\]\.run: a workflow cannot run itself, directly or through other files: self\.cwl steps\[0\]\.run → self\.cwl$/);
-    expect(self.issues[0]).toMatchObject({ path: 'steps[0].run', line: 7 });
+    expect(self.message).toMatch(/self\.cwl:7:16: steps\[0\]\.run: a workflow cannot run itself, directly or through other files: self\.cwl steps\[0\]\.run → self\.cwl$/);
+    expect(self.issues[0]).toMatchObject({ path: 'steps[0].run', line: 7, column: 16 });
 
     const tool = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: "true"\ninputs: []\noutputs: []\n';
     const through = await loadError(
@@ -407,11 +407,12 @@ outputs: []
     );
     expect(cycle).toBeInstanceOf(InvalidInputError);
     expect(cycle.message).toMatch(
-      /wf\.cwl:10: steps: the steps wait for each other’s outputs in a cycle, so none of them can start: fetch_Data \(in\.x: align\/y\) → align \(in\.x: fetch_Data\/y\) → fetch_Data$/,
+      /wf\.cwl:13:10: steps: the steps wait for each other’s outputs in a cycle, so none of them can start: fetch_Data \(in\.x: align\/y\) → align \(in\.x: fetch_Data\/y\) → fetch_Data$/,
     );
-    expect(cycle.issues.map((i) => [i.path, i.line])).toEqual([
-      ['steps.fetch_Data.in.x', 10],
-      ['steps.align.in.x', 15],
+    // Each at the source of the input that waits, in block and flow style alike.
+    expect(cycle.issues.map((i) => [i.path, i.line, i.column])).toEqual([
+      ['steps.fetch_Data.in.x', 13, 10],
+      ['steps.align.in.x', 17, 13],
     ]);
 
     const own = await loadError({ 'echo.cwl': echo, 'wf.cwl': wf('  - id: again\n    run: echo.cwl\n    in: [{id: x, source: "#again/y"}]\n    out: [y]\n') }, 'wf.cwl');
@@ -438,6 +439,115 @@ $graph:
 `;
     const error = await loadError({ 'packed.cwl': packed }, 'packed.cwl');
     expect(error.message).toMatch(/steps\[0\]\.run: a workflow cannot run itself, directly or through other files: packed\.cwl steps\[0\]\.run → packed\.cwl$/);
+  });
+
+  describe('a bad field deep in a workflow: at its own line and column, named by its path with indices or ids', () => {
+    const files = (steps: string) => ({
+      'tool.cwl': 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs:\n  reads: File\noutputs: []\n',
+      'wf.cwl': `cwlVersion: v1.2\nclass: Workflow\ninputs:\n  x: File\noutputs: []\nsteps:\n${steps}`,
+    });
+
+    it('an unknown field of a step in list form', async () => {
+      const error = await loadError(
+        files(`  - id: first
+    run: tool.cwl
+    in: {reads: x}
+    out: []
+  - id: align
+    run: tool.cwl
+    in:
+      reads: x
+    out: []
+    scater: reads
+`),
+        'wf.cwl',
+      );
+      expect(error.message).toMatch(/wf\.cwl:16:5: steps\[1\] \(id: align\)\.scater: unknown field "scater" \(did you mean "scatter"\?\)$/);
+      expect(error.issues[0]).toMatchObject({ path: 'steps[1] (id: align).scater', line: 16, column: 5 });
+    });
+
+    it('an unknown field of a step in map form', async () => {
+      const error = await loadError(
+        files(`  first:
+    run: tool.cwl
+    in: {reads: x}
+    out: []
+  align:
+    run: tool.cwl
+    in: {reads: x}
+    out: []
+    scater: reads
+`),
+        'wf.cwl',
+      );
+      expect(error.message).toMatch(/wf\.cwl:15:5: steps\.align\.scater: unknown field "scater" \(did you mean "scatter"\?\)$/);
+      expect(error.issues[0]).toMatchObject({ path: 'steps.align.scater', line: 15, column: 5 });
+    });
+
+    it('an unknown field inside an inline run: tool', async () => {
+      const error = await loadError(
+        files(`  first:
+    run: tool.cwl
+    in: {reads: x}
+    out: []
+  align:
+    run:
+      class: CommandLineTool
+      baseCommand: echo
+      inputs:
+        reads:
+          tpye: File
+      outputs: []
+    in: {reads: x}
+    out: []
+`),
+        'wf.cwl',
+      );
+      expect(error.message).toMatch(/wf\.cwl:17:11: steps\.align\.run\.inputs\.reads\.tpye: unknown field "tpye" \(did you mean "type"\?\)/);
+      expect(error.issues[0]).toMatchObject({ path: 'steps.align.run.inputs.reads.tpye', line: 17, column: 11 });
+      // The misspelt key is also why the required one is missing.
+      expect(error.issues[1]).toMatchObject({ path: 'steps.align.run.inputs.reads', message: 'missing required field "type"' });
+    });
+
+    it('a value of the wrong type, at the value', async () => {
+      const error = await loadError(
+        files(`  - id: first
+    run: tool.cwl
+    in: {reads: x}
+    out: []
+  - id: align
+    run:
+      class: CommandLineTool
+      baseCommand: echo
+      stdout: 42
+      inputs: {reads: File}
+      outputs: []
+    in: {reads: x}
+    out: []
+`),
+        'wf.cwl',
+      );
+      expect(error.message).toMatch(/wf\.cwl:15:15: steps\[1\] \(id: align\)\.run\.stdout: expected a String but got number$/);
+      expect(error.issues[0]).toMatchObject({ path: 'steps[1] (id: align).run.stdout', line: 15, column: 15 });
+    });
+
+    it('an unknown type inside an inline run:, found by the loader itself', async () => {
+      const error = await loadError(
+        files(`  align:
+    run:
+      class: CommandLineTool
+      baseCommand: echo
+      inputs:
+        reads: Fiel
+      outputs: []
+    in: {reads: x}
+    out: []
+`),
+        'wf.cwl',
+      );
+      expect(error.message).toMatch(/wf\.cwl:12:16: steps\[0\]\.run\.inputs\.reads\.type: unknown type "Fiel"$/);
+      expect(error.issues[0]).toMatchObject({ line: 12, column: 16 });
+    });
   });
 
   it('reports a missing file by name', async () => {

@@ -1,58 +1,14 @@
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { CWL_REQUIREMENT_CLASSES as KNOWN_REQUIREMENTS, type Process } from '../model.ts';
-import { CwlLoadError, lineOfPath } from './cwl-load-error.ts';
+import { CwlLoadError, issueAt } from './cwl-load-error.ts';
 import { normalizeProcess, shortName, type NormalizeContext } from './normalize.ts';
+import { explainValidationReport, describePath } from './validation-report.ts';
+import { positionOf } from './yaml-positions.ts';
 import { readYamlFile, resolveDirectives, splitFragment, toLocalPath, type Json, type JsonObject } from './read-document.ts';
 
 const PROCESS_CLASSES = ['CommandLineTool', 'ExpressionTool', 'Workflow', 'Operation'];
 const isObject = (v: Json | undefined): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/**
- * Turns cwl-ts-auto's validation report (every alternative it tried, for every process class) into
- * one issue per bad field of the document's own class: the field's path and the first expectation
- * that is not "absent".
- */
-export function condenseValidationReport(report: string, cls: string): { path: string; message: string }[] {
-  const lines = report.split('\n');
-  const begin = lines.findIndex((l) => l.trim() === `Trying '${cls}'`);
-  if (begin < 0) return [{ path: '(document)', message: lines.find((l) => /Expected/.test(l))?.trim() ?? 'not a CWL process' }];
-  let end = lines.findIndex((l, i) => i > begin && /^tried /.test(l));
-  if (end < 0) end = lines.length;
-  const section = lines.slice(begin + 1, end);
-  const indent = (l: string) => l.length - l.trimStart().length;
-  const top = Math.min(...section.filter((l) => l.trim()).map(indent));
-  const issues: { path: string; message: string }[] = [];
-  for (let i = 0; i < section.length; i++) {
-    const line = section[i]!;
-    if (indent(line) !== top) continue;
-    const invalid = /invalid field (\S+?),\s+expected one of: (.*)$/.exec(line.trim());
-    if (invalid) {
-      issues.push({ path: invalid[1]!, message: `unknown field (expected one of ${invalid[2]!.replace(/`/g, '')})` });
-      continue;
-    }
-    const field = /the `(\w+)` field is not valid/.exec(line)?.[1];
-    if (!field) continue;
-    const path = [field];
-    let message = 'invalid value';
-    for (let j = i + 1; j < section.length && indent(section[j]!) > top; j++) {
-      const nested = /the `(\w+)` field is not valid/.exec(section[j]!)?.[1];
-      if (nested && !path.includes(nested)) {
-        path.push(nested);
-        message = 'invalid value'; // What the innermost field expects says most.
-      }
-      const expected = section[j]!.trim();
-      if (/^Expected/.test(expected) && !/Undefined/.test(expected)) {
-        // The most telling expectation names what was found instead ("... but got number").
-        if (message === 'invalid value' || (/but got/.test(expected) && !/but got/.test(message))) message = expected.replace(/^Expected/, 'expected');
-      }
-      const unknown = /invalid field (\S+?),\s+expected one of: (.*)$/.exec(expected);
-      if (unknown) message = `unknown field ${unknown[1]} (expected one of ${unknown[2]!.replace(/`/g, '')})`;
-    }
-    issues.push({ path: path.join('.'), message });
-  }
-  return issues.length ? issues : [{ path: '(document)', message: 'invalid CWL document' }];
-}
 
 /**
  * Structure check with cwl-ts-auto, on the document after our own `$import`/`$include` resolution (so it
@@ -73,12 +29,16 @@ async function checkStructure(document: JsonObject, file: string, text: string, 
     await loadDocumentByString(json, `file://${file}`);
     cache?.add(key);
   } catch (error) {
-    const issues = condenseValidationReport(String(error), String(document.class ?? '')).map((issue) => {
-      const line = lineOfPath(text, issue.path.split('.'));
-      return { ...issue, ...(line ? { line } : {}) };
+    const found = explainValidationReport(String(error), document);
+    // Unknown fields first: a misspelt key is also why a required one is missing.
+    found.sort((a, b) => (a.at === b.at ? 0 : a.at === 'key' ? -1 : 1));
+    const issues = found.map((issue) => {
+      const position = positionOf(text, issue.path, issue.at);
+      return { path: describePath(document, issue.path), message: issue.message, ...(position ? { line: position.line, column: position.column } : {}) };
     });
-    const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    throw new CwlLoadError(file, `invalid CWL document: ${summary}`, issues, { cause: error });
+    // The first issue's position leads the message (`file:line:column: path: ...`); the others carry theirs.
+    const summary = issues.map((i, n) => `${n && i.line ? `${i.line}:${i.column}: ` : ''}${i.path}: ${i.message}`).join('; ');
+    throw new CwlLoadError(file, summary, issues, { cause: error });
   }
 }
 
@@ -135,9 +95,8 @@ export async function loadCwlProcess(reference: string, cwd = process.cwd(), opt
   const document = resolveDirectives(read.value, file);
   if (!isObject(document)) throw new CwlLoadError(file, 'a CWL document must be a mapping (or a $graph)');
   if (!Array.isArray(document.$graph) && !PROCESS_CLASSES.includes(String(document.class))) {
-    const line = lineOfPath(read.text, ['class']);
     const message = `expected one of ${PROCESS_CLASSES.join(', ')}, got ${JSON.stringify(document.class ?? null)}`;
-    throw new CwlLoadError(file, `class: ${message}`, [{ path: 'class', message, ...(line ? { line } : {}) }]);
+    throw new CwlLoadError(file, `class: ${message}`, [issueAt(read.text, 'class', message)]);
   }
   await checkStructure(document, file, read.text, options.structureCache);
 
@@ -159,16 +118,17 @@ export async function loadCwlProcess(reference: string, cwd = process.cwd(), opt
       chain.pop();
     }
   };
-  const enter = (key: string, step: { field: string; id: string }, runRef: string, runContext: NormalizeContext) => {
+  const enter = (key: string, step: { field: string; id: string; at: string }, runRef: string, runContext: NormalizeContext) => {
     const from = chain.findIndex((c) => c.key === key);
     if (from >= 0) {
       const steps = [...chain.slice(from, -1).map((c) => `${shown(c.file)} ${c.via}`), `${shown(runContext.file)} ${step.field}`];
       const message = `a workflow cannot run itself, directly or through other files: ${[...steps, shown(chain[from]!.file)].join(' → ')}`;
-      const line = runContext.text ? lineOfPath(runContext.text, ['steps', step.id, 'run']) : undefined;
-      throw new CwlLoadError(runContext.file, `${step.field}: ${message}`, [{ path: step.field, message, ...(line ? { line } : {}) }]);
+      throw new CwlLoadError(runContext.file, `${step.field}: ${message}`, [{ ...issueAt(runContext.text, step.at, message), path: step.field }]);
     }
     chain.at(-1)!.via = step.field;
   };
+  // A `$graph` entry's fields are found in the text under its place in the list.
+  const inGraph = (entry: JsonObject, entries: Json[]) => ({ shownAt: '', textAt: `$graph[${entries.indexOf(entry)}].` });
   const context: NormalizeContext = {
     file,
     text: read.text,
@@ -183,21 +143,26 @@ export async function loadCwlProcess(reference: string, cwd = process.cwd(), opt
         if (!entry) throw new CwlLoadError(file, `run: no process "${runRef}" in this document`);
         const key = `${file}#${shortName(runRef.slice(1))}`;
         enter(key, step, runRef, runContext);
-        return nested(key, file, () => normalizeProcess(entry, { ...runContext, cwlVersion: rootVersion ?? runContext.cwlVersion }));
+        return nested(key, file, () =>
+          normalizeProcess(entry, { ...runContext, ...inGraph(entry, document.$graph as Json[]), file, text: read.text, cwlVersion: rootVersion ?? runContext.cwlVersion }),
+        );
       }
       const [runFile, runFragment] = splitFragment(toLocalPath(runRef, path.dirname(runContext.file)));
       const runRead = readYamlFile(runFile);
       let runDoc = resolveDirectives(runRead.value, runFile);
       let key = runFile;
+      let at = { shownAt: '', textAt: '' };
       if (isObject(runDoc) && Array.isArray(runDoc.$graph)) {
         const wanted = runFragment ?? 'main';
-        runDoc = runDoc.$graph.find((e) => isObject(e) && typeof e.id === 'string' && shortName(e.id.replace(/^#/, '')) === wanted) ?? null;
-        if (!runDoc) throw new CwlLoadError(runFile, `no process "#${wanted}" in the $graph`);
+        const entries = runDoc.$graph;
+        runDoc = entries.find((e) => isObject(e) && typeof e.id === 'string' && shortName(e.id.replace(/^#/, '')) === wanted) ?? null;
+        if (!isObject(runDoc)) throw new CwlLoadError(runFile, `no process "#${wanted}" in the $graph`);
+        at = inGraph(runDoc, entries);
         key = `${runFile}#${wanted}`;
       }
       enter(key, step, runRef, runContext);
       const loaded = runDoc;
-      return nested(key, runFile, () => normalizeProcess(loaded, { ...runContext, file: runFile, text: runRead.text, namespaces: {}, types: new Map() }));
+      return nested(key, runFile, () => normalizeProcess(loaded, { ...runContext, ...at, file: runFile, text: runRead.text, namespaces: {}, types: new Map() }));
     },
   };
 
@@ -209,7 +174,7 @@ export async function loadCwlProcess(reference: string, cwd = process.cwd(), opt
       throw new CwlLoadError(file, `no process "#${wanted}" in the $graph; choose one of ${ids} with ${fileRef}#<id>`);
     }
     const id = typeof entry.id === 'string' ? shortName(entry.id.replace(/^#/, '')) : wanted;
-    return nested(`${file}#${id}`, file, () => normalizeProcess(entry, context));
+    return nested(`${file}#${id}`, file, () => normalizeProcess(entry, { ...context, ...inGraph(entry, document.$graph as Json[]) }));
   }
   if (fragment && (typeof document.id !== 'string' || shortName(document.id) !== fragment.replace(/^#/, ''))) {
     throw new CwlLoadError(file, `no process "#${fragment}" in the document`);

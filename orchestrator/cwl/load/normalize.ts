@@ -18,7 +18,7 @@ import type {
   WorkflowStepInput,
 } from '../model.ts';
 import { findStepCycle } from '../source-ref.ts';
-import { CwlLoadError, lineOfPath } from './cwl-load-error.ts';
+import { CwlLoadError, issueAt } from './cwl-load-error.ts';
 import type { Json, JsonObject } from './read-document.ts';
 
 const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'string', 'File', 'Directory', 'Any']);
@@ -26,17 +26,23 @@ export const SUPPORTED_VERSIONS = new Set(['v1.0', 'v1.1', 'v1.2']);
 
 export interface NormalizeContext {
   file: string;
-  /** The file's text, to find the line of a field in errors. */
+  /** The file's text, to find the line and column of a field in errors. */
   text?: string;
+  /**
+   * Where the process being read sits, as a path prefix ending in `.` (or empty): in messages (an inline
+   * `run:` is named `steps[0].run.`), and in the text (which also counts a `$graph` entry: `$graph[1].`).
+   */
+  shownAt?: string;
+  textAt?: string;
   cwlVersion: string;
   namespaces: Record<string, string>;
   /** Named types from SchemaDefRequirement, by short name. */
   types: Map<string, CwlType>;
   /**
    * Resolves a step's `run` reference (a path or `#id`) to a process. `step` locates it in the current
-   * document: its field (`steps[0].run`) and the step's id.
+   * document: its field for messages (`steps[0].run`), the step's id, and its path in the text.
    */
-  resolveRun(reference: string, context: NormalizeContext, step: { field: string; id: string }): Process;
+  resolveRun(reference: string, context: NormalizeContext, step: { field: string; id: string; at: string }): Process;
   schemas: string[];
   /** Requirements inherited from enclosing workflows, for SchemaDefRequirement lookups. */
   inherited: Requirement[];
@@ -50,8 +56,9 @@ export function shortName(id: string): string {
 }
 
 function fail(context: NormalizeContext, field: string, message: string): never {
-  const line = context.text ? lineOfPath(context.text, field.split(/[.[\]]+/).filter(Boolean)) : undefined;
-  throw new CwlLoadError(context.file, `${field}: ${message}`, [{ path: field, message, ...(line ? { line } : {}) }]);
+  const shown = `${context.shownAt ?? ''}${field}`;
+  const issue = issueAt(context.text, `${context.textAt ?? ''}${field}`, message);
+  throw new CwlLoadError(context.file, `${shown}: ${message}`, [{ ...issue, path: shown }]);
 }
 
 /** A list given as an array or as a map keyed by `keyField` (the CWL "map" shorthand). */
@@ -249,11 +256,12 @@ function checkVersionFeatures(requirements: Requirement[], context: NormalizeCon
 const paramName = (p: JsonObject, index: number) => (typeof p.id === 'string' ? shortName(p.id) : String(index));
 
 export function normalizeProcess(raw: Json, context: NormalizeContext, field = '(document)'): Process {
-  if (!isObject(raw)) return fail(context, field, 'a CWL process must be an object');
+  if (!isObject(raw)) return fail(context, field === '(document)' ? '' : field, 'a CWL process must be an object');
   const version = typeof raw.cwlVersion === 'string' ? raw.cwlVersion : context.cwlVersion;
   if (!SUPPORTED_VERSIONS.has(version)) fail(context, 'cwlVersion', `unsupported CWL version "${version}" (expected v1.0, v1.1 or v1.2)`);
   const namespaces = { ...context.namespaces, ...(isObject(raw.$namespaces) ? (raw.$namespaces as Record<string, string>) : {}) };
-  const ctx: NormalizeContext = { ...context, cwlVersion: version, namespaces, types: new Map(context.types) };
+  const nested = field === '(document)' ? {} : { shownAt: `${context.shownAt ?? ''}${field}.`, textAt: `${context.textAt ?? ''}${field}.` };
+  const ctx: NormalizeContext = { ...context, ...nested, cwlVersion: version, namespaces, types: new Map(context.types) };
 
   const requirements = normalizeRequirements(raw.requirements, ctx, 'requirements');
   const hints = normalizeRequirements(raw.hints, ctx, 'hints');
@@ -316,7 +324,7 @@ export function normalizeProcess(raw: Json, context: NormalizeContext, field = '
       const stepContext: NormalizeContext = { ...ctx, inherited: [...ctx.inherited, ...requirements, ...hints] };
       const steps = listOf(raw.steps, 'id', undefined, ctx, 'steps').map((s, i) => normalizeStep(s, stepContext, `steps[${i}]`));
       const wf: Workflow = { ...base, class: 'Workflow', steps };
-      checkStepOrder(wf, ctx, field === '(document)');
+      checkStepOrder(wf, ctx);
       return wf;
     }
     case 'Operation':
@@ -328,20 +336,19 @@ export function normalizeProcess(raw: Json, context: NormalizeContext, field = '
 
 /**
  * Refuses steps that wait for each other's outputs in a cycle (no step of it could ever start), naming
- * each step by its CWL id and the input that waits, with the step's line when the workflow is the file's own
- * (an inline workflow's steps cannot be told apart from the outer ones by line).
+ * each step by its CWL id and the input that waits, at the line and column of that input's source.
  */
-function checkStepOrder(workflow: Workflow, context: NormalizeContext, ownFile: boolean) {
+function checkStepOrder(workflow: Workflow, context: NormalizeContext) {
   const cycle = findStepCycle(workflow);
   if (!cycle) return;
   const chain = [...cycle.map((l) => `${l.step} (in.${l.input}: ${l.source})`), cycle[0]!.step].join(' → ');
   const issues = cycle.map((l) => {
-    // The step's own line: one of an input in a flow mapping (`in: {x: b/y}`) is not found reliably.
-    const line = ownFile && context.text ? lineOfPath(context.text, ['steps', l.step]) : undefined;
-    return { path: `steps.${l.step}.in.${l.input}`, message: `waits for an output of step ${l.from} (${l.source}), in a cycle`, ...(line ? { line } : {}) };
+    const field = `steps.${l.step}.in.${l.input}`;
+    const issue = issueAt(context.text, `${context.textAt ?? ''}${field}`, `waits for an output of step ${l.from} (${l.source}), in a cycle`);
+    return { ...issue, path: `${context.shownAt ?? ''}${field}` };
   });
   const what = cycle.length === 1 ? `step ${cycle[0]!.step} waits for its own output` : 'the steps wait for each other’s outputs in a cycle, so none of them can start';
-  throw new CwlLoadError(context.file, `steps: ${what}: ${chain}`, issues);
+  throw new CwlLoadError(context.file, `${context.shownAt ?? ''}steps: ${what}: ${chain}`, issues);
 }
 
 function normalizeStep(raw: JsonObject, context: NormalizeContext, field: string): WorkflowStep {
@@ -351,7 +358,7 @@ function normalizeStep(raw: JsonObject, context: NormalizeContext, field: string
   const hints = normalizeRequirements(raw.hints, context, `${field}.hints`);
   const runContext: NormalizeContext = { ...context, inherited: [...context.inherited, ...requirements, ...hints] };
   let run: Process;
-  if (typeof raw.run === 'string') run = context.resolveRun(raw.run, runContext, { field: `${field}.run`, id });
+  if (typeof raw.run === 'string') run = context.resolveRun(raw.run, runContext, { field: `${context.shownAt ?? ''}${field}.run`, id, at: `${context.textAt ?? ''}${field}.run` });
   else if (isObject(raw.run)) run = normalizeProcess(raw.run, runContext, `${field}.run`);
   else return fail(context, `${field}.run`, 'a step needs a run (a path or an inline process)');
   const sources = (v: Json | undefined) => (v === undefined || v === null ? [] : (Array.isArray(v) ? v : [v]).map((s) => String(s)));
