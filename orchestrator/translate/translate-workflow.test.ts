@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../core/index.ts';
 import { validateArgoWorkflow } from '../argo/workflow-schema.ts';
+import { checkManifest } from '../engine/check-manifest.ts';
 import { loadCwlProcess } from '../cwl/load/load-process.ts';
 import type { Workflow } from '../cwl/model.ts';
 import { asWorkflow, translateWorkflow } from './translate-workflow.ts';
@@ -171,6 +172,24 @@ describe('CWL → Argo translation', async () => {
     const names = templatesOf(manifest).flatMap((t) => [t.name, ...((t.dag?.tasks ?? []) as { name: string }[]).map((x) => x.name)]);
     for (const n of names) expect(n).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     expect(new Set(templatesOf(manifest).map((t) => t.name)).size).toBe(templatesOf(manifest).length);
+  });
+
+  it('names tasks apart when steps are called like the tasks the translation adds (finish, a-prepare)', async () => {
+    const echo = "{class: CommandLineTool, baseCommand: echo, inputs: {m: string}, outputs: {o: stdout}, stdout: o.txt}";
+    const file = write(
+      'names.cwl',
+      `cwlVersion: v1.2\nclass: Workflow\ninputs: {m: string}\noutputs: {o: {type: File, outputSource: finish/o}}\nsteps:\n` +
+        ['a', 'a-prepare', 'a-gather', 'finish'].map((id) => `  ${id}:\n    run: ${echo}\n    in: {m: m}\n    out: [o]\n`).join(''),
+    );
+    const named = translateWorkflow((await loadCwlProcess(file)) as Workflow, { runId: 'r3' });
+    // The local engine refuses duplicate task names and cycles, as Argo's controller does.
+    expect(() => checkManifest(named)).not.toThrow();
+    type Task = { name: string; template: string; dependencies?: string[]; arguments?: { parameters?: { name: string; value: string }[] } };
+    const tasks = templatesOf(named).find((t) => t.name === 'main')!.dag!.tasks as Task[];
+    expect(new Set(tasks.map((t) => t.name)).size).toBe(tasks.length);
+    const gatherOf = (step: string) => tasks.find((t) => t.template === 'archipel-gather' && t.arguments?.parameters?.some((p) => p.name === 'step' && p.value === step))!.name;
+    // The workflow's finish task waits for step finish's outputs.
+    expect(tasks.find((t) => t.name === 'finish')).toMatchObject({ template: 'archipel-finish', dependencies: [gatherOf('finish')] });
   });
 
   it('gives every step command the run’s expression time limit (archipel run --eval-timeout), and none by default', () => {

@@ -197,8 +197,12 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
     const templateName = name(path ? `wf-${path}` : 'main');
     const tasks: Record<string, unknown>[] = [];
     const scope = '{{inputs.parameters.scope}}';
+    // Task names are a DAG's own: the finish task keeps its name, and a step named `finish` or
+    // `a-prepare` gets a distinct one rather than a duplicate.
+    const task = createNamer();
+    const finishTask = task('finish', 'finish:');
     const gatherTask = new Map<string, string>();
-    for (const step of wf.steps) gatherTask.set(step.id, name(`${step.id}-gather`));
+    for (const step of wf.steps) gatherTask.set(step.id, task(`${step.id}-gather`, `gather:${step.id}`));
 
     for (const step of wf.steps) {
       const stepPath = path ? `${path}/${step.id}` : step.id;
@@ -206,8 +210,8 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
       for (const dep of upstream) {
         if (!gatherTask.has(dep)) throw new InvalidInputError(`step ${stepPath} reads from unknown step "${dep}"`, [{ path: `steps.${stepPath}.in`, message: `unknown step "${dep}"` }]);
       }
-      const prepare = name(`${step.id}-prepare`);
-      const run = name(step.id);
+      const prepare = task(`${step.id}-prepare`, `prepare:${step.id}`);
+      const run = task(step.id, `run:${step.id}`);
       const inherited = inheritRequirements(wf, step);
       // Hints first: a requirement of the same class wins.
       const requirements = [...inherited.hints, ...inherited.requirements];
@@ -252,7 +256,7 @@ export function translateWorkflow(workflow: Workflow, options: TranslateOptions)
     }
     const finalDeps = [...new Set(wf.outputs.flatMap((o) => (o.outputSource ?? []).map((s) => sourceStep(s, wf)).filter((s): s is string => s !== undefined)))];
     tasks.push({
-      name: 'finish',
+      name: finishTask,
       template: 'archipel-finish',
       ...(finalDeps.length ? { dependencies: finalDeps.map((d) => gatherTask.get(d)!) } : {}),
       arguments: { parameters: [{ name: 'scope', value: scope }] },
