@@ -201,6 +201,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       db,
       capacity: openCapacitySource(config),
       ...(config.compute.peerQuota ? { peerQuota: config.compute.peerQuota } : {}),
+      // A peer holds at most what this cluster's compute entries offer it (called once the catalog is built).
+      peerOffer: (clusterId, options) => catalog.computeOfferedTo(clusterId, options),
       logger: logger.child({ component: 'providers' }),
     });
 
@@ -227,6 +229,9 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       },
       logger: grantsLogger,
     });
+    // Open data grants' bind mounts are made again now, and let go of when the node stops.
+    await grants.start();
+    undo.push(() => grants.stop());
     const grantSweeper = createGrantSweeper({ grants, logger: grantsLogger });
     await grantSweeper.start();
     undo.push(() => grantSweeper.stop());

@@ -40,13 +40,14 @@ export {
 export { COMPUTE_PROTOCOL } from './federation/compute-protocol.ts';
 export { type RemoteCompute, type RemoteReservationRequest } from './federation/remote-compute.ts';
 export { createRemoteComputeRoutes, type RemoteComputeRoutesDeps } from './http/remote-compute-routes.ts';
-export { createEntryAccess, type EntryAccess, type EntryAccessRequest, type EntryAccessResult } from './access/entry-access.ts';
+export { createEntryAccess, type EntryAccess, type EntryAccessRequest, type EntryAccessResult, type EntryGrant } from './access/entry-access.ts';
 export { ACCESS_PROTOCOL } from './federation/access-protocol.ts';
 export {
   createAccessFederation,
   type AccessFederation,
   type AccessFederationNetwork,
   type AccessFederationOptions,
+  type ListedGrant,
   type RemoteEntryAccess,
   type RemoteGrant,
 } from './federation/access-federation.ts';
@@ -64,7 +65,12 @@ export type {
 export type { GrantKind, GrantTarget, GrantTargetType } from './access/grant-target.ts';
 export { createPostgresGrantProvider, type PostgresGrantProviderOptions } from './access/postgres-grant-provider.ts';
 export { createS3GrantProvider, type S3GrantProviderOptions } from './access/s3-grant-provider.ts';
-export { createDirectoryGrantProvider, type DirectoryGrantProviderOptions } from './access/directory-grant-provider.ts';
+export {
+  createDirectoryGrantProvider,
+  createSystemMountRunner,
+  type DirectoryGrantProviderOptions,
+  type MountRunner,
+} from './access/directory-grant-provider.ts';
 export {
   createGrantService,
   createGrantSweeper,

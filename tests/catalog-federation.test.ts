@@ -174,6 +174,12 @@ describe('federated catalog search across three archipel nodes', () => {
     // A compute entry that states nothing offers alpha's whole capacity, as its compute provider reports it.
     const offered = ok(await a.call('POST', '/catalog/entries', { kind: 'compute', name: 'Alpha cores', visibility: 'public', spec: {} }), 201);
     expect(offered.spec).toEqual(capacity);
+    // Once alpha offers compute in entries, a peer sees and holds at most what the entries it sees offer.
+    ok(await a.call('PATCH', `/catalog/entries/${offered.id}`, { spec: { cores: 1 } }));
+    expect(ok(await bea('GET', remoteA)).capacity).toEqual({ ...capacity, cores: 1 });
+    const overOffer = await bea('POST', `${remoteA}/reservations`, { cores: 1.5, durationSeconds: 60 });
+    expect(overOffer.status, JSON.stringify(overOffer.body)).toBe(409);
+    ok(await a.call('DELETE', `/catalog/entries/${offered.id}`), 204);
 
     // Access to a data entry over /archipel/access/1.0.0: the owner's visibility decides, as for search,
     // and the grant (a read-only directory here) is for the asking user of the asking cluster alone.
@@ -200,11 +206,21 @@ describe('federated catalog search across three archipel nodes', () => {
     expect((await ask(cid, a.clusterId)).status).toBe(404);
     expect((await ask(axel)).status).toBe(404);
     expect(ok(await ask(anna), 201).grant).toMatchObject({ ownerCluster: a.clusterId, grantee: { cluster: 'local', user: 'anna' } });
-    const grantsAtA = ok(await a.call('GET', '/providers/grants')).items as { entryId: string; grantee: { cluster: string; user: string } }[];
+    const grantsAtA = ok(await a.call('GET', '/providers/grants')).items as { id: string; entryId: string; grantee: { cluster: string; user: string } }[];
     expect(grantsAtA.map((g) => `${g.grantee.user}@${label(g.grantee.cluster)} ${g.entryId === shared.id}`).sort()).toEqual(['anna@local true', 'bea@B true']);
-    // Revoked by alpha's admin: bea's view of the data is gone.
-    ok(await a.call('DELETE', `/providers/grants/${forBeaAccess.grant.id}`), 204);
+    // From her own node, bea lists the grants alpha made for her (ben sees none of them) and gives hers back:
+    // her view of the data is gone. Alpha's admin revokes anna's.
+    const beaGrants = ok(await bea('GET', `/providers/access?cluster=${a.clusterId}`)).items;
+    expect(beaGrants).toEqual([expect.objectContaining({ id: forBeaAccess.grant.id, ownerCluster: a.clusterId, entryName: 'Coral plots', state: 'active' })]);
+    expect(ok(await ben('GET', `/providers/access?cluster=${a.clusterId}`)).items).toEqual([]);
+    expect((await ben('DELETE', `/providers/access/${forBeaAccess.grant.id}?cluster=${a.clusterId}`)).status).toBe(404);
+    ok(await bea('DELETE', `/providers/access/${forBeaAccess.grant.id}?cluster=${a.clusterId}`), 204);
     expect(existsSync(path.join(forBeaAccess.access.path, 'plot-1.csv'))).toBe(false);
+    expect(ok(await a.call('GET', '/providers/grants?state=all')).items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: forBeaAccess.grant.id, state: 'revoked' })]),
+    );
+    const annaGrant = grantsAtA.find((g) => g.grantee.user === 'anna')!;
+    ok(await a.call('DELETE', `/providers/grants/${annaGrant.id}`), 204);
 
     // A service entry of alpha, read and run by bravo's user on bravo: its tool, asked of alpha over the
     // catalog protocol as alpha lets bea see it; a private one stays hidden, and unpeered charlie gets nothing.

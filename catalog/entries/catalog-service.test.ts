@@ -248,6 +248,17 @@ describe('catalog service', () => {
       ]);
     });
 
+    it('offers a peer cluster the most that the compute entries it may see offer, and nothing when it sees none', async () => {
+      // No compute entry at all: no bound beyond the node's own (a node that never wrote one shares as before).
+      expect(await catalog.computeOfferedTo(OTHER)).toEqual({});
+      await catalog.create(olivia, { kind: 'compute', name: 'Private', spec: { cores: 6, memoryMiB: 8192 }, visibility: 'private' });
+      expect(await catalog.computeOfferedTo(OTHER)).toBeNull();
+      await catalog.create(olivia, { kind: 'compute', name: 'One core', spec: { cores: 1, memoryMiB: 2048 }, visibility: 'public' });
+      await catalog.create(olivia, { kind: 'compute', name: 'GPU', spec: { cores: 4, memoryMiB: 1024, gpus: 2, perPeerQuota: { cores: 0.5, gpus: 1 } }, visibility: 'public' });
+      // Per resource, the largest per-peer amount of a visible entry (its quota, else what it offers).
+      expect(await catalog.computeOfferedTo(OTHER)).toEqual({ cores: 1, memoryMiB: 2048, gpus: 1 });
+    });
+
     it('refuses creation by a remote caller', async () => {
       await expect(catalog.create(remoteAllowed, dataEntry())).rejects.toThrow(NotAllowedError);
     });

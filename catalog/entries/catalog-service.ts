@@ -457,6 +457,35 @@ export function createCatalogService(options: CatalogServiceOptions) {
       );
       return rows.map((r) => toEntry(r, caller));
     },
+
+    /**
+     * The most peer cluster `clusterId` may hold of this node's compute at once, as its compute entries
+     * offer it: per resource, the largest per-peer amount (the entry's `perPeerQuota`, else what it offers)
+     * among the compute entries that cluster's users see without naming a project (the public ones; a
+     * compute request carries no projects). `null` when this cluster has compute entries and that peer sees
+     * none of them: it is offered nothing. `{}` (no bound beyond the node's capacity and quota) while this
+     * cluster has no compute entry at all, so that a node which never wrote one shares as before.
+     */
+    async computeOfferedTo(clusterId: string, options: SqlQueryOptions = {}): Promise<{ cores?: number; memoryMiB?: number; gpus?: number } | null> {
+      const caller: CatalogCaller = { kind: 'remote', cluster: clusterId, user: '-', projects: [] };
+      const params = new SqlParams();
+      const visible = visibilityCondition(caller, currentClusterId(), params);
+      const { rows } = await db.query<{ spec: ComputeSpec | string; visible: boolean }>(
+        `SELECT e.spec, ${visible} AS visible FROM catalog_entries e WHERE e.kind = 'compute'`,
+        params.values,
+        { signal: options.signal },
+      );
+      if (!rows.length) return {};
+      const specs = rows.filter((r) => r.visible).map((r) => (typeof r.spec === 'string' ? (JSON.parse(r.spec) as ComputeSpec) : r.spec));
+      if (!specs.length) return null;
+      const offer: { cores: number; memoryMiB: number; gpus: number } = { cores: 0, memoryMiB: 0, gpus: 0 };
+      for (const spec of specs) {
+        for (const key of ['cores', 'memoryMiB', 'gpus'] as const) {
+          offer[key] = Math.max(offer[key], spec.perPeerQuota?.[key] ?? spec[key] ?? 0);
+        }
+      }
+      return offer;
+    },
   };
 }
 

@@ -5,7 +5,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../core/index.ts';
-import { createDirectoryGrantProvider, directoryGrantPath } from './directory-grant-provider.ts';
+import { createDirectoryGrantProvider, directoryGrantPath, type MountRunner } from './directory-grant-provider.ts';
+import { createGrantService } from './grant-service.ts';
+import { createTestDatabase } from '../../platform/sql/testing.ts';
+
+/** A mount table in memory: mounts succeed and are recorded, as where the process may mount. */
+function fakeMounts(): MountRunner & { table: Map<string, string> } {
+  const table = new Map<string, string>();
+  return {
+    table,
+    async bindReadOnly(source, target) {
+      table.set(target, source);
+      return true;
+    },
+    async unmount(target) {
+      table.delete(target);
+    },
+    async mountPointsUnder(dir) {
+      return [...table.keys()].filter((point) => point === dir || point.startsWith(`${dir}/`));
+    },
+  };
+}
 
 const grantee = { cluster: 'local', user: 'alice' };
 const expiresAt = new Date(Date.now() + 3_600_000);
@@ -105,5 +125,65 @@ describe('directory grants', () => {
     expect((await stat(access.path)).mode & 0o777).toBe(0o555);
     expect((await stat(join(access.path, 'result.txt'))).mode & 0o777).toBe(0o444);
     if (!isRoot) expect((await failure(writeFile(join(access.path, 'late.txt'), 'late'))).code).toBe('EACCES');
+  });
+
+  it('data: a stopping node lets go of its bind mounts, and the next start mounts the open grants again', async () => {
+    const mounts = fakeMounts();
+    const other = join(base, 'not-a-grant');
+    mounts.table.set(other, '/elsewhere'); // a mount that is not this provider's: left alone
+    const provider = createDirectoryGrantProvider({ root, mounts });
+    const id = randomUUID();
+    const target = { kind: 'data' as const, source: { type: 'directory' as const, path: source } };
+    const access = await provider.grant(id, target, { grantee, expiresAt });
+    expect(access).toMatchObject({ path: join(root, id, 'data'), enforcement: 'read-only-mount' });
+    expect([...mounts.table.keys()].sort()).toEqual([join(root, id, 'data'), other].sort());
+
+    await provider.detach!();
+    expect([...mounts.table.keys()]).toEqual([other]);
+    await provider.restore!(id, target);
+    expect(mounts.table.get(join(root, id, 'data'))).toBe(source);
+    await provider.restore!(id, target); // mounted already: nothing more
+    expect(mounts.table.size).toBe(2);
+    await provider.revoke(id, target);
+    expect([...mounts.table.keys()]).toEqual([other]);
+    await expect(stat(join(root, id))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it("data: the grant service's stop and start detach and restore the views of open grants only", async () => {
+    const { db, cleanup } = await createTestDatabase();
+    try {
+      const mounts = fakeMounts();
+      let now = Date.now();
+      const grants = createGrantService({ db, providers: { directory: createDirectoryGrantProvider({ root, mounts }) }, clock: { now: () => new Date(now) } });
+      const admin = { userId: 'id-admin', userName: 'admin', isAdmin: true, tokenId: 't' };
+      const target = { kind: 'data' as const, source: { type: 'directory' as const, path: source } };
+      const kept = (await grants.grant(admin, { target, grantee, ttlSeconds: 3600 })).grant;
+      const revoked = (await grants.grant(admin, { target, grantee, ttlSeconds: 3600 })).grant;
+      const expiring = (await grants.grant(admin, { target, grantee, ttlSeconds: 60 })).grant;
+      await grants.revoke(admin, revoked.id);
+      expect(mounts.table.size).toBe(2);
+
+      await grants.stop();
+      expect(mounts.table.size).toBe(0);
+      now += 120_000; // the short grant expired while the node was down
+      await grants.start();
+      expect([...mounts.table.keys()]).toEqual([join(root, kept.id, 'data')]);
+      expect(mounts.table.has(join(root, expiring.id, 'data'))).toBe(false);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it.skipIf(!canMount())('data: detach and restore real bind mounts (needs Linux and mount rights)', async () => {
+    const provider = createDirectoryGrantProvider({ root });
+    const id = randomUUID();
+    const target = { kind: 'data' as const, source: { type: 'directory' as const, path: source } };
+    const access = await provider.grant(id, target, { grantee, expiresAt });
+    if (access.type !== 'directory') throw new Error('unexpected access');
+    await provider.detach!();
+    expect(await readdir(access.path)).toEqual([]);
+    await provider.restore!(id, target);
+    expect(await readFile(join(access.path, 'a.csv'), 'utf8')).toBe('a,b\n1,2\n');
+    await provider.revoke(id, target);
   });
 });

@@ -66,6 +66,13 @@ export interface GrantProvider {
   grant(id: string, target: GrantTarget, options: GrantOptions & { uploads?: readonly string[] }): Promise<GrantAccess>;
   /** Takes the access back. Revoking a grant that was revoked already (or never made) is harmless. */
   revoke(id: string, target: GrantTarget, options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Makes again, at start, what an open grant holds that does not outlive the node (a bind mount let go of
+   * by `detach`); what is in place already is left as it is.
+   */
+  restore?(id: string, target: GrantTarget, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Lets go, at stop, of what the grants hold that would outlive the node (bind mounts); `restore` makes it again. */
+  detach?(): Promise<void>;
 }
 
 /** The grant ids providers accept: a UUID, lower case (names derive from it). */

@@ -60,7 +60,12 @@ export interface AccessGrant {
   state: GrantState;
 }
 
-export interface GrantService {
+/**
+ * `start` makes again what open grants hold that does not outlive the node (a data grant's bind mount);
+ * `stop` lets go of it, so that a stopped node leaves no mount behind. Grants are made and revoked whether
+ * it was started or not.
+ */
+export interface GrantService extends Startable {
   /** Makes the grant and records it; the access (credentials, URLs) is returned once and never stored. */
   grant(actor: Principal, request: GrantRequest, options?: { signal?: AbortSignal }): Promise<{ grant: AccessGrant; access: GrantAccess }>;
   /**
@@ -74,6 +79,13 @@ export interface GrantService {
   list(actor: Principal, options?: { state?: 'open' | 'all'; limit?: number; signal?: AbortSignal }): Promise<AccessGrant[]>;
   /** Takes the access back and records it (a user may give back their own). Revoking twice is harmless. */
   revoke(actor: Principal, id: string, options?: { signal?: AbortSignal }): Promise<AccessGrant>;
+  /** The grants made for one grantee (a user of this cluster or of a peer), newest first. */
+  listFor(grantee: Grantee, options?: { state?: 'open' | 'all'; limit?: number; signal?: AbortSignal }): Promise<AccessGrant[]>;
+  /**
+   * Revokes a grant made for that grantee, and only such a one (else "not found"; with `entriesOnly`, also
+   * one not made for a catalog entry); twice is harmless.
+   */
+  revokeFor(grantee: Grantee, id: string, options?: { entriesOnly?: boolean; signal?: AbortSignal }): Promise<AccessGrant>;
   /**
    * Revokes every open grant made for a catalog entry (the entry was deleted, or who may see it or what it
    * points at changed); returns how many. One whose backend fails is left for the expiry sweep.
@@ -251,6 +263,31 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
   }
 
   return {
+    async start() {
+      const { rows } = await db.query<GrantRow>(`SELECT ${COLUMNS} FROM access_grants WHERE revoked_at IS NULL AND expires_at > $1 ORDER BY created_at`, [clock.now()]);
+      for (const row of rows) {
+        const provider = providers[row.target_type];
+        if (!provider?.restore) continue;
+        const grant = toGrant(row);
+        try {
+          await provider.restore(grant.id, grant.target);
+        } catch (error) {
+          // Its grantee finds no data there until it is asked for again; the other grants are restored.
+          logger.warn('cannot restore an open grant', { grant: grant.id, error: describeError(error) });
+        }
+      }
+    },
+
+    async stop() {
+      for (const [type, provider] of Object.entries(providers)) {
+        try {
+          await provider?.detach?.();
+        } catch (error) {
+          logger.warn('cannot detach the grants of a provider', { type, error: describeError(error) });
+        }
+      }
+    },
+
     async grant(actor, request, grantOptions) {
       requireAdmin(actor);
       return issue(request, actor.userName, grantOptions?.signal);
@@ -282,6 +319,29 @@ export function createGrantService(options: GrantServiceOptions): GrantService {
     async revoke(actor, id, revokeOptions) {
       const signal = revokeOptions?.signal;
       return revokeRow(await visibleRow(actor, id, signal), `user:${actor.userName}`, signal);
+    },
+
+    async listFor(grantee, listOptions = {}) {
+      const limit = Math.min(Math.max(1, Math.floor(listOptions.limit ?? MAX_LIST)), MAX_LIST);
+      const open = (listOptions.state ?? 'open') === 'open' ? ' AND revoked_at IS NULL' : '';
+      const { rows } = await db.query<GrantRow>(
+        `SELECT ${COLUMNS} FROM access_grants WHERE grantee_cluster = $2 AND grantee_user = $3${open} ORDER BY created_at DESC, id LIMIT $1`,
+        [limit, grantee.cluster, grantee.user],
+        { signal: listOptions.signal },
+      );
+      const now = clock.now();
+      return rows.map((row) => toGrant(row, now));
+    },
+
+    async revokeFor(grantee, id, revokeOptions) {
+      const signal = revokeOptions?.signal;
+      const { rows } = await db.query<GrantRow>(
+        `SELECT ${COLUMNS} FROM access_grants WHERE id = $1 AND grantee_cluster = $2 AND grantee_user = $3${revokeOptions?.entriesOnly ? ' AND entry_id IS NOT NULL' : ''}`,
+        [id, grantee.cluster, grantee.user],
+        { signal },
+      );
+      if (!rows[0]) throw new NotFoundError(`grant "${id}" not found`);
+      return revokeRow(rows[0], grantee.cluster === 'local' ? `user:${grantee.user}` : `user:${grantee.user}@${grantee.cluster}`, signal);
     },
 
     async revokeForEntry(entryId, revokeOptions) {

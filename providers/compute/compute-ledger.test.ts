@@ -294,6 +294,36 @@ describe('compute reservation ledger', () => {
     await ledger.reserve(peerB, { memoryMiB: 8192, durationSeconds: 60 });
   });
 
+  it('holds each peer within what is offered to it, and shows it that bound rather than the capacity', async () => {
+    // A's users see a compute entry offering 1 core (and the quota allows 4); B sees none.
+    const offers: Record<string, { cores?: number; memoryMiB?: number; gpus?: number } | null> = { [PEER_A]: { cores: 1, memoryMiB: 16384, gpus: 0 }, [PEER_B]: null };
+    const ledger = ledgerWith({ peerQuota: { cores: 4 }, peerOffer: async (clusterId) => offers[clusterId] ?? null });
+
+    expect(await ledger.status({ requester: PEER_A })).toMatchObject({
+      capacity: { cores: 1, memoryMiB: 16384, gpus: 0 },
+      inUse: { cores: 0, memoryMiB: 0, gpus: 0 },
+      free: { cores: 1, memoryMiB: 16384, gpus: 0 },
+      peerQuota: { cores: 4 },
+    });
+    await ledger.reserve(peerA, { cores: 0.75, durationSeconds: 3600 });
+    const over = await failure(ledger.reserve(peerA, { cores: 0.5, durationSeconds: 60 }));
+    expect(over).toBeInstanceOf(ConflictError);
+    expect(over.message).toMatch(`over the quota of cluster ${PEER_A}: 0.5 cores requested, 0.25 cores left of its quota of 1 core`);
+    expect(await failure(ledger.reserve(peerA, { gpus: 1, durationSeconds: 60 }))).toBeInstanceOf(ConflictError);
+    expect(await ledger.status({ requester: PEER_A })).toMatchObject({ capacity: { cores: 1 }, inUse: { cores: 0.75 }, free: { cores: 0.25 } });
+
+    // Offered nothing: refused, and its status says it may hold nothing.
+    expect(await failure(ledger.reserve(peerB, { cores: 0.1, durationSeconds: 60 }))).toBeInstanceOf(NotAllowedError);
+    expect(await ledger.status({ requester: PEER_B })).toMatchObject({ capacity: { cores: 0, memoryMiB: 0, gpus: 0 }, free: { cores: 0, memoryMiB: 0, gpus: 0 } });
+    // This cluster's users, and its own view of the status, still have the whole capacity.
+    await ledger.reserve(alice, { cores: 7, durationSeconds: 60 });
+    expect(await ledger.status()).toMatchObject({ capacity: { cores: 8 }, inUse: { cores: 7.75 } });
+    // A bound is never more than what is free of the whole capacity.
+    expect((await ledger.status({ requester: PEER_A })).free.cores).toBe(0.25);
+    await ledger.reserve(alice, { cores: 0.25, durationSeconds: 60 });
+    expect((await ledger.status({ requester: PEER_A })).free.cores).toBe(0);
+  });
+
   it('rejects bad requests naming every problem, and reserves nothing', async () => {
     const ledger = ledgerWith();
     const cases: [Parameters<typeof ledger.reserve>[1], RegExp][] = [

@@ -64,6 +64,12 @@ export interface ComputeLedgerOptions {
    * quota). This cluster's own users (`local`) are limited by the capacity only.
    */
   peerQuota?: ComputeQuota | ((clusterId: string) => ComputeQuota | undefined);
+  /**
+   * What this cluster offers a peer cluster (the compute catalog entries it may see): the most that peer
+   * may hold at once, on top of its quota (a resource left out is not limited by it); `null`: nothing, and
+   * its reservations are refused. Without it, peers are limited by the capacity and their quota only.
+   */
+  peerOffer?(clusterId: string, options: { signal?: AbortSignal }): Promise<ComputeQuota | null>;
   limits?: Partial<ComputeLimits>;
   clock?: Clock;
   logger?: Logger;
@@ -100,12 +106,16 @@ export interface ComputeReservation extends ComputeResources {
 
 export interface ComputeStatus {
   providerId: string;
+  /** The capacity; for a peer, the most it may hold (its quota and what is offered to it, within the capacity). */
   capacity: ComputeResources;
-  /** Held now by unreleased reservations whose window contains now. */
+  /** Held now by unreleased reservations whose window contains now (for a peer: its own). */
   inUse: ComputeResources;
-  /** Capacity minus what is in use now (never negative, even if the capacity shrank). */
+  /**
+   * Capacity minus what is in use now (never negative, even if the capacity shrank); for a peer, no more
+   * than what is free of the whole capacity either.
+   */
   free: ComputeResources;
-  /** The quota every peer gets, when it is the same for all. */
+  /** The quota every peer gets, when it is the same for all (for a peer: its own quota). */
   peerQuota: ComputeQuota | null;
   at: Date;
 }
@@ -121,8 +131,11 @@ export interface ListReservationsOptions {
 }
 
 export interface ComputeLedger {
-  /** The capacity, and what is in use and free now. */
-  status(options?: { signal?: AbortSignal }): Promise<ComputeStatus>;
+  /**
+   * The capacity, and what is in use and free now; with `requester` a peer cluster id, as that peer sees
+   * it: what it may hold, what it holds and what it could still reserve now.
+   */
+  status(options?: { requester?: string; signal?: AbortSignal }): Promise<ComputeStatus>;
   /**
    * Reserves resources for a window, or throws `ConflictError` naming each resource that is not free
    * for the whole window (or over the requester's quota). Never promises more than the capacity at any
@@ -199,6 +212,26 @@ export function createComputeLedger(options: ComputeLedgerOptions): ComputeLedge
     if (requester === LOCAL_REQUESTER || options.peerQuota === undefined) return undefined;
     return typeof options.peerQuota === 'function' ? options.peerQuota(requester) : options.peerQuota;
   };
+
+  /**
+   * What a requester may hold at once beyond the capacity: nothing for this cluster's own users; for a
+   * peer, the smaller of its quota and what is offered to it, per resource (`offered` false: nothing is).
+   */
+  async function peerLimit(requester: string, signal: AbortSignal | undefined): Promise<{ limit?: Partial<ResourceUnits>; offered: boolean }> {
+    if (requester === LOCAL_REQUESTER) return { offered: true };
+    const rawQuota = quotaFor(requester);
+    const quota = rawQuota ? quotaUnits(rawQuota) : undefined;
+    if (!options.peerOffer) return { ...(quota ? { limit: quota } : {}), offered: true };
+    const offer = await options.peerOffer(requester, { signal });
+    if (offer === null) return { limit: { millicores: 0, memoryMiB: 0, gpus: 0 }, offered: false };
+    const offered = quotaUnits(offer);
+    const limit: Partial<ResourceUnits> = {};
+    for (const resource of RESOURCE_NAMES) {
+      const bounds = [quota?.[resource], offered[resource]].filter((v): v is number => v !== undefined);
+      if (bounds.length) limit[resource] = Math.min(...bounds);
+    }
+    return { ...(RESOURCE_NAMES.some((r) => limit[r] !== undefined) ? { limit } : {}), offered: true };
+  }
 
   const stateOf = (row: ReservationRow, now: Date): ReservationState => {
     if (row.released_at) return 'released';
@@ -405,33 +438,40 @@ export function createComputeLedger(options: ComputeLedgerOptions): ComputeLedge
   }
 
   return {
-    async status(statusOptions) {
-      const signal = statusOptions?.signal;
+    async status(statusOptions = {}) {
+      const { signal, requester } = statusOptions;
       const capacity = await capacityUnits(signal);
       const now = clock.now();
-      const { rows } = await db.query<{ millicores: string; memory_mib: string; gpus: string }>(
-        `SELECT coalesce(sum(millicores), 0) AS millicores, coalesce(sum(memory_mib), 0) AS memory_mib,
-                coalesce(sum(gpus), 0) AS gpus
-           FROM compute_reservations
-          WHERE provider_id = $1 AND released_at IS NULL AND starts_at <= $2 AND ends_at > $2`,
-        [providerId, now],
-        { signal },
-      );
-      const row = rows[0]!;
-      const inUse: ResourceUnits = { millicores: Number(row.millicores), memoryMiB: Number(row.memory_mib), gpus: Number(row.gpus) };
-      const free: ResourceUnits = {
-        millicores: Math.max(0, capacity.millicores - inUse.millicores),
-        memoryMiB: Math.max(0, capacity.memoryMiB - inUse.memoryMiB),
-        gpus: Math.max(0, capacity.gpus - inUse.gpus),
+      const peer = requester !== undefined && requester !== LOCAL_REQUESTER ? requester : undefined;
+      const inUseBy = async (who: string | undefined): Promise<ResourceUnits> => {
+        const { rows } = await db.query<{ millicores: string; memory_mib: string; gpus: string }>(
+          `SELECT coalesce(sum(millicores), 0) AS millicores, coalesce(sum(memory_mib), 0) AS memory_mib,
+                  coalesce(sum(gpus), 0) AS gpus
+             FROM compute_reservations
+            WHERE provider_id = $1 AND released_at IS NULL AND starts_at <= $2 AND ends_at > $2${who === undefined ? '' : ' AND requester = $3'}`,
+          who === undefined ? [providerId, now] : [providerId, now, who],
+          { signal },
+        );
+        const row = rows[0]!;
+        return { millicores: Number(row.millicores), memoryMiB: Number(row.memory_mib), gpus: Number(row.gpus) };
       };
-      return {
-        providerId,
-        capacity: fromUnits(capacity),
-        inUse: fromUnits(inUse),
-        free: fromUnits(free),
-        peerQuota: fixedQuota,
-        at: now,
-      };
+      const inUse = await inUseBy(undefined);
+      const free = {} as ResourceUnits;
+      for (const r of RESOURCE_NAMES) free[r] = Math.max(0, capacity[r] - inUse[r]);
+      if (peer === undefined) {
+        return { providerId, capacity: fromUnits(capacity), inUse: fromUnits(inUse), free: fromUnits(free), peerQuota: fixedQuota, at: now };
+      }
+      // As the peer sees it: its bound within the capacity, its own holdings, what it could still reserve.
+      const { limit } = await peerLimit(peer, signal);
+      const held = await inUseBy(peer);
+      const bound = {} as ResourceUnits;
+      const left = {} as ResourceUnits;
+      for (const r of RESOURCE_NAMES) {
+        bound[r] = Math.min(capacity[r], limit?.[r] ?? Infinity);
+        left[r] = Math.min(free[r], Math.max(0, bound[r] - held[r]));
+      }
+      const quota = quotaFor(peer);
+      return { providerId, capacity: fromUnits(bound), inUse: fromUnits(held), free: fromUnits(left), peerQuota: quota ? { ...quota } : null, at: now };
     },
 
     async reserve(actor, request, reserveOptions) {
@@ -440,8 +480,8 @@ export function createComputeLedger(options: ComputeLedgerOptions): ComputeLedge
       const requester = requesterFor(actor, request.requester);
       // Read before the transaction: a capacity source may be remote, and the lock must be held briefly.
       const capacity = await capacityUnits(signal);
-      const rawQuota = quotaFor(requester);
-      const quota = rawQuota && quotaUnits(rawQuota);
+      const { limit: quota, offered } = await peerLimit(requester, signal);
+      if (!offered) throw new NotAllowedError(`this cluster offers no compute to cluster ${requester} (no compute catalog entry it may see)`);
       for (let attempt = 1; ; attempt++) {
         try {
           const reservation = await db.transaction((tx) => reserveOnce(tx, actor, requester, parsed, capacity, quota), { signal });

@@ -88,7 +88,11 @@ describe('access to a peered cluster’s catalog entries', () => {
   /** A's side, with B answering through its own side as it would over the network (JSON both ways). */
   const requester = (overrides: Partial<AccessFederationOptions> = {}) =>
     createAccessFederation({
-      entryAccess: { request: async () => Promise.reject(new Error('A owns nothing here')) },
+      entryAccess: {
+        request: async () => Promise.reject(new Error('A owns nothing here')),
+        list: async () => Promise.reject(new Error('A owns nothing here')),
+        release: async () => Promise.reject(new Error('A owns nothing here')),
+      },
       network: network(a.id, a.key, () => [b.id]),
       ask: async (_id, request) => JSON.parse(JSON.stringify(await b.federation.answer(JSON.parse(JSON.stringify(request)), a.id))),
       ...overrides,
@@ -145,6 +149,50 @@ describe('access to a peered cluster’s catalog entries', () => {
     expect(await b.federation.answer({ ...genuine, extra: true }, a.id)).toEqual(refused('malformed request'));
     expect(await b.grants.list(admin)).toEqual([]);
     expect(await b.federation.answer(genuine, a.id)).toMatchObject({ grant: { grantee: { cluster: a.id, user: 'bea' } } });
+  });
+
+  it("lists and gives back a peer's user's own grants at the owner, and nobody else's", async () => {
+    const restricted = await entry('restricted', [`${a.id}/lab`]);
+    const open = await entry('public');
+    const bea = caller(a.id, 'bea', ['lab']);
+    const remote = requester();
+    const { grant, access } = await remote.request(bea, b.id, restricted.id, { ttlSeconds: 300 });
+    const forBen = (await remote.request(caller(a.id, 'ben'), b.id, open.id, { ttlSeconds: 300 })).grant;
+    // A user named bea of another cluster, and a local user, hold grants of their own at B.
+    const target = { kind: 'data' as const, source: { type: 'directory' as const, path: join(base, 'reef') } };
+    const relayed = await b.grants.issue({ target, grantee: { cluster: relay, user: 'bea' }, ttlSeconds: 300, entryId: open.id }, { createdBy: `bea@${relay}` });
+    await b.grants.issue({ target, grantee: { cluster: 'local', user: 'bea' }, ttlSeconds: 300, entryId: open.id }, { createdBy: 'bea' });
+
+    const listed = await remote.list(bea, b.id);
+    expect(listed).toEqual([
+      expect.objectContaining({ id: grant.id, ownerCluster: b.id, entryId: restricted.id, entryName: 'Reef restricted', grantee: { cluster: a.id, user: 'bea' }, state: 'active', revokedAt: null }),
+    ]);
+    // Nobody gives back another's grant: ben's, or that of the other cluster's bea, are "not found" for her.
+    await expect(remote.release(caller(a.id, 'ben'), b.id, grant.id)).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(remote.release(bea, b.id, relayed.grant.id)).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(remote.release(bea, b.id, forBen.id)).rejects.toMatchObject({ kind: 'not-found' });
+    expect((await b.grants.list(admin)).filter((g) => g.state === 'active')).toHaveLength(4);
+
+    const released = await remote.release(bea, b.id, grant.id);
+    expect(released).toMatchObject({ id: grant.id, state: 'revoked', entryName: 'Reef restricted' });
+    await expect(readFile(join((access as { path: string }).path, 'sites.csv'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await remote.list(bea, b.id)).toEqual([]);
+    expect((await remote.list(bea, b.id, { state: 'all' })).map((g) => [g.id, g.state])).toEqual([[grant.id, 'revoked']]);
+    expect((await remote.release(bea, b.id, grant.id)).state).toBe('revoked'); // twice: harmless
+    const stillActive = (await b.grants.list(admin)).filter((g) => g.state === 'active').map((g) => g.id);
+    expect(stillActive).toHaveLength(3);
+    expect(stillActive).toEqual(expect.arrayContaining([forBen.id, relayed.grant.id]));
+
+    // A signed list cannot be turned into a release, nor a release into another grant's.
+    const sign = (r: UnsignedAccessRequest) => signAccessRequest((d, f) => signFields(a.key, d, f), r);
+    const list = await sign({ from: a.id, to: b.id, op: 'list', user: 'bea', projects: [], deadline: Date.now() + 5000 });
+    const refused = { error: { code: 'invalid-input', message: 'access request refused: bad signature' } };
+    expect(await b.federation.answer({ ...list, op: 'release', grantId: forBen.id }, a.id)).toEqual(refused);
+    const release = await sign({ from: a.id, to: b.id, op: 'release', grantId: grant.id, user: 'bea', projects: [], deadline: Date.now() + 5000 });
+    expect(await b.federation.answer({ ...release, grantId: forBen.id }, a.id)).toEqual(refused);
+    // A release naming no grant, or a list naming an entry, is malformed.
+    expect(await b.federation.answer(await sign({ from: a.id, to: b.id, op: 'release', user: 'bea', projects: [], deadline: Date.now() + 5000 }), a.id)).toMatchObject({ error: { code: 'invalid-input' } });
+    expect(await b.federation.answer(await sign({ from: a.id, to: b.id, op: 'list', entryId: open.id, user: 'bea', projects: [], deadline: Date.now() + 5000 }), a.id)).toMatchObject({ error: { code: 'invalid-input' } });
   });
 
   it('does not believe a grant made for someone else, and gives up at its deadline', async () => {

@@ -30,7 +30,8 @@ export function createComputeResponder(options: ComputeResponderOptions) {
     const actor: ComputeActor = { kind: 'peer', clusterId: from, userName: request.user };
     switch (request.op) {
       case 'status':
-        return { status: toWireStatus(await options.ledger.status({ signal })) };
+        // What this peer may hold (its quota and the compute offered to it), not the whole capacity.
+        return { status: toWireStatus(await options.ledger.status({ requester: from, signal })) };
       case 'release':
         return { reservation: toWireReservation(await options.ledger.release(actor, request.reservationId!, { signal })) };
       case 'get':

@@ -86,10 +86,11 @@ describe('compute reservations from a peered cluster', () => {
     expect(await a.ledger.list({ kind: 'user', principal: owner })).toEqual([]);
 
     now = T0 + HOUR + 1;
+    // The peer is shown what it may hold (its quota of 2 cores within the capacity of 4), and what it holds.
     expect(await remote.status(alice, b.id)).toMatchObject({
-      capacity: { cores: 4, memoryMiB: 8192, gpus: 1 },
+      capacity: { cores: 2, memoryMiB: 8192, gpus: 1 },
       inUse: { cores: 2, memoryMiB: 1024, gpus: 0 },
-      free: { cores: 2, memoryMiB: 7168, gpus: 1 },
+      free: { cores: 0, memoryMiB: 7168, gpus: 1 },
       peerQuota: { cores: 2 },
     });
   });

@@ -11,11 +11,25 @@ import { json } from '../../tests/support/json.ts';
 import { createDirectoryGrantProvider } from '../access/directory-grant-provider.ts';
 import { createEntryAccess } from '../access/entry-access.ts';
 import { createGrantService } from '../access/grant-service.ts';
-import type { RemoteEntryAccess } from '../federation/access-federation.ts';
+import type { ListedGrant, RemoteEntryAccess } from '../federation/access-federation.ts';
 import { createAccessRoutes } from './access-routes.ts';
 
 const SELF = '12D3KooWHzgvWRyvwsoYVnvKAWZatPzfugs7pw8QZhGgoByotRNh';
 const PEER = '12D3KooWQtTmoAbrhjwwZshhuLVoFnQEVuzehzSCtTP3u7WjkE35';
+const THEIR_GRANT = '7f7c3c1e-7d6c-4f3a-9d55-2f1b0c8a9e02';
+const theirs = (user: string): ListedGrant => ({
+  id: THEIR_GRANT,
+  ownerCluster: PEER,
+  entryId: '0f7c3c1e-7d6c-4f3a-9d55-2f1b0c8a9e03',
+  entryName: 'Their data',
+  kind: 'data',
+  targetType: 's3',
+  grantee: { cluster: SELF, user },
+  createdAt: new Date('2030-03-01T08:00:00.000Z'),
+  expiresAt: new Date('2030-03-01T09:00:00.000Z'),
+  revokedAt: null,
+  state: 'active',
+});
 
 describe('providers HTTP API: access to catalog entries', () => {
   let cleanup: () => Promise<void>;
@@ -63,6 +77,16 @@ describe('providers HTTP API: access to catalog entries', () => {
           access: { type: 'presigned-read', bucket: 'b', prefix: 'p/', objects: [], truncated: false },
         };
       },
+      async list(caller, clusterId, options) {
+        remoteCalls.push({ user: caller.userName, clusterId, list: options?.state ?? 'open' });
+        if (clusterId !== PEER) throw new NotFoundError(`cluster ${clusterId} is not peered with this one`);
+        return [theirs(caller.userName)];
+      },
+      async release(caller, clusterId, grantId) {
+        remoteCalls.push({ user: caller.userName, clusterId, release: grantId });
+        if (grantId !== THEIR_GRANT) throw new NotFoundError(`grant "${grantId}" not found`);
+        return { ...theirs(caller.userName), state: 'revoked', revokedAt: new Date('2030-03-01T08:00:30.000Z') };
+      },
     };
     app = createHttpApp({
       logger: silentLogger,
@@ -104,6 +128,28 @@ describe('providers HTTP API: access to catalog entries', () => {
     expect(paths).toEqual(expect.arrayContaining(['json:entry.id', 'json:ttlSeconds']));
     expect((await ask({ entry: { id: entryId }, ttlSeconds: 60 }, 'not-a-token')).status).toBe(401);
     const doc = (await json(await app.request(`${API_PREFIX}/openapi.json`))) as { paths: Record<string, Record<string, unknown>> };
-    expect(Object.keys(doc.paths['/api/v1/providers/access']!)).toEqual(['post']);
+    expect(Object.keys(doc.paths['/api/v1/providers/access']!).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/api/v1/providers/access/{grantId}']!)).toEqual(['delete']);
+  });
+
+  it("lists and gives back the caller's own grants, here or on the peered cluster that made them", async () => {
+    const call = (method: string, path: string, token = aliceToken) => app.request(`${API_PREFIX}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
+    const mine = await json(await ask({ entry: { id: entryId }, ttlSeconds: 600 }));
+    const here = await json(await call('GET', '/providers/access'));
+    expect(here.items[0]).toMatchObject({ id: mine.grant.id, ownerCluster: SELF, entryId, entryName: 'Shared files', state: 'active', revokedAt: null, grantee: { cluster: 'local', user: 'alice' } });
+    expect((await call('DELETE', `/providers/access/${mine.grant.id}`)).status).toBe(204);
+    const after = await json(await call('GET', '/providers/access?state=all'));
+    expect(after.items.find((g: { id: string }) => g.id === mine.grant.id)).toMatchObject({ state: 'revoked' });
+    expect((await json(await call('GET', '/providers/access'))).items.map((g: { id: string }) => g.id)).not.toContain(mine.grant.id);
+    expect((await call('DELETE', '/providers/access/0f7c3c1e-7d6c-4f3a-9d55-2f1b0c8a9e01')).status).toBe(404);
+
+    const there = await json(await call('GET', `/providers/access?cluster=${PEER}&state=all`));
+    expect(there.items).toEqual([expect.objectContaining({ id: THEIR_GRANT, ownerCluster: PEER, entryName: 'Their data', state: 'active', createdAt: '2030-03-01T08:00:00.000Z' })]);
+    expect(remoteCalls.at(-1)).toEqual({ user: 'alice', clusterId: PEER, list: 'all' });
+    expect((await call('DELETE', `/providers/access/${THEIR_GRANT}?cluster=${PEER}`)).status).toBe(204);
+    expect(remoteCalls.at(-1)).toEqual({ user: 'alice', clusterId: PEER, release: THEIR_GRANT });
+    expect((await call('DELETE', `/providers/access/0f7c3c1e-7d6c-4f3a-9d55-2f1b0c8a9e01?cluster=${PEER}`)).status).toBe(404);
+    expect((await call('GET', '/providers/access?cluster=12D3KooWStranger')).status).toBe(404);
+    expect((await call('DELETE', '/providers/access/not-a-uuid')).status).toBe(400);
   });
 });

@@ -31,10 +31,10 @@ export function createRemoteComputeRoutes({ remote }: RemoteComputeRoutesDeps) {
       method: 'get',
       path: '/providers/compute/remote/{clusterId}',
       tags,
-      summary: "A peered cluster's compute capacity, what is in use and free there now, and its quota per peer",
+      summary: "What this cluster may hold on a peered cluster (what it offers this cluster, within its capacity), what this cluster holds and could still reserve there now, and its quota for this cluster",
       security: secured,
       request: { params: RemoteClusterParam },
-      responses: { 200: jsonResponse(ComputeStatusSchema, 'Its capacity'), ...errorResponses(400, 401, 403, 404, 503) },
+      responses: { 200: jsonResponse(ComputeStatusSchema, 'What this cluster may hold there'), ...errorResponses(400, 401, 403, 404, 503) },
     }),
     async (c) => {
       const status = await remote.status(c.get('principal'), c.req.valid('param').clusterId, { signal: c.req.raw.signal });
