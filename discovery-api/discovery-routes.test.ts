@@ -96,7 +96,7 @@ describe('discovery API', () => {
     xId = (await json(call(X, 'GET', '/discovery/identity'))).clusterId;
 
     const swarm = await json(call(X, 'GET', '/discovery/swarm'));
-    expect(swarm).toMatchObject({ keyFingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), generatedKey: false, bootstrap: [], peeringPolicy: { mode: 'manual' } });
+    expect(swarm).toMatchObject({ keyFingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), generatedKey: false, bootstrap: [], peeringPolicy: { mode: 'manual' }, bootstrapProblems: [] });
     const keyHex = readFileSync(swarmKeyFile, 'utf8').split('\n')[2]!;
     expect(keyHex).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(swarm)).not.toContain(keyHex);

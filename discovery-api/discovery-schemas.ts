@@ -55,6 +55,9 @@ export const SwarmSchema = z
     bootstrap: z.array(Multiaddr),
     peeringPolicy: PeeringPolicySchema,
     connectedPeers: z.number().int(),
+    bootstrapProblems: z
+      .array(z.object({ address: Multiaddr, problem: z.string() }))
+      .openapi({ description: 'Bootstrap addresses whose handshake failed (most likely another swarm key), with what to check; empty once a dial through them succeeds' }),
   })
   .openapi('Swarm');
 

@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, NotAllowedError, NotFoundError, silentLogger, UnavailableError, type SqlDatabase } from '../core/index.ts';
+import { ConflictError, NotAllowedError, NotFoundError, silentLogger, UnavailableError, type Logger, type LogFields, type SqlDatabase } from '../core/index.ts';
 import { createKubernetesResourceStore, createSqlResourceStore } from '../platform/resource-store/index.ts';
 import { kubeconfigFor, startKubernetesApiDouble } from '../platform/resource-store/kubernetes-api-double.ts';
 import { createTestDatabase } from '../platform/sql/testing.ts';
@@ -31,7 +31,45 @@ let cleanup: () => Promise<void>;
 const agents: DiscoveryAgent[] = [];
 const libp2ps: FederationLibp2p[] = [];
 
-const timing = { dialTimeoutMs: 2000, requestTimeoutMs: 3000, maintenanceIntervalMs: 200, walkIntervalMs: 1000, pingIntervalMs: 500 };
+/**
+ * The agents' timers. Deadlines are generous: a test never waits for one to pass, and a busy machine
+ * (where a handshake can take more than ten seconds) must not miss one. The rounds are short, and a
+ * failed redial is retried within a second (not after a backoff that grows while the machine is
+ * slow), so that the federation converges whatever the load. Each test stops the agents it alone uses,
+ * so that the later ones do not run beside their rounds.
+ */
+const timing = {
+  dialTimeoutMs: 30_000,
+  requestTimeoutMs: 30_000,
+  maintenanceIntervalMs: 200,
+  walkIntervalMs: 2000,
+  pingIntervalMs: 1000,
+  maxRedialBackoffMs: 1000,
+};
+/** The deadline of one step a test takes itself (a stream it opens, a message it sends). */
+const stepSignal = () => AbortSignal.timeout(30_000);
+/** A test's own deadline: every wait in it may take its full deadline on a loaded machine. */
+const TEST_TIMEOUT_MS = 180_000;
+
+/**
+ * Waits until `check` passes and returns its value; after `timeoutMs` (generous: a loaded machine is
+ * slow, and a passing check returns at once) fails saying what was awaited and the last failure.
+ */
+async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 60_000): Promise<T> {
+  try {
+    return await eventually(check, timeoutMs);
+  } catch (error) {
+    throw new Error(`waiting for ${what}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A logger that keeps what it is given, to assert on what an operator would read. */
+function capturingLogger(): Logger & { lines: { level: string; message: string; fields?: LogFields }[] } {
+  const lines: { level: string; message: string; fields?: LogFields }[] = [];
+  const at = (level: string) => (message: string, fields?: LogFields) => void lines.push({ level, message, ...(fields ? { fields } : {}) });
+  const logger = { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: () => logger };
+  return logger;
+}
 /** The peerings each agent ended (its `onPeeringEnded` calls), by agent name: `[clusterId, reason]`. */
 const ended = new Map<string, [string, string][]>();
 const endedBy = (name: string) => ended.get(name) ?? [];
@@ -75,7 +113,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe('discovery agents on loopback', () => {
+describe('discovery agents on loopback', { timeout: TEST_TIMEOUT_MS }, () => {
   let a: DiscoveryAgent;
   let b: DiscoveryAgent;
   let c: DiscoveryAgent;
@@ -86,12 +124,12 @@ describe('discovery agents on loopback', () => {
     expect(bootstrap[0]).toMatch(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${idOf(a)}$`));
     [b, c] = await Promise.all([startAgent('node-b', { bootstrap }), startAgent('node-c', { bootstrap })]);
 
-    await eventually(() => {
+    await until('each of A, B and C to see the other two', () => {
       for (const [x, y] of [[a, b], [a, c], [b, a], [b, c], [c, a], [c, b]] as const) seen(x, y);
-    }, 15_000);
+    });
     // What the agent knows is in the resource store, under the peer's derived object name.
     const store = createSqlResourceStore({ db, namespace: 'node-b' });
-    await eventually(async () => {
+    await until("B's Peer object for C", async () => {
       const stored = await store.get('Peer', clusterResourceName(idOf(c)));
       expect(stored.spec).toMatchObject({ clusterId: idOf(c), name: 'node-c' });
       expect(stored.spec?.addresses?.[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+/);
@@ -99,17 +137,17 @@ describe('discovery agents on loopback', () => {
     });
     expect((await store.get('Swarm', 'default')).spec).toMatchObject({ keyFingerprint: b.swarm().keyFingerprint, bootstrap });
     expect((await store.get('Identity', clusterResourceName(idOf(b)))).spec).toMatchObject({ clusterId: idOf(b), name: 'node-b' });
-    await eventually(() => expect(b.getPeer(idOf(c)).latencyMs).toBeTypeOf('number'));
+    await until("B to measure C's latency", () => expect(b.getPeer(idOf(c)).latencyMs).toBeTypeOf('number'));
 
     const aId = idOf(a);
     await a.stop();
-    await eventually(() => expect(b.getPeer(aId)).toMatchObject({ connected: false, reachable: false }));
-    await eventually(() => {
+    await until('B to see A gone', () => expect(b.getPeer(aId)).toMatchObject({ connected: false, reachable: false }));
+    await until('B and C to reach each other without A', () => {
       expect(seen(b, c).reachable).toBe(true);
       expect(seen(c, b).reachable).toBe(true);
-    }, 5000);
+    });
     // The store follows what the agent sees.
-    await eventually(async () => expect((await store.get('Peer', clusterResourceName(aId))).status).toMatchObject({ reachable: false }));
+    await until("B's Peer object for A to say unreachable", async () => expect((await store.get('Peer', clusterResourceName(aId))).status).toMatchObject({ reachable: false }));
   });
 
   it('peers by consent: a request waits for the operator, approval reaches both sides', async () => {
@@ -121,7 +159,7 @@ describe('discovery agents on loopback', () => {
     await expect(b.approvePeering(idOf(c))).rejects.toBeInstanceOf(ConflictError);
 
     expect((await c.approvePeering(idOf(b))).state).toBe('peered');
-    await eventually(() => expect(b.getPeer(idOf(c)).state).toBe('peered'));
+    await until("C's approval to reach B", () => expect(b.getPeer(idOf(c)).state).toBe('peered'));
     expect(b.isPeered(idOf(c)) && c.isPeered(idOf(b))).toBe(true);
   });
 
@@ -131,10 +169,11 @@ describe('discovery agents on loopback', () => {
     await c.handlePeered(protocol, async (stream) => {
       await stream.close();
     });
-    await eventually(() => seen(d, c));
-    await expect(d.openPeeredStream(idOf(c), protocol, { signal: AbortSignal.timeout(2000) })).rejects.toBeInstanceOf(NotAllowedError);
-    const stream = await b.openPeeredStream(idOf(c), protocol, { signal: AbortSignal.timeout(2000) });
+    await until('D to see C', () => seen(d, c));
+    await expect(d.openPeeredStream(idOf(c), protocol, { signal: stepSignal() })).rejects.toBeInstanceOf(NotAllowedError);
+    const stream = await b.openPeeredStream(idOf(c), protocol, { signal: stepSignal() });
     await stream.close();
+    await d.stop();
   });
 
   it('signs application messages with the cluster key, never as one of its own kinds', async () => {
@@ -151,11 +190,11 @@ describe('discovery agents on loopback', () => {
     expect(b.getPeer(idOf(c)).state).toBe('peered');
     const blocked = await c.block(idOf(b));
     expect(blocked).toMatchObject({ state: 'blocked', connected: false });
-    await eventually(() => expect(b.getPeer(idOf(c)).connected).toBe(false));
+    await until('B to be cut off from C', () => expect(b.getPeer(idOf(c)).connected).toBe(false));
     // B was told before it was cut off: it no longer counts on the peering. Each side ended it once.
     expect(b.getPeer(idOf(c)).state).toBe('refused');
     expect(b.isPeered(idOf(c))).toBe(false);
-    await eventually(() => {
+    await until('both sides to end the peering', () => {
       expect(endedBy('node-c').filter(([id]) => id === idOf(b))).toEqual([[idOf(b), 'blocked']]);
       expect(endedBy('node-b').filter(([id]) => id === idOf(c))).toEqual([[idOf(c), 'refused-by-peer']]);
     });
@@ -167,11 +206,11 @@ describe('discovery agents on loopback', () => {
 
     expect((await c.unblock(idOf(b))).state).toBe('discovered');
     expect((await b.connect(addressOf(c))).clusterId).toBe(idOf(c));
-    await eventually(() => expect(c.getPeer(idOf(b)).connected).toBe(true));
+    await until('C to see B connected again', () => expect(c.getPeer(idOf(b)).connected).toBe(true));
   });
 
   it('lists the clusters it met, and those it blocked; not one it only dialled, nor one unblocked unmet', async () => {
-    const j = await startAgent('node-j');
+    let j = await startAgent('node-j');
     const k = await startAgent('node-k');
     const ghost = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
     const store = createSqlResourceStore({ db, namespace: 'node-k' });
@@ -180,12 +219,16 @@ describe('discovery agents on loopback', () => {
     expect(await k.block(ghost)).toMatchObject({ clusterId: ghost, state: 'blocked', connected: false, reachable: false });
     expect(k.listPeers().map((p) => [p.clusterId, p.state])).toEqual([[ghost, 'blocked']]);
     expect((await store.get('Peer', clusterResourceName(ghost))).status?.state).toBe('blocked');
-    await eventually(() => expect(endedBy('node-k')).toEqual([[ghost, 'blocked']]));
+    await until("K to end what the ghost held", () => expect(endedBy('node-k')).toEqual([[ghost, 'blocked']]));
 
     // J dials K, which has blocked it: the connection never carries an exchange, and J lists nobody.
+    // Stopping J waits for whatever its connections set off and writes what it holds to its store:
+    // nothing there, nor in the agent started again on it, once every chance to meet K has passed.
     await k.block(idOf(j));
     for (let attempt = 0; attempt < 2; attempt++) await expect(j.connect(addressOf(k))).rejects.toBeInstanceOf(UnavailableError);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await j.stop();
+    expect((await createSqlResourceStore({ db, namespace: 'node-j' }).list('Peer')).items).toEqual([]);
+    j = await startAgent('node-j');
     expect(j.listPeers()).toEqual([]);
     expect(() => j.getPeer(idOf(k))).toThrow(NotFoundError);
 
@@ -199,7 +242,7 @@ describe('discovery agents on loopback', () => {
     // Once they meet, each lists the other.
     await k.unblock(idOf(j));
     expect((await j.connect(addressOf(k))).state).toBe('discovered');
-    await eventually(() => {
+    await until('J and K to list each other', () => {
       expect(j.listPeers().map((p) => p.clusterId)).toEqual([idOf(k)]);
       expect(k.listPeers().map((p) => p.clusterId)).toEqual([idOf(j)]);
       expect(k.getPeer(idOf(j))).toMatchObject({ state: 'discovered', connected: true, lastSeen: expect.any(String) });
@@ -211,7 +254,7 @@ describe('discovery agents on loopback', () => {
     const e = await startAgent('node-e', { peeringPolicy: { mode: 'auto' } });
     const f = await startAgent('node-f', { peeringPolicy: { mode: 'allowList', allowedClusterIds: [idOf(e)] } });
     await e.connect(addressOf(f));
-    await eventually(() => seen(f, e));
+    await until('F to see E', () => seen(f, e));
     expect((await e.requestPeering(idOf(f))).state).toBe('peered');
     expect(f.getPeer(idOf(e)).state).toBe('peered');
 
@@ -220,6 +263,7 @@ describe('discovery agents on loopback', () => {
     expect(f.getPeer(idOf(c)).state).toBe('pending-approval');
     await c.connect(addressOf(e));
     expect((await c.requestPeering(idOf(e))).state).toBe('peered');
+    await Promise.all([e.stop(), f.stop()]);
   });
 
   it('drops forged, stale and expired identity records', async () => {
@@ -232,7 +276,7 @@ describe('discovery agents on loopback', () => {
       host: '127.0.0.1',
       port: 0,
       gater: {},
-      dialTimeoutMs: 2000,
+      dialTimeoutMs: timing.dialTimeoutMs,
       querySelfIntervalMs: 60_000,
       pingIntervalMs: 10_000,
     });
@@ -253,13 +297,14 @@ describe('discovery agents on loopback', () => {
       await signIdentityRecord(ghostKey, { clusterId: peerIdFromPrivateKey(ghostKey).toString(), name: 'ghost', sequence: 1, expiresAt }),
     ];
     const send = async (records: unknown[]) => {
-      const stream = await attacker.dialProtocol(multiaddr(addressOf(c)), '/archipel/identity/1.0.0', { signal: AbortSignal.timeout(3000) });
-      return exchangeJson(stream, { records }, { maxBytes: 1024 * 1024, signal: AbortSignal.timeout(3000) });
+      const signal = stepSignal();
+      const stream = await attacker.dialProtocol(multiaddr(addressOf(c)), '/archipel/identity/1.0.0', { signal });
+      return exchangeJson(stream, { records }, { maxBytes: 1024 * 1024, signal });
     };
     const reply = (await send(forged)) as { records: { clusterId: string }[] };
     expect(reply.records[0]!.clusterId).toBe(idOf(c));
 
-    await eventually(() => expect(c.getPeer(attackerId).identity).toMatchObject({ name: 'attacker', sequence: 5 }));
+    await until("C to take in the attacker's own valid record", () => expect(c.getPeer(attackerId).identity).toMatchObject({ name: 'attacker', sequence: 5 }));
     expect(c.getPeer(idOf(b)).identity).toEqual(victim);
     expect(c.getPeer(idOf(b)).name).toBe('node-b');
     expect(() => c.getPeer(peerIdFromPrivateKey(ghostKey).toString())).toThrow(/no peer/);
@@ -267,18 +312,19 @@ describe('discovery agents on loopback', () => {
     // An older sequence of a known cluster's record is dropped too.
     await send([await signIdentityRecord(attackerKey, { clusterId: attackerId, name: 'older', sequence: 4, expiresAt })]);
     await send([await signIdentityRecord(attackerKey, { clusterId: attackerId, name: 'newer', sequence: 6, expiresAt })]);
-    await eventually(() => expect(c.getPeer(attackerId).identity?.name).toBe('newer'));
+    // C takes records in the order they came: once the newer one is in, the older one was dropped.
+    await until("C to take in the attacker's newer record", () => expect(c.getPeer(attackerId).identity?.name).toBe('newer'));
   });
 
   it('renames itself with a higher sequence and re-announces', async () => {
     const before = b.identity();
     const renamed = await b.updateIdentity({ name: 'bravo', description: 'the second node' });
     expect(renamed.sequence).toBeGreaterThan(before.sequence);
-    await eventually(() => expect(c.getPeer(idOf(b))).toMatchObject({ name: 'bravo', identity: { name: 'bravo', description: 'the second node' } }));
+    await until("B's new name to reach C", () => expect(c.getPeer(idOf(b))).toMatchObject({ name: 'bravo', identity: { name: 'bravo', description: 'the second node' } }));
   });
 });
 
-describe('a discovery agent restarted on its data directory and store', () => {
+describe('a discovery agent restarted on its data directory and store', { timeout: TEST_TIMEOUT_MS }, () => {
   it('keeps its cluster id, raises its sequence, and remembers its peers and whom it blocked', async () => {
     const store = createSqlResourceStore({ db, namespace: 'node-g' });
     const options = { dataDir: path.join(root, 'node-g'), store, logger: silentLogger, name: 'node-g', swarmKeyFile, host: '127.0.0.1', port: 0, timing };
@@ -288,7 +334,7 @@ describe('a discovery agent restarted on its data directory and store', () => {
     const i = await startAgent('node-i');
     await h.connect(addressOf(g));
     await i.connect(addressOf(g));
-    await eventually(() => {
+    await until('G to see H and I', () => {
       seen(g, h);
       seen(g, i);
     });
@@ -304,21 +350,22 @@ describe('a discovery agent restarted on its data directory and store', () => {
     expect(again.getPeer(idOf(h))).toMatchObject({ name: 'node-h', state: 'discovered' });
     expect(again.getPeer(idOf(i)).state).toBe('blocked');
     // It reconnects to the peers it knew (their addresses were kept), but not to the blocked one.
-    await eventually(() => expect(again.getPeer(idOf(h)).connected).toBe(true));
+    await until('G, restarted, to reconnect to H', () => expect(again.getPeer(idOf(h)).connected).toBe(true));
     await expect(i.connect(again.identity().multiaddrs[0]!)).rejects.toBeInstanceOf(UnavailableError);
     expect(again.getPeer(idOf(i)).connected).toBe(false);
+    await Promise.all([again.stop(), h.stop(), i.stop()]);
   });
 });
 
-describe('discovery agents on Kubernetes custom resources', () => {
+describe('discovery agents on Kubernetes custom resources', { timeout: TEST_TIMEOUT_MS }, () => {
   it('keep Swarm, Identity and Peer objects of the same shape in the cluster (against the API double)', async () => {
     const double = await startKubernetesApiDouble({ bookmarkIntervalMs: 100 });
     try {
       const storeFor = (namespace: string) => createKubernetesResourceStore({ kubeconfig: kubeconfigFor(double), namespace });
       const one = await startAgent('kube-one', { store: storeFor('kube-one') });
       const two = await startAgent('kube-two', { store: storeFor('kube-two'), bootstrap: [addressOf(one)] });
-      await eventually(() => seen(one, two), 10_000);
-      await eventually(async () => {
+      await until('the two agents to see each other', () => seen(one, two));
+      await until("kube-one's Peer object for kube-two", async () => {
         const stored = await storeFor('kube-one').get('Peer', clusterResourceName(idOf(two)));
         expect(stored).toMatchObject({
           apiVersion: 'archipel.io/v1alpha1',
@@ -334,5 +381,35 @@ describe('discovery agents on Kubernetes custom resources', () => {
     } finally {
       await double.close();
     }
+  });
+});
+
+describe('a node started with another swarm key', { timeout: TEST_TIMEOUT_MS }, () => {
+  it('says why it cannot join through a bootstrap node, once for each address', async () => {
+    const member = await startAgent('key-member');
+    const address = addressOf(member);
+    const otherKeyFile = path.join(root, 'other-swarm.key');
+    writeFileSync(otherKeyFile, generateSwarmKey());
+    const logger = capturingLogger();
+    const stranger = await startAgent('key-stranger', { swarmKeyFile: otherKeyFile, logger, bootstrap: [address] });
+    const fingerprint = stranger.swarm().keyFingerprint;
+    expect(fingerprint).not.toBe(member.swarm().keyFingerprint);
+
+    const warnings = () => logger.lines.filter((l) => l.level === 'warn' && l.message.startsWith(`cannot join through ${address}:`));
+    const [warning] = await until('the warning that the bootstrap handshake failed', () => {
+      expect(warnings()).toHaveLength(1);
+      return warnings();
+    });
+    expect(warning!.message).toContain(`does this node use the same swarm key (fingerprint ${fingerprint}) as the federation?`);
+    expect(stranger.swarm()).toMatchObject({ connectedPeers: 0, bootstrapProblems: [{ address, problem: expect.stringContaining(fingerprint) }] });
+    // The node, alone, keeps trying (each failure a debug line); the warning is not repeated.
+    const retries = () =>
+      logger.lines.slice(logger.lines.indexOf(warning!)).filter((l) => l.level === 'debug' && l.message === 'bootstrap node not reachable' && l.fields?.address === address);
+    await until('two more attempts through the bootstrap node', () => expect(retries().length).toBeGreaterThanOrEqual(2));
+    expect(warnings()).toHaveLength(1);
+    // Told directly, an operator's connect fails too (saying the same, unless the garbled handshake
+    // ran out of time instead: it can wait for bytes that never come, which is not evidence enough).
+    await expect(stranger.connect(address)).rejects.toBeInstanceOf(UnavailableError);
+    await Promise.all([member.stop(), stranger.stop()]);
   });
 });

@@ -15,13 +15,13 @@ import {
 import { createBackgroundTasks } from './background-tasks.ts';
 import { createBlockingGater } from './connection-gater.ts';
 import { DEFAULT_TIMING, type DiscoveryTiming } from './discovery-timing.ts';
-import { createFederationMaintenance } from './federation-maintenance.ts';
+import { createFederationMaintenance, type BootstrapProblem } from './federation-maintenance.ts';
 import { createIdentityExchange, IDENTITY_PROTOCOL, type LocalIdentity } from './identity-exchange.ts';
 import { rfc3339 } from './identity-record.ts';
 import { raceAbort } from './json-protocol.ts';
 import { loadOrCreateNodeKey, loadOrCreateSwarmKey } from './key-files.ts';
 import { createKeyedLock } from './keyed-lock.ts';
-import { createFederationLibp2p, type FederationLibp2p } from './libp2p-node.ts';
+import { createFederationLibp2p, isHandshakeFailure, type FederationLibp2p } from './libp2p-node.ts';
 import { parseClusterId } from './peer-names.ts';
 import { createPeerTable, type PeerView } from './peer-table.ts';
 import { createPeeredProtocols, type PeeredProtocols } from './peered-protocols.ts';
@@ -32,6 +32,7 @@ import type { SwarmKey } from './swarm-key.ts';
 import { createSwarmObject } from './swarm-object.ts';
 
 export { DEFAULT_TIMING, type DiscoveryTiming } from './discovery-timing.ts';
+export type { BootstrapProblem } from './federation-maintenance.ts';
 export { IDENTITY_PROTOCOL, type LocalIdentity } from './identity-exchange.ts';
 export { PEERING_PROTOCOL } from './peering-messages.ts';
 export type { PeeringEndedHandler } from './peering-exchange.ts';
@@ -81,6 +82,8 @@ export interface SwarmInfo {
   bootstrap: string[];
   peeringPolicy: PeeringPolicy;
   connectedPeers: number;
+  /** Bootstrap addresses whose handshake failed (most likely another swarm key), with what to check. */
+  bootstrapProblems: BootstrapProblem[];
 }
 
 /** What the discovery API needs from the agent. */
@@ -142,7 +145,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
   const swarmObject = createSwarmObject(store);
   const identity = createIdentityExchange({ store, logger, clock, timing, configured: options, table, tasks, withLock, running, node: current, selfId: self, privateKey: key, dialPeer });
   const peering = createPeeringExchange({ logger, clock, timing, policy, table, tasks, withLock, running, selfId: self, privateKey: key, ...(options.onPeeringEnded ? { onPeeringEnded: options.onPeeringEnded } : {}) });
-  const maintenance = createFederationMaintenance({ logger, clock, timing, bootstrap, table, tasks, identity, peering, swarm: swarmObject, running, selfId: self, dialPeer });
+  const maintenance = createFederationMaintenance({ logger, clock, timing, bootstrap, swarmKeyFingerprint: () => swarmKey!.fingerprint, table, tasks, identity, peering, swarm: swarmObject, running, selfId: self, dialPeer });
   const peered = createPeeredProtocols({ logger, timing, table, tasks, running, selfId: self, privateKey: key });
   const { view } = table;
 
@@ -238,6 +241,7 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
         bootstrap: [...bootstrap],
         peeringPolicy: policy,
         connectedPeers: libp2p.getPeers().length,
+        bootstrapProblems: maintenance.bootstrapProblems(),
       };
     },
 
@@ -268,7 +272,10 @@ export function createDiscoveryAgent(options: DiscoveryAgentOptions): DiscoveryA
       try {
         connection = await dialPeer(target, signal);
       } catch (error) {
-        throw new UnavailableError(`cannot connect to ${address}: ${describeError(error)}`, { cause: error });
+        const reason = isHandshakeFailure(error)
+          ? `the handshake failed — does that node use the same swarm key (fingerprint ${swarmKey!.fingerprint}) as this one? (${describeError(error)})`
+          : describeError(error);
+        throw new UnavailableError(`cannot connect to ${address}: ${reason}`, { cause: error });
       }
       const clusterId = connection.remotePeer.toString();
       if (clusterId === selfId) throw new InvalidInputError('that is this node’s own address', [{ path: 'address', message: 'own address' }]);

@@ -6,7 +6,7 @@ import type { BackgroundTasks } from './background-tasks.ts';
 import type { DiscoveryTiming } from './discovery-timing.ts';
 import type { IdentityExchanger } from './identity-exchange.ts';
 import { rfc3339 } from './identity-record.ts';
-import type { FederationLibp2p } from './libp2p-node.ts';
+import { isHandshakeFailure, type FederationLibp2p } from './libp2p-node.ts';
 import { parseClusterId } from './peer-names.ts';
 import type { PeerTable } from './peer-table.ts';
 import type { PeeringExchange } from './peering-exchange.ts';
@@ -20,6 +20,8 @@ export interface FederationMaintenanceDeps {
   timing: DiscoveryTiming;
   /** Multiaddrs of the nodes to join the swarm through. */
   bootstrap: readonly string[];
+  /** `sha256:<hex>` of this node's swarm key, named when a bootstrap node's handshake fails. */
+  swarmKeyFingerprint(): string;
   table: PeerTable;
   tasks: BackgroundTasks;
   identity: Pick<IdentityExchanger, 'exchangeIdentity' | 'announce' | 'renewIfDue'>;
@@ -42,6 +44,16 @@ export interface FederationMaintenance {
   schedule(): void;
   /** Forgets the redial backoff of a peer (once it is unblocked). */
   forgetBackoff(clusterId: string): void;
+  /**
+   * The bootstrap addresses a dial to which failed in the handshake (most likely another swarm key),
+   * each with what to check; an address is removed once a dial through it succeeds (or at a restart).
+   */
+  bootstrapProblems(): BootstrapProblem[];
+}
+
+export interface BootstrapProblem {
+  address: string;
+  problem: string;
 }
 
 export function createFederationMaintenance(deps: FederationMaintenanceDeps): FederationMaintenance {
@@ -51,6 +63,8 @@ export function createFederationMaintenance(deps: FederationMaintenanceDeps): Fe
   const redial = new Map<string, { failures: number; nextAt: number }>();
   /** When the maintenance last retried an identity exchange with each peer. */
   const exchanging = new Map<string, number>();
+  /** Why a bootstrap address cannot be joined through, by address (each warned about once). */
+  const bootstrapProblems = new Map<string, string>();
 
   async function onConnect(peerId: PeerId): Promise<void> {
     const clusterId = peerId.toString();
@@ -78,8 +92,17 @@ export function createFederationMaintenance(deps: FederationMaintenanceDeps): Fe
         try {
           await dialPeer(multiaddr(address));
           joined = true;
+          bootstrapProblems.delete(address);
         } catch (error) {
-          logger.debug('bootstrap node not reachable', { address, error: describeError(error) });
+          // Retried every round while the node is alone: a handshake failure is worth a warning once per
+          // address (until a dial through it succeeds), everything else and every repetition a debug line.
+          if (isHandshakeFailure(error) && !tasks.signal.aborted && !bootstrapProblems.has(address)) {
+            const problem = `the handshake failed — does this node use the same swarm key (fingerprint ${deps.swarmKeyFingerprint()}) as the federation?`;
+            bootstrapProblems.set(address, problem);
+            logger.warn(`cannot join through ${address}: ${problem}`, { address, error: describeError(error) });
+          } else {
+            logger.debug('bootstrap node not reachable', { address, error: describeError(error) });
+          }
         }
       }),
     );
@@ -180,6 +203,7 @@ export function createFederationMaintenance(deps: FederationMaintenanceDeps): Fe
       libp2p.addEventListener('peer:identify', (event) => background('recording addresses', () => onIdentify(event.detail.peerId, event.detail.listenAddrs)));
     },
     schedule() {
+      bootstrapProblems.clear();
       background('joining the swarm', joinBootstrap);
       every(timing.maintenanceIntervalMs, 'maintenance', maintain);
       // A second look soon after joining finds the members that joined at the same time.
@@ -191,5 +215,6 @@ export function createFederationMaintenance(deps: FederationMaintenanceDeps): Fe
     forgetBackoff(clusterId) {
       redial.delete(clusterId);
     },
+    bootstrapProblems: () => [...bootstrapProblems].map(([address, problem]) => ({ address, problem })),
   };
 }

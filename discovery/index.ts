@@ -16,6 +16,7 @@ export {
   type PeeredProtocols,
   type PeeringEndedHandler,
   type SwarmInfo,
+  type BootstrapProblem,
 } from './discovery-agent.ts';
 export { generateSwarmKey, parseSwarmKey, swarmKeyFingerprint, encodeSwarmKey, type SwarmKey } from './swarm-key.ts';
 export { signIdentityRecord, verifyIdentityRecord, type IdentityRecord, type RecordVerdict } from './identity-record.ts';

@@ -85,3 +85,19 @@ export async function createFederationLibp2p(options: FederationLibp2pOptions): 
     ...(options.logger ? { logger: options.logger } : {}),
   });
 }
+
+/**
+ * Whether a dial failed in the encryption handshake (libp2p's `EncryptionFailedError`, found in the
+ * error, its causes, or the errors of an aggregate), other than by running out of time. On a private
+ * network that is what a node with another swarm key sees: the pre-shared key protector garbles every
+ * byte, so the Noise negotiation fails or the other side resets the connection, at once. A peer id
+ * other than the one dialled fails there too. libp2p keeps only the message of what went wrong inside
+ * the handshake, so a deadline that expired there is told apart by its message.
+ */
+export function isHandshakeFailure(error: unknown, depth = 0): boolean {
+  if (depth > 8 || typeof error !== 'object' || error === null) return false;
+  const { name, message } = error as Error;
+  if (name === 'EncryptionFailedError') return !/\b(aborted|timed out|timeout)\b/i.test(String(message));
+  const nested = [(error as Error).cause, ...((error as Partial<AggregateError>).errors ?? [])];
+  return nested.some((e) => isHandshakeFailure(e, depth + 1));
+}
