@@ -183,15 +183,25 @@ describe('archipel run', () => {
     const dir = folder({ 'self.cwl': 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  again: {run: self.cwl, in: {}, out: []}\n' });
     const { code, stderr } = await archipelRun(dir, ['self.cwl']);
     expect(code).toBe(1);
-    expect(stderr).toContain(`archipel: ${path.join(dir, 'self.cwl')}:6: steps[0].run: a workflow cannot run itself, directly or through other files: self.cwl steps[0].run → self.cwl`);
+    expect(stderr).toContain(`archipel: ${path.join(dir, 'self.cwl')}:6:16: steps[0].run: a workflow cannot run itself, directly or through other files: self.cwl steps[0].run → self.cwl`);
     expect(stderr).not.toContain('unexpected error');
+  });
+
+  it('names a misspelt field deep in a workflow by its step and path, at its line and column', async () => {
+    const dir = folder({
+      'tool.cwl': 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs: []\noutputs: []\n',
+      'wf.cwl': 'cwlVersion: v1.2\nclass: Workflow\ninputs: []\noutputs: []\nsteps:\n  - id: a\n    run: tool.cwl\n    in: []\n    out: []\n    scater: x\n',
+    });
+    const { code, stderr } = await archipelRun(dir, ['--quiet', 'wf.cwl']);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`archipel: ${path.join(dir, 'wf.cwl')}:10:5: steps[0] (id: a).scater: unknown field "scater" (did you mean "scatter"?)`);
   });
 
   it('names the wrong class of a document', async () => {
     const dir = folder({ 'typo.cwl': 'cwlVersion: v1.2\nclass: CommandLinTool\ninputs: []\noutputs: []\n' });
     const { code, stderr } = await archipelRun(dir, ['typo.cwl']);
     expect(code).toBe(1);
-    expect(stderr).toContain(`${path.join(dir, 'typo.cwl')}:2: class: expected one of CommandLineTool, ExpressionTool, Workflow, Operation, got "CommandLinTool"`);
+    expect(stderr).toContain(`${path.join(dir, 'typo.cwl')}:2:8: class: expected one of CommandLineTool, ExpressionTool, Workflow, Operation, got "CommandLinTool"`);
   });
 });
 
@@ -337,5 +347,130 @@ steps:
     const next = await archipelRun(dir, ['ok.cwl']);
     expect(next.code, next.stderr).toBe(0);
     expect(left()).toEqual([]);
+  });
+});
+
+/** Documents from the field where `archipel run` once differed from the reference runner; cwltool's output is written in. */
+describe('archipel run agrees with the reference runner', () => {
+  it('passes cwl.output.json through as written: extra fields kept, missing optional ones left out', async () => {
+    const tool = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [sh, -c, 'echo "{\\"a\\": 1, \\"extra\\": \\"x\\"}" > cwl.output.json']
+inputs: []
+outputs:
+  a: int
+  b: string?
+`;
+    const dir = folder({ 'tool.cwl': tool });
+    const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl']);
+    expect(code, stderr).toBe(0);
+    // cwltool --no-container: {"a": 1, "extra": "x"}
+    expect(JSON.parse(stdout)).toEqual({ a: 1, extra: 'x' });
+  });
+
+  it("expands a File's format with the job's own $namespaces", async () => {
+    const tool = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: "true"\ninputs:\n  f: File\noutputs:\n  out: {type: string, outputBinding: {outputEval: $(inputs.f.format)}}\n';
+    const job = '$namespaces:\n  edam: http://edamontology.org/\nf:\n  class: File\n  location: data.txt\n  format: edam:format_1234\n';
+    const dir = folder({ 'tool.cwl': tool, 'job.yml': job, 'data.txt': 'hi\n' });
+    const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl', 'job.yml']);
+    expect(code, stderr).toBe(0);
+    // cwltool --no-container: {"out": "http://edamontology.org/format_1234"}
+    expect(JSON.parse(stdout)).toEqual({ out: 'http://edamontology.org/format_1234' });
+  });
+
+  it('collects a staged Directory literal, read-only or writable, with glob "*"', async () => {
+    const listing = (writable: boolean) =>
+      writable
+        ? `      - entry: '\${return {class: "Directory", basename: "d", listing: [{class: "File", basename: "a.txt", contents: "A"}]};}'\n        writable: true\n`
+        : '      - {class: Directory, basename: d, listing: [{class: File, basename: a.txt, contents: "A"}]}\n';
+    const tool = (writable: boolean) => `cwlVersion: v1.2
+class: CommandLineTool
+requirements:
+  InlineJavascriptRequirement: {}
+  InitialWorkDirRequirement:
+    listing:
+${listing(writable)}baseCommand: "true"
+inputs: []
+outputs:
+  all: {type: 'Directory[]', outputBinding: {glob: "*"}}
+`;
+    const dir = folder({ 'ro.cwl': tool(false), 'rw.cwl': tool(true) });
+    for (const [file, outdir] of [['ro.cwl', 'ro'], ['rw.cwl', 'rw']] as const) {
+      const { code, stdout, stderr } = await archipelRun(dir, ['--outdir', outdir, file]);
+      expect(code, stderr).toBe(0);
+      // cwltool --no-container: one Directory d holding a.txt (1 byte).
+      const { all } = JSON.parse(stdout) as { all: { basename: string; path: string; listing: { basename: string; size: number }[] }[] };
+      expect(all).toMatchObject([{ class: 'Directory', basename: 'd', path: path.join(dir, outdir, 'd'), listing: [{ basename: 'a.txt', size: 1 }] }]);
+      expect(readFileSync(path.join(dir, outdir, 'd', 'a.txt'), 'utf8')).toBe('A');
+    }
+  });
+
+  it('gives null for a required workflow output fed by a skipped conditional step', async () => {
+    const wf = `cwlVersion: v1.2
+class: Workflow
+requirements: {InlineJavascriptRequirement: {}}
+inputs: []
+outputs:
+  out: {type: string, outputSource: s/out}
+steps:
+  s:
+    when: $(false)
+    in: []
+    out: [out]
+    run:
+      class: ExpressionTool
+      inputs: []
+      outputs: {out: string}
+      expression: '$({out: "x"})'
+`;
+    const dir = folder({ 'wf.cwl': wf });
+    const { code, stdout, stderr } = await archipelRun(dir, ['wf.cwl']);
+    // cwltool --no-container: {"out": null}, exit 0 (its static checker only warns).
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ out: null });
+  });
+
+  it('refuses an unresolvable default File only when the job does not replace it', async () => {
+    const tool = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: "true"\ninputs:\n  unused: {type: File, default: {class: File, location: does-not-exist.txt}}\noutputs: []\n';
+    const dir = folder({ 'tool.cwl': tool, 'job.yml': 'unused: {class: File, location: real.txt}\n', 'real.txt': 'x\n' });
+    // cwltool --no-container: "Input object failed validation: ... No such file or directory", exit 1.
+    const alone = await archipelRun(dir, ['tool.cwl']);
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toContain(`unused: file not found: ${path.join(dir, 'does-not-exist.txt')}`);
+    // cwltool --no-container: {}, exit 0.
+    const replaced = await archipelRun(dir, ['tool.cwl', 'job.yml']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(JSON.parse(replaced.stdout)).toEqual({});
+  });
+
+  it('writes float and double inputs on the command line in decimal notation, never with an exponent', async () => {
+    const tool = `cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: echo
+inputs:
+  f: {type: 'float[]', inputBinding: {position: 1}}
+  d: {type: 'double[]', inputBinding: {position: 2}}
+stdout: out.txt
+outputs:
+  out: {type: string, outputBinding: {glob: out.txt, loadContents: true, outputEval: '$(self[0].contents)'}}
+`;
+    const values = '[0.1, 1e-7, 1e21, 100000000000000000000.0, 1e16, 123456789.123, -0.0, 1.5e-5, 0.0001, 3]';
+    const dir = folder({ 'tool.cwl': tool, 'job.yml': `f: ${values}\nd: ${values}\n` });
+    const { code, stdout, stderr } = await archipelRun(dir, ['tool.cwl', 'job.yml']);
+    expect(code, stderr).toBe(0);
+    // cwltool --no-container writes Python's str(): 0.1 1e-07 1e+21 1e+20 1e+16 123456789.123 -0.0 1.5e-05 0.0001 3.
+    // The specification wants decimals (conformance test very_big_and_very_floats_nojs, which cwltool fails).
+    const decimal = '0.1 0.0000001 1000000000000000000000 100000000000000000000 10000000000000000 123456789.123 0 0.000015 0.0001 3';
+    expect(JSON.parse(stdout)).toEqual({ out: `${decimal} ${decimal}\n` });
+  });
+
+  it('names the output, its glob patterns and the directory searched when a required output matched nothing', async () => {
+    const tool = 'cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: [touch, other.txt]\ninputs: []\noutputs:\n  out: {type: File, outputBinding: {glob: ["*.csv", result.txt]}}\n';
+    const dir = folder({ 'tool.cwl': tool });
+    const { code, stderr } = await archipelRun(dir, ['tool.cwl']);
+    // cwltool --no-container: "Error collecting output for parameter 'out': ... Did not find output file with glob pattern: ['*.csv', 'result.txt']", permanentFail.
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`out: no value for a required output: glob "\\*\\.csv", "result\\.txt" matched nothing in ${path.join(dir, 'work-')}\\w+/out`));
+    noStackTrace(stderr);
   });
 });

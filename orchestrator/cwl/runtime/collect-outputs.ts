@@ -1,8 +1,8 @@
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { globSync, isDynamicPattern } from 'tinyglobby';
 import type { CwlType, OutputBinding, Parameter, Process, SecondaryFileSpec } from '../model.ts';
 import { ProcessFailedError } from './cwl-errors.ts';
+import { globRelative } from './glob-outdir.ts';
 import type { EvalContext, Evaluator } from './evaluation.ts';
 import { isFsObject, listDirectory, locationToPath, readContents, withPathFields, type FsObject } from './file-objects.ts';
 import { defaultLoadListing, discoverSecondaryFiles } from './prepare-inputs.ts';
@@ -23,6 +23,8 @@ interface Collect {
   outdir: string;
   /** Where output symlinks may point besides the output directory (the job's own folders, inputs). */
   allowedRoots: string[];
+  /** The glob patterns of each output whose globs matched nothing. */
+  misses: Map<string, string[]>;
 }
 
 /** An output that is a symlink must point inside the output directory or at an input, never elsewhere on the host. */
@@ -42,15 +44,7 @@ function globFiles(pattern: string, c: Collect, spec: OutputSpec): FsObject[] {
     if (!pattern.startsWith(c.outdir)) throw new ProcessFailedError(`output glob "${pattern}" is outside the output directory`);
     relative = path.relative(c.outdir, pattern) || '.';
   }
-  const matches =
-    relative === '.' || relative === ''
-      ? [c.outdir]
-      : !isDynamicPattern(relative)
-        ? existsSync(path.join(c.outdir, relative)) ? [path.join(c.outdir, relative)] : []
-        : globSync(relative, { cwd: c.outdir, onlyFiles: false, dot: true, expandDirectories: false, followSymbolicLinks: true }).map((m) =>
-          path.join(c.outdir, m.replace(/\/$/, '')),
-        );
-  matches.sort();
+  const matches = relative === '.' || relative === '' ? [c.outdir] : globRelative(c.outdir, relative).map((m) => path.join(c.outdir, m));
   for (const full of matches) checkSymlink(full, c);
   const depth = defaultLoadListing(c.process, { loadListing: spec.outputBinding?.loadListing ?? spec.loadListing });
   return matches.map((full) => {
@@ -81,6 +75,7 @@ function collectOne(spec: OutputSpec, c: Collect, what: string): unknown {
       if (typeof g !== 'string') throw new ProcessFailedError(`${what}: glob must evaluate to strings, got ${JSON.stringify(g)}`);
       for (const f of globFiles(g, c, spec)) if (!files.some((x) => x.path === f.path)) files.push(f);
     }
+    if (!files.length) c.misses.set(what, patterns as string[]);
     if (binding.loadContents) for (const f of files) if (f.class === 'File') f.contents = readContents(String(f.path), what);
     result = files;
   }
@@ -141,13 +136,17 @@ export function resolveReported(value: unknown, baseDir: string, hostPath: (p: s
   return value;
 }
 
-/** Checks each output against its declared type; a mismatch fails the step, naming the output. */
+/**
+ * Checks each output against its declared type; a mismatch fails the step, naming the output.
+ * A workflow's output may be null whatever its type: a skipped conditional step gives null, which the
+ * reference runner passes through (its static checker only warns).
+ */
 export function checkOutputs(process: Process, outputs: Record<string, unknown>) {
   const problems: string[] = [];
   for (const param of process.outputs) {
     const value = outputs[param.id] ?? null;
     // An `Any` output may be null (unlike an `Any` input), as in the reference runner.
-    const anyOrNull = value === null && (param.type === 'Any' || (Array.isArray(param.type) && param.type.includes('Any')));
+    const anyOrNull = value === null && (process.class === 'Workflow' || param.type === 'Any' || (Array.isArray(param.type) && param.type.includes('Any')));
     if (!anyOrNull && !conforms(value, param.type)) {
       problems.push(value === null && !allowsNull(param.type) ? `${param.id}: no value for a required output` : `${param.id}: expected ${describeType(param.type)}, got ${JSON.stringify(value)?.slice(0, 200)}`);
     }
@@ -173,15 +172,26 @@ export function collectOutputs(
     } catch (error) {
       throw new ProcessFailedError(`cwl.output.json is not valid JSON: ${(error as Error).message}`);
     }
-    const resolved = resolveReported(parsed, outdir, hostPath) as Record<string, unknown>;
-    return Object.fromEntries(process.outputs.map((p) => [p.id, resolved[p.id] ?? null]));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ProcessFailedError(`cwl.output.json must hold an object of outputs, got ${JSON.stringify(parsed)?.slice(0, 200)}`);
+    }
+    // Passed through as written, as the reference runner does: fields it leaves out stay out, others stay in.
+    return resolveReported(parsed, outdir, hostPath) as Record<string, unknown>;
   }
-  const c: Collect = { process, evaluator, context, outdir, allowedRoots };
+  const c: Collect = { process, evaluator, context, outdir, allowedRoots, misses: new Map() };
   const outputs: Record<string, unknown> = {};
   for (const param of process.outputs) {
     const value = collectOne(param, c, param.id);
     completeOutput(value, param, c, param.id);
     outputs[param.id] = value;
   }
+  // A required output left empty by its globs: say what was looked for, and where.
+  const missing = process.outputs.flatMap((param) => {
+    const patterns = c.misses.get(param.id);
+    if (!patterns || outputs[param.id] !== null || allowsNull(param.type) || param.type === 'Any') return [];
+    const globs = patterns.length ? patterns.map((p) => JSON.stringify(p)).join(', ') : '(no pattern)';
+    return [`${param.id}: no value for a required output: glob ${globs} matched nothing in ${outdir}`];
+  });
+  if (missing.length) throw new ProcessFailedError(`invalid outputs: ${missing.join('; ')}`);
   return outputs;
 }

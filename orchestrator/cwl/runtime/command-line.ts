@@ -90,7 +90,26 @@ export function toArgString(value: unknown): string {
   if (isFsObject(value)) return String(value.path);
   if (typeof value === 'string') return value;
   if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'number') return numberText(value);
   return String(value);
+}
+
+/**
+ * A number in plain decimal notation, never in exponent form (`0.0000001`, `1000000000000000000000`),
+ * as the CWL conformance test very_big_and_very_floats_nojs requires: the shortest digits that read
+ * back as the same double, placed around the decimal point. (The reference runner writes Python's
+ * `str`, `1e-07`, and fails that test.)
+ */
+export function numberText(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const text = String(value);
+  if (!text.includes('e')) return text;
+  const [mantissa = '', exp = '0'] = value.toExponential().split('e');
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace('-', '').replace('.', '');
+  const point = 1 + Number(exp);
+  const body = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return (negative ? '-' : '') + body;
 }
 
 function render(arg: BoundArg, ev: BindEval): string[] {

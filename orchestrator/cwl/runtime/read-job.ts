@@ -2,16 +2,26 @@ import path from 'node:path';
 import type { CwlType, Process, Requirement } from '../model.ts';
 import { readYamlFile } from '../load/read-document.ts';
 import { JobInputError } from './cwl-errors.ts';
+import { expandFormatPrefix } from './prepare-inputs.ts';
+import { visitFsObjects } from './types.ts';
 
-/** Reads a job file (YAML or JSON mapping of input values), with the requirements it may add. */
+/**
+ * Reads a job file (YAML or JSON mapping of input values), with the requirements it may add. File
+ * formats written with a prefix of the job's own `$namespaces` (`edam:format_1234`) become full IRIs.
+ */
 export function readJobFile(file: string): { job: Record<string, unknown>; requirements: Requirement[] } {
   const { value } = readYamlFile(file);
   if (value === null) return { job: {}, requirements: [] };
   if (typeof value !== 'object' || Array.isArray(value)) throw new JobInputError(`${file}: a job must be a mapping of input names to values`);
   const job = { ...(value as Record<string, unknown>) };
   const requirements = Array.isArray(job['cwl:requirements']) ? (job['cwl:requirements'] as Requirement[]) : [];
+  const namespaces = job.$namespaces !== null && typeof job.$namespaces === 'object' ? (job.$namespaces as Record<string, string>) : {};
   delete job['cwl:tool'];
   delete job['cwl:requirements'];
+  delete job.$namespaces;
+  visitFsObjects(job, (obj) => {
+    if (typeof obj.format === 'string') obj.format = expandFormatPrefix(obj.format, namespaces);
+  });
   return { job, requirements };
 }
 
