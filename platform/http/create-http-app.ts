@@ -49,7 +49,8 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono<AppEnv> {
     },
   });
   const streamed = (options.streamedBodyPaths ?? []).map((p) => `${API_PREFIX}${p}`);
-  app.use('*', (c, next) => (streamed.some((p) => c.req.path === p || c.req.path.startsWith(`${p}/`)) ? next() : limit(c, next)));
+  const isStreamed = (path: string) => streamed.some((p) => path === p || path.startsWith(`${p}/`));
+  app.use('*', (c, next) => (isStreamed(c.req.path) ? next() : limit(c, next)));
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     if (publicPaths.has(c.req.path)) return next();
     const header = c.req.header('Authorization');
@@ -60,7 +61,7 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono<AppEnv> {
     c.set('principal', await options.authenticate(match[1]));
     await next();
   });
-  app.use(`${API_PREFIX}/*`, refuseMalformed({ skipBodyPaths: streamed }));
+  app.use(`${API_PREFIX}/*`, refuseMalformed({ skipBody: isStreamed }));
 
   app.onError((error, c) => {
     const { status, body } = errorResponse(error);

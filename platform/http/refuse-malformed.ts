@@ -13,16 +13,14 @@ import type { AppEnv } from './app-env.ts';
  * - a JSON body that is not valid UTF-8 (decoding would store replacement characters), or that holds a
  *   NUL character in a string or a key (PostgreSQL cannot store it in text, and no field of the API
  *   needs it): 400 naming the field as the schema errors do (`json:items.2.name`).
- * Bodies that are not JSON (uploads) and paths given in `skipBodyPaths` are passed through unread.
+ * Bodies that are not JSON (uploads) and those of paths `skipBody` names (streamed) are passed through unread.
  */
-export function refuseMalformed(options: { skipBodyPaths?: readonly string[] } = {}): MiddlewareHandler<AppEnv> {
-  const skip = options.skipBodyPaths ?? [];
+export function refuseMalformed(options: { skipBody?: (path: string) => boolean } = {}): MiddlewareHandler<AppEnv> {
+  const skip = options.skipBody ?? (() => false);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   return async (c, next) => {
-    checkTarget(rawTarget(c.env as { incoming?: IncomingMessage } | undefined) ?? new URL(c.req.url).pathname + new URL(c.req.url).search);
-    const type = c.req.header('Content-Type') ?? '';
-    const path = c.req.path;
-    if (isJson(type) && !skip.some((p) => path === p || path.startsWith(`${p}/`))) {
+    checkTarget(rawTarget(c.env as { incoming?: IncomingMessage } | undefined) ?? requestTarget(c.req.url));
+    if (isJson(c.req.header('Content-Type') ?? '') && !skip(c.req.path)) {
       // Hono keeps the bytes read here for the route's validator (`c.req.json()` reads the cache).
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       let text: string;
@@ -44,6 +42,12 @@ export function refuseMalformed(options: { skipBodyPaths?: readonly string[] } =
     }
     await next();
   };
+}
+
+/** A URL's path and query (already resolved by the URL parser: the fallback without Node's request). */
+function requestTarget(url: string): string {
+  const { pathname, search } = new URL(url);
+  return pathname + search;
 }
 
 /** The request target exactly as the client sent it, when served by Node (undefined in `app.request()`). */
