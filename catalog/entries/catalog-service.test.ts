@@ -1,19 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidInputError, NotAllowedError, NotFoundError, type Clock, type SqlDatabase } from '../../core/index.ts';
+import { InvalidInputError, NotAllowedError, NotFoundError, type SqlDatabase } from '../../core/index.ts';
 import { createTestDatabase } from '../../platform/sql/testing.ts';
 import type { CatalogCaller, CatalogEntry, Visibility } from './catalog-entry.ts';
 import { createCatalogService, type CatalogService } from './catalog-service.ts';
 import { CLUSTER, OTHER, WC_TOOL, dataEntry, local, remote } from './catalog-test-fixtures.ts';
+import { ManualClock } from '../../tests/support/manual-clock.ts';
 
-class ManualClock implements Clock {
-  constructor(private current = new Date('2026-11-22T10:00:00Z')) {}
-  now() {
-    return new Date(this.current);
-  }
-  advance(ms: number) {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 const admin = local('admin', [], true);
 const olivia = local('olivia', ['ops']); // owns every entry below

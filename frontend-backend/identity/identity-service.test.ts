@@ -4,22 +4,13 @@ import {
   NotAllowedError,
   NotAuthenticatedError,
   NotFoundError,
-  type Clock,
   type Principal,
   type SqlDatabase,
 } from '../../core/index.ts';
 import { createTestDatabase } from '../../platform/sql/testing.ts';
 import { createIdentityService, type IdentityService } from './identity-service.ts';
+import { ManualClock } from '../../tests/support/manual-clock.ts';
 
-class ManualClock implements Clock {
-  constructor(private current = new Date('2026-11-22T10:00:00Z')) {}
-  now() {
-    return new Date(this.current);
-  }
-  advance(ms: number) {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 describe('identity service', () => {
   let db: SqlDatabase;
