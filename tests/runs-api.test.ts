@@ -194,9 +194,14 @@ describe('runs API', () => {
     expect(input).toMatchObject({ size: 12, location: `archipel:files/${input.id}` });
     const res = await submit('alice', { cwl: UPPER_COUNT, job: { infile: { class: 'File', location: input.location } }, name: 'shout and count', labels: { batch: '7' } });
     expect(res.status, await res.clone().text()).toBe(201);
-    const run = (await res.json()) as { id: string; phase: string; steps: { step: string; phase: string }[] };
+    const run = (await res.json()) as { id: string; phase: string; steps: { step: string; phase: string; kind?: string; scatter?: boolean; needs?: string[] }[] };
     expect(run.phase).toBe('Pending');
     expect(run.steps.map((s) => s.step)).toEqual(['upper', 'count']);
+    // The DAG the portal draws: count reads upper's output.
+    expect(run.steps.map((s) => [s.step, s.kind, s.scatter, s.needs])).toEqual([
+      ['upper', 'CommandLineTool', false, []],
+      ['count', 'CommandLineTool', false, ['upper']],
+    ]);
 
     const seen = await events('alice', run.id);
     expect(seen.at(-1)).toMatchObject({ event: 'run', data: { phase: 'Succeeded' } });

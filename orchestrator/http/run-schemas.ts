@@ -26,6 +26,9 @@ export const StepStateSchema = z
       running: z.number().int(),
       reused: z.number().int().openapi({ description: 'Items that took the remembered result of an identical earlier run instead of running' }),
     }),
+    kind: z.enum(['CommandLineTool', 'ExpressionTool', 'Workflow']).optional().openapi({ description: 'What the step runs (a Workflow step holds the `step/inner` steps)' }),
+    scatter: z.boolean().optional().openapi({ description: 'Whether the step scatters over its inputs' }),
+    needs: z.array(z.string()).optional().openapi({ description: 'The steps of the same workflow whose outputs this step reads: the edges of the run\'s DAG' }),
   })
   .openapi('RunStep');
 

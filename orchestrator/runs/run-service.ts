@@ -308,7 +308,8 @@ async function outputFiles(store: ObjectStore, outputs: Record<string, unknown>,
 const stepChanged = (a: StepState | undefined, b: StepState) => JSON.stringify(a) !== JSON.stringify(b);
 
 /** What an event says of a step: its state without the engine's pod ids. */
-const stepEvent = ({ pods: _pods, ...rest }: StepState) => rest as unknown as Record<string, unknown>;
+// A step event says what changed; the step's shape (kind, scatter, needs) is in the run.
+const stepEvent = ({ pods: _pods, kind: _kind, scatter: _scatter, needs: _needs, ...rest }: StepState) => rest as unknown as Record<string, unknown>;
 
 /**
  * The run service (ARCHITECTURE.md §9): users' workflow runs on this node. A submission is checked

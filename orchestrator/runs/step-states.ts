@@ -1,5 +1,6 @@
 import type { NodeState, RunState } from '../../core/index.ts';
-import type { Workflow } from '../cwl/model.ts';
+import type { Process, Workflow } from '../cwl/model.ts';
+import { sourceStep } from '../cwl/source-ref.ts';
 
 /** Where a CWL step stands, derived from the engine nodes that run it. */
 export type StepPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped' | 'Omitted';
@@ -19,6 +20,13 @@ export interface StepState {
   items: { total: number; succeeded: number; failed: number; running: number; reused: number };
   /** The engine's pod nodes of the step's tool, for its logs. */
   pods: string[];
+  // The step's shape in the workflow; absent from steps recorded before the node kept them.
+  /** What the step runs. */
+  kind?: Process['class'];
+  /** Whether the step scatters over its inputs. */
+  scatter?: boolean;
+  /** The steps (paths, in the same workflow) whose outputs this step reads: the edges of the run's DAG. */
+  needs?: string[];
 }
 
 const TARGET_CLUSTER = 'archipel.io/target-cluster';
@@ -37,6 +45,25 @@ export function stepPaths(workflow: Workflow, prefix = ''): string[] {
     const path = prefix ? `${prefix}/${s.id}` : s.id;
     return [path, ...(s.run.class === 'Workflow' ? stepPaths(s.run, path) : [])];
   });
+}
+
+/** Each step path's shape in the workflow: what it runs, whether it scatters, the steps it reads from. */
+export function stepShapes(workflow: Workflow, prefix = ''): Map<string, Required<Pick<StepState, 'kind' | 'scatter' | 'needs'>>> {
+  const out = new Map<string, Required<Pick<StepState, 'kind' | 'scatter' | 'needs'>>>();
+  const ids = new Set(workflow.steps.map((s) => s.id));
+  for (const s of workflow.steps) {
+    const path = prefix ? `${prefix}/${s.id}` : s.id;
+    const needs = new Set<string>();
+    for (const input of s.in) {
+      for (const source of input.source) {
+        const from = sourceStep(source, workflow);
+        if (from !== undefined && ids.has(from)) needs.add(prefix ? `${prefix}/${from}` : from);
+      }
+    }
+    out.set(path, { kind: s.run.class, scatter: s.scatter.length > 0, needs: [...needs] });
+    if (s.run.class === 'Workflow') for (const [inner, shape] of stepShapes(s.run, path)) out.set(inner, shape);
+  }
+  return out;
 }
 
 /** For each DAG template: task name → the CWL step it belongs to (prepare and gather say so; a run task depends on its prepare). */
@@ -106,6 +133,7 @@ export function deriveStepStates(options: {
   if (root) visit(root, undefined, true);
 
   const runEnded = state !== undefined && FINAL.has(state.phase);
+  const shapes = stepShapes(workflow);
   return stepPaths(workflow).map((step) => {
     const all = nodesOf.get(step) ?? [];
     const counted = all.filter((n) => n.counts).map((n) => n.node);
@@ -159,6 +187,7 @@ export function deriveStepStates(options: {
       ...(message !== undefined ? { message } : {}),
       items,
       pods: toolPods.map((n) => n.id),
+      ...shapes.get(step)!,
     };
   });
 }
