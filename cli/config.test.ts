@@ -204,3 +204,47 @@ describe('node configuration', () => {
     expect(() => loadConfig({ configFile: 'nope.yaml' }, {}, dir)).toThrow(/cannot read config file .*nope\.yaml/);
   });
 });
+
+describe('single sign-on configuration', () => {
+  const oidcFile = (text: string) => file(`oidc-${Math.random().toString(36).slice(2)}.yaml`, text);
+
+  it('is off by default, and takes the secret from the environment with defaults for the rest', () => {
+    expect(loadConfig({}, {}, dir).oidc).toBeUndefined();
+    const configFile = oidcFile('oidc:\n  issuer: https://idp.example.org/realms/lab\n  clientId: archipel\n  projectsClaim: groups\n');
+    const config = loadConfig({ configFile }, { ARCHIPEL_OIDC_CLIENT_SECRET: 's3cret' }, dir);
+    expect(config.oidc).toEqual({
+      issuer: 'https://idp.example.org/realms/lab',
+      clientId: 'archipel',
+      clientSecret: 's3cret',
+      scopes: ['openid', 'profile', 'email'],
+      displayName: 'Single sign-on',
+      projectsClaim: 'groups',
+      usernameClaim: 'preferred_username',
+    });
+    expect(Object.isFrozen(config.oidc!.scopes)).toBe(true);
+  });
+
+  it('accepts scopes as one string, a redirect URI, and a plain-http provider on loopback', () => {
+    const configFile = oidcFile(
+      'oidc:\n  issuer: http://127.0.0.1:9000\n  clientId: archipel\n  clientSecret: x\n  scopes: openid groups\n  redirectUri: https://archipel.example.org/api/v1/auth/oidc/callback\n  displayName: Lab login\n',
+    );
+    expect(loadConfig({ configFile }, {}, dir).oidc).toMatchObject({
+      issuer: 'http://127.0.0.1:9000',
+      scopes: ['openid', 'groups'],
+      redirectUri: 'https://archipel.example.org/api/v1/auth/oidc/callback',
+      displayName: 'Lab login',
+    });
+  });
+
+  it('names each bad field', () => {
+    const configFile = oidcFile('oidc:\n  issuer: http://idp.example.org\n  scopes: [profile]\n  redirectUri: ftp://x\n  colour: blue\n');
+    const error = invalid(() => loadConfig({ configFile }, {}, dir));
+    const byPath = Object.fromEntries(error.issues.map((i) => [i.path, i.message]));
+    expect(byPath['oidc.issuer']).toMatch(/must be an https:\/\/ URL \(http:\/\/ only on localhost or 127\.0\.0\.1\).*line 2/);
+    expect(byPath['oidc.clientId']).toMatch(/required/);
+    expect(byPath['oidc.clientSecret']).toMatch(/ARCHIPEL_OIDC_CLIENT_SECRET/);
+    expect(byPath['oidc.scopes']).toMatch(/must include "openid"/);
+    expect(byPath['oidc.redirectUri']).toMatch(/http:\/\/ or https:\/\//);
+    expect(byPath.oidc).toMatch(/unknown setting\(s\): oidc.colour/);
+  });
+});

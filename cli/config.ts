@@ -60,6 +60,48 @@ function peeringPolicyShorthand(value: unknown): unknown {
   return { mode: value };
 }
 
+/** Loopback hosts, where plain http is allowed for the sign-on provider (development and tests). */
+const isLoopback = (hostname: string) => ['localhost', '127.0.0.1', '[::1]'].includes(hostname) || hostname.endsWith('.localhost');
+const parsedUrl = (value: string) => {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+};
+const ProviderUrl = z
+  .string({ error: 'required: the provider\'s issuer URL' })
+  .refine((value) => {
+    const url = parsedUrl(value);
+    return url !== undefined && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)));
+  }, 'must be an https:// URL (http:// only on localhost or 127.0.0.1)');
+const WebUrl = z.string().refine((value) => ['http:', 'https:'].includes(parsedUrl(value)?.protocol ?? ''), 'must be an http:// or https:// URL');
+/** OAuth scope tokens (RFC 6749 3.3), as a list or one string separated by spaces. */
+const Scopes = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value),
+  z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope name (no spaces or quotes)'))
+    .max(64)
+    .refine((scopes) => scopes.includes('openid'), 'must include "openid"'),
+);
+const ClaimName = z.string().min(1).max(256);
+
+/**
+ * Single sign-on through an external OpenID Connect provider (authorization code with PKCE). The node is
+ * a confidential client; the provider must allow the redirect URI, which defaults to the node's own URL
+ * followed by `/api/v1/auth/oidc/callback`.
+ */
+const OidcSettings = z.strictObject({
+  issuer: ProviderUrl,
+  clientId: z.string({ error: 'required: the client id registered with the provider' }).min(1).max(1024),
+  clientSecret: z.string({ error: 'required (or set ARCHIPEL_OIDC_CLIENT_SECRET)' }).min(1).max(4096),
+  redirectUri: WebUrl.optional(),
+  scopes: Scopes.default(['openid', 'profile', 'email']),
+  displayName: z.string().min(1).max(100).default('Single sign-on'),
+  projectsClaim: ClaimName.optional(),
+  usernameClaim: ClaimName.default('preferred_username'),
+});
+
 const ConfigSchema = z.strictObject({
   name: z
     .string()
@@ -125,6 +167,7 @@ const ConfigSchema = z.strictObject({
     peerTimeoutSeconds: z.number().min(1).max(86_400),
   }),
   log: z.strictObject({ level: LogLevel, format: z.enum(['auto', 'json', 'pretty']) }),
+  oidc: OidcSettings.optional(),
 });
 
 export type NodeConfig = Readonly<z.infer<typeof ConfigSchema>>;
@@ -187,6 +230,7 @@ const ENVIRONMENT: Record<string, string> = {
   ARCHIPEL_RUNS_PEER_TIMEOUT_SECONDS: 'runs.peerTimeoutSeconds',
   ARCHIPEL_LOG_LEVEL: 'log.level',
   ARCHIPEL_LOG_FORMAT: 'log.format',
+  ARCHIPEL_OIDC_CLIENT_SECRET: 'oidc.clientSecret',
   DATABASE_URL: 'database.url',
   S3_BUCKET: 'objectStore.s3.bucket',
   S3_PREFIX: 'objectStore.s3.prefix',

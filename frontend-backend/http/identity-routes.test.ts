@@ -102,7 +102,8 @@ describe('identity HTTP API', () => {
   it('creates a user and a project, adds the user, and lists them', async () => {
     const user = await call('POST', '/users', { body: { name: 'alice', password: 'alice password', displayName: 'Alice' } });
     expect(user.status).toBe(201);
-    expect(await json(user)).toMatchObject({ name: 'alice', displayName: 'Alice', isAdmin: false });
+    const alice = await json(user);
+    expect(alice).toMatchObject({ name: 'alice', displayName: 'Alice', isAdmin: false });
 
     const project = await call('POST', '/projects', { body: { name: 'genomics', description: 'DNA' } });
     expect(project.status).toBe(201);
@@ -123,6 +124,10 @@ describe('identity HTTP API', () => {
     const aliceToken = (await json(login)).token as string;
     const projects = await json(call('GET', '/projects', { token: aliceToken }));
     expect(projects.items.map((p: { name: string }) => p.name)).toEqual(['genomics']);
+    // Who the caller is, for clients that hold only a token (the portal).
+    expect(await json(call('GET', '/auth/me', { token: aliceToken }))).toMatchObject({ name: 'alice', displayName: 'Alice', isAdmin: false, id: alice.id });
+    expect(await json(call('GET', '/auth/me'))).toMatchObject({ name: 'admin', isAdmin: true });
+    expect((await call('GET', '/auth/me', { token: 'arc_nope' })).status).toBe(401);
 
     expect((await call('DELETE', '/projects/genomics/members/alice')).status).toBe(204);
     expect((await json(call('GET', '/projects', { token: aliceToken }))).items).toEqual([]);

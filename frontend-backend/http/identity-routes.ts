@@ -3,6 +3,7 @@ import type { ApiToken, Project, ProjectMember, User } from '../../core/index.ts
 import { clientAddress, createRouter, errorResponses, jsonBody, jsonResponse } from '../../platform/http/index.ts';
 import type { IdentityService, IssuedToken } from '../identity/identity-service.ts';
 import {
+  CallerSchema,
   IssuedTokenSchema,
   LoginSchema,
   MemberSchema,
@@ -57,6 +58,21 @@ export function createIdentityRoutes(identity: IdentityService) {
       const { user, password } = c.req.valid('json');
       const token = await identity.login(user, password, { clientAddress: clientAddress(c), signal: c.req.raw.signal });
       return c.json(issuedJson(token), 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/me',
+      tags: ['auth'],
+      summary: 'Who the caller is: the user the token belongs to, and whether they administer this cluster',
+      security: secured,
+      responses: { 200: jsonResponse(CallerSchema, 'The caller'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const principal = c.get('principal');
+      return c.json({ ...userJson(await identity.currentUser(principal)), tokenId: principal.tokenId }, 200);
     },
   );
 

@@ -26,6 +26,10 @@ export const UserSchema = z
   })
   .openapi('User');
 
+export const CallerSchema = UserSchema.extend({
+  tokenId: z.string().openapi({ description: 'The token the request was made with' }),
+}).openapi('Caller');
+
 export const NewUserSchema = z
   .strictObject({
     name: NameSchema,
@@ -82,3 +86,23 @@ export const NewTokenSchema = z
 export const LoginSchema = z
   .strictObject({ user: z.string().min(1).max(63), password: z.string().min(1).max(1024) })
   .openapi('Login');
+
+export const SignOnProvidersSchema = z
+  .object({
+    password: z.literal(true).openapi({ description: 'Password login (`POST /api/v1/auth/login`) is always offered' }),
+    oidc: z
+      .object({
+        name: z.string().openapi({ description: 'The label of the sign-on button', example: 'Single sign-on' }),
+        start: z.string().openapi({ description: 'Where to send the browser to sign in', example: '/api/v1/auth/oidc/start' }),
+      })
+      .nullable()
+      .openapi({ description: 'Single sign-on through an OpenID Connect provider; null when not configured' }),
+  })
+  .openapi('SignOnProviders');
+
+/** A path on this node to go back to: one leading `/` (not `//` or `/\`, which browsers read as another host). */
+export const ReturnPathSchema = z
+  .string()
+  .max(2048)
+  .regex(/^\/(?![/\\])[^\\\s\p{Cc}]*$/u, { message: 'must be a path on this site, starting with a single "/"' })
+  .openapi({ example: '/runs' });

@@ -68,10 +68,45 @@ export interface IssuedToken extends ApiToken {
   token: string;
 }
 
+/**
+ * Someone an external OpenID Connect provider vouched for, as a sign-in hands them over (see
+ * `createExternalLogin`).
+ */
+export interface ExternalIdentity {
+  issuer: string;
+  subject: string;
+  /**
+   * The user name wanted if this is the first sign-in: a valid user name. When another user has it, the new
+   * user gets it with a suffix (`-2`, `-3`, ...). Later sign-ins keep the name the user got.
+   */
+  preferredName: string;
+  /** Set on the new user; later sign-ins leave the display name alone. */
+  displayName?: string;
+  /**
+   * The projects the provider's claim names: the user becomes a member of each that exists, and stops being
+   * a member of those the claim made them a member of and no longer names. Memberships given by hand are
+   * never touched. `null`: no claim is configured, the memberships stay as they are.
+   */
+  projects: readonly string[] | null;
+}
+
+/** What an external sign-in did. */
+export interface ExternalLoginResult {
+  user: User;
+  /** Whether this sign-in created the user. */
+  created: boolean;
+  /** A session token, as `login` issues. */
+  token: IssuedToken;
+  projectsAdded: string[];
+  projectsRemoved: string[];
+}
+
 /** What `createIdentityService` returns. */
 export interface IdentityService {
   createUser(actor: Principal, input: NewUser): Promise<User>;
   listUsers(actor: Principal): Promise<User[]>;
+  /** The user the actor's token belongs to. */
+  currentUser(actor: Principal): Promise<User>;
   /** Users change their own password and display name; cluster admins change anyone's. */
   updateUser(actor: Principal, name: string, change: { password?: string; displayName?: string | null }): Promise<User>;
   createProject(actor: Principal, input: NewProject): Promise<Project>;
@@ -92,6 +127,12 @@ export interface IdentityService {
    * before anything is looked up or hashed.
    */
   login(name: string, password: string, origin?: LoginOrigin): Promise<IssuedToken>;
+  /**
+   * Signs in someone an external provider vouched for: finds their user by issuer and subject (creating it,
+   * without a password, on the first sign-in), brings their claim-given project memberships in line with
+   * `identity.projects`, and issues a session token like `login`'s.
+   */
+  loginExternal(identity: ExternalIdentity, options?: { signal?: AbortSignal }): Promise<ExternalLoginResult>;
   /** Resolves a bearer token; unknown, expired and malformed tokens get the same answer. */
   authenticate(secret: string): Promise<Principal>;
   /**
@@ -165,6 +206,18 @@ const toMember = (r: MemberRow): ProjectMember => ({
 });
 
 const USER_COLUMNS = 'id, name, display_name, is_admin, created_at';
+const MAX_NAME_LENGTH = 63;
+/** How many numbered suffixes a new external user's name tries before a random one. */
+const NUMBERED_SUFFIXES = 20;
+
+/** `base` with a suffix, cut so that the whole stays a valid user name (at most 63, ending alphanumeric). */
+function suffixedName(base: string, suffix: string): string {
+  if (!suffix) return base.slice(0, MAX_NAME_LENGTH).replace(/[._-]+$/, '');
+  return `${base.slice(0, MAX_NAME_LENGTH - suffix.length - 1).replace(/[._-]+$/, '')}-${suffix}`;
+}
+
+/** Thrown inside a transaction to roll it back when a concurrent first sign-in of the same subject won. */
+class LostFirstSignIn extends Error {}
 const TOKEN_COLUMNS = 'id, user_id, name, prefix, created_at, expires_at, last_used_at';
 
 /** Renames a unique violation into a message about the thing that already exists. */
@@ -240,6 +293,77 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
     return project;
   }
 
+  /** A new user without password for a first external sign-in, under the first free name from `base`. */
+  async function createExternalUser(tx: SqlExecutor, external: ExternalIdentity, now: Date): Promise<UserRow> {
+    const suffixes = [
+      '',
+      ...Array.from({ length: NUMBERED_SUFFIXES - 1 }, (_, i) => String(i + 2)),
+      randomBytes(4).toString('hex'),
+    ];
+    for (const suffix of suffixes) {
+      const { rows } = await tx.query<UserRow>(
+        `INSERT INTO users (id, name, display_name, is_admin, created_at) VALUES ($1, $2, $3, false, $4)
+         ON CONFLICT (name) DO NOTHING RETURNING ${USER_COLUMNS}`,
+        [randomUUID(), suffixedName(external.preferredName, suffix), external.displayName ?? null, now],
+      );
+      if (rows[0]) return rows[0];
+    }
+    throw new ConflictError(`no free user name for "${external.preferredName}"`);
+  }
+
+  async function signInExternal(tx: SqlExecutor, external: ExternalIdentity): Promise<ExternalLoginResult> {
+    const now = clock.now();
+    const { rows: found } = await tx.query<UserRow>(
+      `UPDATE external_identities e SET last_login_at = $3 FROM users u
+        WHERE e.issuer = $1 AND e.subject = $2 AND u.id = e.user_id
+        RETURNING u.id, u.name, u.display_name, u.is_admin, u.created_at`,
+      [external.issuer, external.subject, now],
+    );
+    let user = found[0];
+    const created = !user;
+    if (!user) {
+      user = await createExternalUser(tx, external, now);
+      const { rowCount } = await tx.query(
+        `INSERT INTO external_identities (issuer, subject, user_id, created_at, last_login_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (issuer, subject) DO NOTHING`,
+        [external.issuer, external.subject, user.id, now],
+      );
+      if (rowCount === 0) throw new LostFirstSignIn();
+    }
+    let projectsAdded: string[] = [];
+    let projectsRemoved: string[] = [];
+    if (external.projects) {
+      const names = [...new Set(external.projects)];
+      // Existing memberships (given by hand, or by the claim before) stay as they are: no role changes.
+      const added = await tx.query<{ name: string }>(
+        `WITH added AS (
+           INSERT INTO project_members (project_id, user_id, role, added_at, origin)
+           SELECT p.id, $2, 'member', $3, 'claim' FROM projects p WHERE p.name = ANY($1::text[])
+           ON CONFLICT (project_id, user_id) DO NOTHING RETURNING project_id)
+         SELECT p.name FROM added JOIN projects p ON p.id = added.project_id ORDER BY p.name`,
+        [names, user.id, now],
+      );
+      const removed = await tx.query<{ name: string }>(
+        `WITH removed AS (
+           DELETE FROM project_members m USING projects p
+            WHERE m.user_id = $2 AND m.origin = 'claim' AND p.id = m.project_id AND NOT (p.name = ANY($1::text[]))
+           RETURNING p.name)
+         SELECT name FROM removed ORDER BY name`,
+        [names, user.id],
+      );
+      projectsAdded = added.rows.map((r) => r.name);
+      projectsRemoved = removed.rows.map((r) => r.name);
+    }
+    const token = await issueToken(tx, user.id, { name: 'login', expiresInSeconds: Math.floor(loginTtlMs / 1000) });
+    logger.info(created ? 'user created at first external sign-in' : 'external sign-in', {
+      user: user.name,
+      issuer: external.issuer,
+      ...(projectsAdded.length ? { projectsAdded } : {}),
+      ...(projectsRemoved.length ? { projectsRemoved } : {}),
+    });
+    return { user: toUser(user), created, token, projectsAdded, projectsRemoved };
+  }
+
   return {
     async createUser(actor: Principal, input: NewUser): Promise<User> {
       requireAdmin(actor, 'create users');
@@ -260,6 +384,13 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       requireAdmin(actor, 'list users');
       const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
       return rows.map(toUser);
+    },
+
+    async currentUser(actor: Principal): Promise<User> {
+      const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [actor.userId]);
+      // A token outlives nothing: deleting a user deletes its tokens (ON DELETE CASCADE).
+      if (!rows[0]) throw new NotAuthenticatedError('the token belongs to no user');
+      return toUser(rows[0]);
     },
 
     async updateUser(actor: Principal, name: string, change: { password?: string; displayName?: string | null }): Promise<User> {
@@ -413,6 +544,18 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       }
       attempt.succeeded();
       return issueToken(db, row.id, { name: 'login', expiresInSeconds: Math.floor(loginTtlMs / 1000) });
+    },
+
+    async loginExternal(external: ExternalIdentity, options: { signal?: AbortSignal } = {}): Promise<ExternalLoginResult> {
+      // A concurrent first sign-in of the same subject makes the second transaction roll back; it then finds the user.
+      for (let attempt = 0; ; attempt++) {
+        options.signal?.throwIfAborted();
+        try {
+          return await db.transaction((tx) => signInExternal(tx, external));
+        } catch (error) {
+          if (!(error instanceof LostFirstSignIn) || attempt > 0) throw error;
+        }
+      }
     },
 
     async authenticate(secret: string): Promise<Principal> {
