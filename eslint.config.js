@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.archipel/**', '.build/**', 'coverage/**', 'orchestrator/argo/generated/**'] },
+  { ignores: ['node_modules/**', '.archipel/**', '.build/**', 'coverage/**', 'orchestrator/argo/generated/**', 'frontend-backend/portal/dist/**', 'frontend-backend/portal/src/api/schema.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -18,6 +18,7 @@ async function up(flags: ConfigFlags) {
 
   const lines = [
     `Archipel node "${node.name}" is up`,
+    `  portal:   ${node.url}/`,
     `  API:      ${node.url}/api/v1  (OpenAPI: ${node.url}/api/v1/openapi.json)`,
     `  health:   ${node.url}/healthz`,
     `  data:     ${node.dataDir}`,
@@ -26,7 +27,7 @@ async function up(flags: ConfigFlags) {
     ...node.p2pAddresses.map((address, i) => `  ${i === 0 ? 'p2p:     ' : '         '} ${address}`),
     `  swarm:    ${node.swarmKeyFingerprint}${node.generatedSwarmKey ? ' (a key of its own: give other nodes its swarm.key to federate)' : ''}`,
   ];
-  if (node.adminTokenFile) lines.push(`  admin token written to ${node.adminTokenFile} (send it as "Authorization: Bearer <token>")`);
+  if (node.adminTokenFile) lines.push(`  admin token written to ${node.adminTokenFile} (send it as "Authorization: Bearer <token>", or sign in to the portal with it)`);
   process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
 
   await new Promise<void>((resolve) => {

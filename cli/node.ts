@@ -1,7 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createIdentityRoutes, createIdentityService, LOGIN_PATH } from '../frontend-backend/index.ts';
+import {
+  createExternalLogin,
+  createIdentityRoutes,
+  createIdentityService,
+  createOidcClient,
+  createPortalRoutes,
+  createSignOnRoutes,
+  LOGIN_PATH,
+  OIDC_CALLBACK_PATH,
+  SIGN_ON_PATHS,
+  type IdentityService,
+  type SignOnRoutesOptions,
+} from '../frontend-backend/index.ts';
 import { createDiscoveryAgent, type PeeringEndReason } from '../discovery/index.ts';
 import { createCatalogFederation, createCatalogRoutes, createCatalogService } from '../catalog/index.ts';
 import { catalogServices } from './catalog-services.ts';
@@ -158,6 +170,37 @@ function openCapacitySource(config: NodeConfig): CapacitySource {
     case 'machine':
       return createMachineCapacitySource({ cores, memoryMiB, gpus });
   }
+}
+
+/**
+ * Chooses single sign-on: through the configured OpenID Connect provider, or none. The redirect URI is the
+ * configured one, else the node's own URL (known once it listens) followed by the callback's path.
+ */
+function openSignOn(
+  config: NodeConfig,
+  identity: Pick<IdentityService, 'loginExternal'>,
+  nodeUrl: () => string | undefined,
+  logger: Logger,
+): SignOnRoutesOptions['oidc'] {
+  const settings = config.oidc;
+  if (!settings) return undefined;
+  const provider = createOidcClient({
+    issuer: settings.issuer,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    redirectUri: () => settings.redirectUri ?? `${nodeUrl()}${API_PREFIX}${OIDC_CALLBACK_PATH}`,
+    scopes: settings.scopes,
+    // The configuration allows plain http only for a provider on loopback.
+    allowInsecureRequests: new URL(settings.issuer).protocol === 'http:',
+  });
+  const login = createExternalLogin({
+    provider,
+    identity,
+    usernameClaim: settings.usernameClaim,
+    ...(settings.projectsClaim ? { projectsClaim: settings.projectsClaim } : {}),
+    logger,
+  });
+  return { displayName: settings.displayName, login };
 }
 
 /**
@@ -367,6 +410,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       ready: async () => (await db.query('SELECT 1')).rowCount === 1,
       routers: [
         createIdentityRoutes(identity),
+        createSignOnRoutes({ oidc: openSignOn(config, identity, () => api.url, logger.child({ component: 'sign-on' })) }),
         createDiscoveryRoutes({ discovery }),
         createCatalogRoutes({
           catalog,
@@ -386,11 +430,12 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
           memberProjectNames: (userId) => identity.memberProjectNames(userId),
         }),
       ],
-      publicPaths: [`${API_PREFIX}${LOGIN_PATH}`],
+      publicPaths: [LOGIN_PATH, ...SIGN_ON_PATHS].map((p) => `${API_PREFIX}${p}`),
       maxBodyBytes: config.http.maxBodyBytes,
       streamedBodyPaths: ['/files'],
       version: packageVersion(),
       defaultMetrics: true,
+      pages: createPortalRoutes(),
     });
     const server = await serveHttp(app.fetch, { host: config.http.host, port: config.http.port });
     undo.push(() => server.close());

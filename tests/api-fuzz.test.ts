@@ -3,7 +3,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
+import { API_TYPES_PATH, portalApiTypes } from '../frontend-backend/portal/api-types.ts';
+import { REPO_ROOT, runArchipel, type ArchipelProcess } from './support/archipel-process.ts';
 import { fuzzRequest, operationsOf, plainTarget, type FuzzRequest, type Operation } from './support/openapi-fuzz.ts';
 import { seededRandom } from './support/seeded-random.ts';
 
@@ -119,10 +120,22 @@ function errorShapeProblem(answer: Answer): string | undefined {
   return undefined;
 }
 
+describe("the web portal's API types", () => {
+  it('are the ones this node\'s OpenAPI document gives (else: npm run generate:portal-api)', async () => {
+    const committed = readFileSync(path.join(REPO_ROOT, API_TYPES_PATH), 'utf8');
+    expect(await portalApiTypes(document), `${API_TYPES_PATH} is out of date: run \`npm run generate:portal-api\``).toBe(committed);
+  });
+});
+
 describe('the API under malformed and unauthorized requests', () => {
   it('lists enough operations to be worth fuzzing', () => {
     expect(operations.length).toBeGreaterThan(50);
-    expect(operations.filter((op) => !op.secured).map((op) => `${op.method} ${op.path}`)).toEqual(['POST /api/v1/auth/login']);
+    expect(operations.filter((op) => !op.secured).map((op) => `${op.method} ${op.path}`).sort()).toEqual([
+      'GET /api/v1/auth/oidc/callback',
+      'GET /api/v1/auth/oidc/start',
+      'GET /api/v1/auth/providers',
+      'POST /api/v1/auth/login',
+    ]);
   });
 
   it('answers every secured operation without a token, or with a bad or malformed one, with 401 and changes nothing', { timeout: 120_000 }, async () => {

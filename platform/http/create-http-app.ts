@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { NotAuthenticatedError, PayloadTooLargeError, TooManyRequestsError, type Logger, type Principal } from '../../core/index.ts';
@@ -23,6 +24,8 @@ export interface HttpAppOptions {
   streamedBodyPaths?: string[];
   version: string;
   defaultMetrics?: boolean;
+  /** Served for the paths outside `/api/v1` that the node does not answer itself (the web portal). */
+  pages?: Hono<AppEnv>;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -94,5 +97,6 @@ export function createHttpApp(options: HttpAppOptions): OpenAPIHono<AppEnv> {
     info: { title: 'Archipel API', version: options.version },
     security: [{ bearer: [] }],
   });
+  if (options.pages) app.route('/', options.pages);
   return app;
 }
