@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 
 /** An error in words, next to what caused it; the API's named fields listed under it. */
@@ -67,31 +67,6 @@ export function ClusterId({ id, name }: { id: string; name?: string | undefined 
       {name ? `${name} ` : ''}
       <code>{id.length > 16 ? `…${id.slice(-8)}` : id}</code>
     </span>
-  );
-}
-
-/** Pages of a list held in memory, `size` at a time. */
-export function Paged<T>({ items, size, render, label }: { items: T[]; size: number; render(item: T): ReactNode; label: string }) {
-  const [page, setPage] = useState(0);
-  const pages = Math.max(1, Math.ceil(items.length / size));
-  const current = Math.min(page, pages - 1);
-  return (
-    <>
-      {items.slice(current * size, current * size + size).map(render)}
-      {pages > 1 && (
-        <nav className="pager" aria-label={`${label} pages`}>
-          <button type="button" disabled={current === 0} onClick={() => setPage(current - 1)}>
-            Previous
-          </button>
-          <span>
-            page {current + 1} of {pages}
-          </span>
-          <button type="button" disabled={current === pages - 1} onClick={() => setPage(current + 1)}>
-            Next
-          </button>
-        </nav>
-      )}
-    </>
   );
 }
 

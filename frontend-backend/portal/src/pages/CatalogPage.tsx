@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, must, type CatalogEntry } from '../api/client';
-import { ClusterId, ErrorNotice, Paged, useDebounced, useLoad } from '../components/common';
+import { ClusterId, ErrorNotice, useDebounced, useLoad } from '../components/common';
+import { TablePager, useTablePage } from '../components/table-pages';
 
 const KINDS = ['service', 'data', 'storage', 'compute'] as const;
 const VISIBILITIES = ['public', 'restricted', 'private'] as const;
@@ -39,6 +40,7 @@ export function CatalogPage() {
   if (identity.data) names.set(identity.data.clusterId, `${identity.data.name} (this cluster)`);
   const items = (results.data?.items ?? []).filter((e) => !visibility || e.visibility === visibility);
   const here = identity.data?.clusterId;
+  const page = useTablePage(items, 20);
   return (
     <section>
       <h1>Catalog</h1>
@@ -70,26 +72,22 @@ export function CatalogPage() {
         {results.loading && !results.data ? 'Searching…' : `${items.length} ${items.length === 1 ? 'entry' : 'entries'}${federated.loading ? ' here; asking the peered clusters…' : ''}`}
       </p>
       <ul className="results">
-        <Paged
-          items={items}
-          size={20}
-          label="Results"
-          render={(entry: CatalogEntry & { origin?: string }) => {
-            const origin = entry.origin ?? entry.ownerCluster;
-            return (
-              <li key={`${origin}/${entry.id}`} className="result">
-                <Link to={`/catalog/${origin === here ? 'local' : origin}/${entry.id}`}>{entry.name}</Link> <span className={`kind kind-${entry.kind}`}>{entry.kind}</span>{' '}
-                <span className="visibility">{entry.visibility}</span>
-                <p>{entry.description}</p>
-                <p className="meta">
-                  from <ClusterId id={origin} name={names.get(origin)} />
-                  {entry.tags.length > 0 && <> · {entry.tags.join(', ')}</>}
-                </p>
-              </li>
-            );
-          }}
-        />
+        {page.rows.map((entry: CatalogEntry & { origin?: string }) => {
+          const origin = entry.origin ?? entry.ownerCluster;
+          return (
+            <li key={`${origin}/${entry.id}`} className="result">
+              <Link to={`/catalog/${origin === here ? 'local' : origin}/${entry.id}`}>{entry.name}</Link> <span className={`kind kind-${entry.kind}`}>{entry.kind}</span>{' '}
+              <span className="visibility">{entry.visibility}</span>
+              <p>{entry.description}</p>
+              <p className="meta">
+                from <ClusterId id={origin} name={names.get(origin)} />
+                {entry.tags.length > 0 && <> · {entry.tags.join(', ')}</>}
+              </p>
+            </li>
+          );
+        })}
       </ul>
+      <TablePager {...page} label="Results" />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, must, type Peer } from '../api/client';
 import { ErrorNotice, useLoad, when } from '../components/common';
+import { ScrollingTable } from '../components/table-pages';
 
 type Action = 'request-peering' | 'approve' | 'refuse' | 'block' | 'unblock';
 
@@ -75,7 +76,7 @@ export function PeersPage() {
       <ErrorNotice error={peers.error} />
       {peers.data && items.length === 0 && <p>No other cluster seen yet. Nodes with the same swarm key find each other through their bootstrap addresses.</p>}
       {items.length > 0 && (
-        <div className="table-scroll">
+        <ScrollingTable label="Peers">
           <table>
             <thead>
               <tr>
@@ -117,7 +118,7 @@ export function PeersPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollingTable>
       )}
     </section>
   );

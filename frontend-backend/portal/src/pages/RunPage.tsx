@@ -5,6 +5,7 @@ import { followRunEvents } from '../api/run-events';
 import { useClusterNames } from '../components/cluster-names';
 import { duration, ErrorNotice, Phase, useLoad, when } from '../components/common';
 import { RunGraph } from '../components/RunGraph';
+import { ScrollingTable } from '../components/table-pages';
 
 const ENDED = new Set(['Succeeded', 'Failed', 'Error']);
 const MAX_LOG_CHARS = 512 * 1024;
@@ -122,7 +123,7 @@ export function RunPage() {
       <ErrorNotice error={error} />
       <RunGraph steps={run.steps} clusterName={clusterName} selected={selected} onSelect={setSelected} />
       <h2>Steps</h2>
-      <div className="table-scroll">
+      <ScrollingTable label="Steps">
         <table>
           <thead>
             <tr>
@@ -155,7 +156,7 @@ export function RunPage() {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollingTable>
       {step && (
         <section aria-labelledby="log-title">
           <h2 id="log-title">Log of {step.step}</h2>

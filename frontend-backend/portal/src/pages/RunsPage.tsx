@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, must, type Run } from '../api/client';
 import { duration, ErrorNotice, Phase, useLoad, when } from '../components/common';
+import { ScrollingTable } from '../components/table-pages';
 
 const PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Error'] as const;
 
@@ -43,7 +44,7 @@ export function RunsPage() {
         </p>
       )}
       {page.data && page.data.items.length > 0 && (
-        <div className="table-scroll">
+        <ScrollingTable label="Runs">
           <table>
             <thead>
               <tr>
@@ -74,7 +75,7 @@ export function RunsPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollingTable>
       )}
       <nav className="pager" aria-label="Run pages">
         <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>

@@ -7,6 +7,7 @@ import { documentInputs } from '../components/document-inputs';
 import { InputsForm, initialValues, toJob, type FormProblems, type FormValues } from '../components/InputsForm';
 import { OutputsChoice, type OutputsTarget } from '../components/OutputsChoice';
 import { ProjectSelect } from '../components/ProjectSelect';
+import { ScrollingTable } from '../components/table-pages';
 
 /** Submit a CWL document (pasted or chosen) with its job, after seeing where each step would run. */
 export function SubmitPage() {
@@ -158,7 +159,7 @@ function PlanTable({ plan }: { plan: Schemas['RunPlan'] }) {
   return (
     <section aria-labelledby="plan-title">
       <h2 id="plan-title">Where each step would run</h2>
-      <div className="table-scroll">
+      <ScrollingTable label="Plan">
         <table>
           <thead>
             <tr>
@@ -179,7 +180,7 @@ function PlanTable({ plan }: { plan: Schemas['RunPlan'] }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollingTable>
     </section>
   );
 }
