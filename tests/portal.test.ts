@@ -152,8 +152,12 @@ describe.skipIf(process.env.DATABASE_URL !== undefined)('the web portal', () => 
     await page.getByLabel('Password', { exact: true }).fill('wrong');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/invalid user name or password|wrong|invalid/i);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    // Again from the keyboard alone: Tab from the user name to the password, Enter to send.
+    await page.getByLabel('Password', { exact: true }).fill('');
+    await page.getByLabel('User name').focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
     // Back where the user was going.
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
 
@@ -176,6 +180,8 @@ describe.skipIf(process.env.DATABASE_URL !== undefined)('the web portal', () => 
     await result.getByRole('link', { name: 'Shout service' }).click();
     await page.getByRole('heading', { name: 'Run this service' }).waitFor();
     expect(await page.getByText('The text to shout.').count()).toBe(1);
+    // A File may also come from a data entry the user may see: the location field offers them.
+    await expect.poll(() => page.locator('datalist option', { hasText: 'Reef survey' }).getAttribute('value')).toMatch(/^archipel:catalog\/[0-9a-f-]{36}$/);
     // Submitting without the required file names the field.
     await page.getByRole('button', { name: 'Run' }).click();
     await expect.poll(() => page.locator('.field.invalid').textContent()).toContain('required');
@@ -236,7 +242,8 @@ describe.skipIf(process.env.DATABASE_URL !== undefined)('the web portal', () => 
     expect(await page.locator('.step-node[data-step="say"]').getAttribute('data-phase')).toBe('Succeeded');
     await captureAtBothWidths(page, 'portal', 'run-dag');
     // Each step's log follows from the run's events.
-    await page.locator('.step-node[data-step="say"]').getByRole('button').first().click();
+    await page.locator('.step-node[data-step="say"] .step-name').focus();
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Log of say' }).waitFor();
     await page.getByRole('button', { name: 'Download shouted.txt' }).waitFor();
     await page.context().close();

@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
-import type { ToolParameter } from '../api/client';
+import { api, must, type ToolParameter } from '../api/client';
+import { useLoad } from './common';
 import { describeType, parseCwlType, shortName, unwrapOptional, type CwlType } from './cwl-types';
 
 /** What a field of the form holds: text for scalars, a chosen file or a location for File/Directory, lists, records. */
@@ -113,6 +114,27 @@ interface FieldProps {
   problems: FormProblems;
 }
 
+// One list of the data entries the user may see, offered by every location field.
+const DATA_ENTRIES = 'data-entry-locations';
+
+function DataEntryLocations() {
+  const here = useLoad((signal) => must(api.GET('/api/v1/discovery/identity', { signal })), []);
+  const entries = useLoad((signal) => must(api.GET('/api/v1/catalog/search', { params: { query: { kind: 'data', scope: 'federation', limit: 200 } }, signal })), []);
+  return (
+    <datalist id={DATA_ENTRIES}>
+      {(entries.data?.items ?? []).map((e) => {
+        const origin = e.origin ?? e.ownerCluster;
+        const location = origin === here.data?.clusterId ? `archipel:catalog/${e.id}` : `archipel:catalog/${origin}/${e.id}`;
+        return (
+          <option key={location} value={location}>
+            {e.name}
+          </option>
+        );
+      })}
+    </datalist>
+  );
+}
+
 const fieldId = (path: string) => `input-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 
 function Field({ type, value, onChange, path, label, help, problems }: FieldProps) {
@@ -145,6 +167,7 @@ function Field({ type, value, onChange, path, label, help, problems }: FieldProp
           id={inner.kind === 'File' ? `${id}-location` : id}
           aria-label={`${label}: ${inner.kind === 'File' ? 'or ' : ''}a location (archipel:catalog/<entry id>/<path>)`}
           placeholder="archipel:catalog/<entry id>/<path>"
+          list={DATA_ENTRIES}
           value={chosen.file ? '' : (chosen.location ?? '')}
           disabled={chosen.file !== undefined}
           onChange={(e) => onChange({ location: e.target.value })}
@@ -212,8 +235,10 @@ function Field({ type, value, onChange, path, label, help, problems }: FieldProp
 /** A form generated from a tool's CWL inputs: a field per input, of its type, with the input's doc as help. */
 export function InputsForm({ params, values, onChange, problems }: { params: ToolParameter[]; values: FormValues; onChange(values: FormValues): void; problems: FormProblems }) {
   if (params.length === 0) return <p>This tool takes no inputs.</p>;
+  const wantsLocations = JSON.stringify(params.map((p) => p.type)).match(/"(File|Directory)/);
   return (
     <div className="inputs-form">
+      {wantsLocations && <DataEntryLocations />}
       {params.map((p) => {
         const name = shortName(p.id);
         const type = parseCwlType(p.type);
